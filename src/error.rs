@@ -1,0 +1,61 @@
+//! One crate-level error type. Every variant says what went wrong in the
+//! user's terms (which file, which variable, which shape), so the CLI can
+//! print it as one line and exit non-zero.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub enum UdllError {
+    /// A file could not be opened, read or written.
+    Io { path: PathBuf, source: std::io::Error },
+    /// A file was read but its contents are not what the format says.
+    Format { path: PathBuf, message: String },
+    /// Arrays that must agree in size do not.
+    Shape(String),
+    /// Pixels or features that are NaN or infinite.
+    NonFinite(String),
+    /// A hyper-parameter or option outside its valid range.
+    Config(String),
+    /// A numerical routine failed (no convergence, singular matrix, ...).
+    Numeric(String),
+}
+
+pub type Result<T> = std::result::Result<T, UdllError>;
+
+impl UdllError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        UdllError::Io { path: path.to_path_buf(), source }
+    }
+    pub fn format(path: &Path, message: impl Into<String>) -> Self {
+        UdllError::Format { path: path.to_path_buf(), message: message.into() }
+    }
+    pub fn config(message: impl Into<String>) -> Self {
+        UdllError::Config(message.into())
+    }
+    pub fn shape(message: impl Into<String>) -> Self {
+        UdllError::Shape(message.into())
+    }
+}
+
+impl fmt::Display for UdllError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UdllError::Io { path, source } => write!(f, "{}: {}", path.display(), source),
+            UdllError::Format { path, message } => write!(f, "{}: {}", path.display(), message),
+            UdllError::Shape(m) => write!(f, "shape mismatch: {m}"),
+            UdllError::NonFinite(m) => write!(f, "non-finite values: {m}"),
+            UdllError::Config(m) => write!(f, "invalid configuration: {m}"),
+            UdllError::Numeric(m) => write!(f, "numerical failure: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for UdllError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UdllError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

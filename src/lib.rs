@@ -1,0 +1,13 @@
+//! udll — unsupervised deep local learning on the CPU.
+//!
+//! Convolutional autoencoders with hand-derived gradients, a prior affinity
+//! graph (UDLL Eq. 17), self-expressive fine-tuning with a locality loss
+//! (Eq. 18), EDSC post-processing and spectral clustering, with training that
+//! is bit-reproducible from a seed whatever the thread count.
+
+pub mod error;
+pub mod linalg;
+pub mod nn;
+pub mod rng;
+
+pub use error::{Result, UdllError};

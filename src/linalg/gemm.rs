@@ -1,0 +1,182 @@
+//! The one GEMM wrapper of the crate, over `matrixmultiply`.
+//!
+//! Every dense product in udll goes through here, so the kernel choice
+//! (matrixmultiply picks FMA/AVX2 or not from the CPU at run time) is the
+//! same everywhere and recorded in the manifest (`cpu_kernel_features`).
+//! matrixmultiply's threading splits the *output* into blocks and keeps the
+//! order of the inner-dimension sum, so results are bit-identical for any
+//! `MATMUL_NUM_THREADS`.
+//!
+//! Matrices are row-major slices; `Trans::Yes` reads the stored matrix as its
+//! transpose through strides (no copy).
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trans {
+    No,
+    Yes,
+}
+
+/// Strides of a stored row-major `rows × cols` matrix read as `op(M)`.
+fn strides(t: Trans, stored_cols: usize) -> (isize, isize) {
+    match t {
+        Trans::No => (stored_cols as isize, 1),
+        Trans::Yes => (1, stored_cols as isize),
+    }
+}
+
+/// C (m × n) ← alpha · op(A) · op(B) + beta · C, with op(A) m × k and
+/// op(B) k × n. A is stored row-major as m × k (No) or k × m (Yes); B as
+/// k × n (No) or n × k (Yes).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    ta: Trans,
+    b: &[f32],
+    tb: Trans,
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert_eq!(a.len(), m * k, "sgemm: A has {} elements, expected {m}×{k}", a.len());
+    assert_eq!(b.len(), k * n, "sgemm: B has {} elements, expected {k}×{n}", b.len());
+    assert_eq!(c.len(), m * n, "sgemm: C has {} elements, expected {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
+    let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
+    // SAFETY: the asserts above guarantee every index the strides reach lies
+    // inside the slices; C does not alias A or B (borrow rules).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// The f64 twin of [`sgemm`], used by the eigen solvers.
+#[allow(clippy::too_many_arguments)]
+pub fn dgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f64,
+    a: &[f64],
+    ta: Trans,
+    b: &[f64],
+    tb: Trans,
+    beta: f64,
+    c: &mut [f64],
+) {
+    assert_eq!(a.len(), m * k, "dgemm: A has {} elements, expected {m}×{k}", a.len());
+    assert_eq!(b.len(), k * n, "dgemm: B has {} elements, expected {k}×{n}", b.len());
+    assert_eq!(c.len(), m * n, "dgemm: C has {} elements, expected {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
+    let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
+    // SAFETY: as in sgemm.
+    unsafe {
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// Which SIMD features decide matrixmultiply's kernel on this CPU.
+pub fn cpu_kernel_features() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut f = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            f.push("avx2");
+        }
+        if std::is_x86_feature_detected!("fma") {
+            f.push("fma");
+        }
+        if std::is_x86_feature_detected!("avx") {
+            f.push("avx");
+        }
+        if std::is_x86_feature_detected!("sse2") {
+            f.push("sse2");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        f.push("neon");
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn naive(m: usize, k: usize, n: usize, a: &[f32], ta: Trans, b: &[f32], tb: Trans) -> Vec<f64> {
+        let mut c = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0f64;
+                for p in 0..k {
+                    let av = if ta == Trans::No { a[i * k + p] } else { a[p * m + i] };
+                    let bv = if tb == Trans::No { b[p * n + j] } else { b[j * k + p] };
+                    s += av as f64 * bv as f64;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn sgemm_matches_triple_loop_for_all_transposes() {
+        let mut rng = Rng::stream(0, "gemm-test");
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (17, 9, 33), (64, 31, 5)] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+            for ta in [Trans::No, Trans::Yes] {
+                for tb in [Trans::No, Trans::Yes] {
+                    let mut c = vec![1.0f32; m * n];
+                    sgemm(m, k, n, 2.0, &a, ta, &b, tb, 0.5, &mut c);
+                    let want = naive(m, k, n, &a, ta, &b, tb);
+                    for (g, w) in c.iter().zip(&want) {
+                        let w = 2.0 * w + 0.5;
+                        assert!((*g as f64 - w).abs() < 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Deterministic reductions: work is cut into chunks whose boundaries depend
+//! only on the problem size, the chunks run in parallel, and the partial
+//! results are combined in index order. The bits therefore do not depend on
+//! the number of threads.
+
+use crate::linalg::real::Real;
+use rayon::prelude::*;
+
+/// Rows per chunk of a reduction (a constant, never the thread count).
+pub const REDUCE_CHUNK_ROWS: usize = 1024;
+
+/// Column sums of a row-major `rows × cols` matrix, accumulated into `out`.
+pub fn add_column_sums<T: Real>(mat: &[T], rows: usize, cols: usize, out: &mut [T]) {
+    assert_eq!(mat.len(), rows * cols);
+    assert_eq!(out.len(), cols);
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let partials: Vec<Vec<f64>> = mat
+        .par_chunks(REDUCE_CHUNK_ROWS * cols)
+        .map(|chunk| {
+            let mut p = vec![0.0f64; cols];
+            for row in chunk.chunks_exact(cols) {
+                for (acc, v) in p.iter_mut().zip(row) {
+                    *acc += v.to_f64();
+                }
+            }
+            p
+        })
+        .collect();
+    let mut total = vec![0.0f64; cols];
+    for p in &partials {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    for (o, t) in out.iter_mut().zip(&total) {
+        *o += T::from_f64(*t);
+    }
+}
+
+/// Σ f(x_i) over a slice in f64, chunked deterministically.
+pub fn sum_map<T: Real>(values: &[T], f: impl Fn(T) -> f64 + Sync) -> f64 {
+    values
+        .par_chunks(REDUCE_CHUNK_ROWS * 64)
+        .map(|c| c.iter().map(|&v| f(v)).sum::<f64>())
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum()
+}
+
+/// Σ f(a_i, b_i) over two slices in f64, chunked deterministically.
+pub fn sum_zip_map<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> f64 + Sync) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let chunk = REDUCE_CHUNK_ROWS * 64;
+    a.par_chunks(chunk)
+        .zip(b.par_chunks(chunk))
+        .map(|(x, y)| x.iter().zip(y).map(|(&u, &v)| f(u, v)).sum::<f64>())
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum()
+}

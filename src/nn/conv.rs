@@ -1,0 +1,155 @@
+//! Conv2d (TensorFlow "SAME", any stride) forward and backward.
+//!
+//! y = im2col(x) · W + b, with W the TF filter [kh, kw, c_in, c_out] read as
+//! a (kh·kw·c_in) × c_out matrix. The whole batch is one column matrix, so
+//! each product is a single GEMM through the crate wrapper.
+//! Backward: dW = colsᵀ · dy, db = Σ_rows dy, dx = col2im(dy · Wᵀ).
+
+use crate::linalg::reduce::add_column_sums;
+use crate::linalg::{Real, Trans};
+use crate::nn::conv_geom::{ConvGeom, col2im_batch, im2col_batch};
+use crate::nn::param::{HasParams, Param};
+
+#[derive(Clone, Debug)]
+pub struct Conv2d<T> {
+    pub geom: ConvGeom,
+    pub c_out: usize,
+    pub weight: Param<T>,
+    pub bias: Param<T>,
+    cols: Vec<T>,
+    batch: usize,
+}
+
+impl<T: Real> Conv2d<T> {
+    pub fn new(name: &str, h_in: usize, w_in: usize, c_in: usize, c_out: usize, kernel: (usize, usize), stride: usize) -> Self {
+        let geom = ConvGeom::same(h_in, w_in, c_in, kernel.0, kernel.1, stride);
+        Conv2d {
+            geom,
+            c_out,
+            weight: Param::zeros(format!("{name}.weight"), &[kernel.0, kernel.1, c_in, c_out]),
+            bias: Param::zeros(format!("{name}.bias"), &[c_out]),
+            cols: Vec::new(),
+            batch: 0,
+        }
+    }
+
+    /// Output values per image (h_out · w_out · c_out).
+    pub fn out_len(&self) -> usize {
+        self.geom.p_out() * self.c_out
+    }
+
+    /// Forward a batch of n NHWC images; caches the columns for backward.
+    pub fn forward(&mut self, x: &[T], n: usize) -> Vec<T> {
+        let g = self.geom;
+        self.cols = im2col_batch(&g, x, n);
+        self.batch = n;
+        let rows = n * g.p_out();
+        let mut y: Vec<T> = Vec::with_capacity(rows * self.c_out);
+        for _ in 0..rows {
+            y.extend_from_slice(&self.bias.value);
+        }
+        T::gemm(rows, g.k(), self.c_out, T::ONE, &self.cols, Trans::No, &self.weight.value, Trans::No, T::ONE, &mut y);
+        y
+    }
+
+    /// Accumulate dW, db from dy (the gradient of the last forward's output);
+    /// return dx when asked (the first layer of a network does not need it).
+    pub fn backward(&mut self, dy: &[T], need_dx: bool) -> Option<Vec<T>> {
+        let g = self.geom;
+        let rows = self.batch * g.p_out();
+        assert_eq!(dy.len(), rows * self.c_out, "conv backward: gradient does not match the last forward");
+        T::gemm(g.k(), rows, self.c_out, T::ONE, &self.cols, Trans::Yes, dy, Trans::No, T::ONE, &mut self.weight.grad);
+        add_column_sums(dy, rows, self.c_out, &mut self.bias.grad);
+        if !need_dx {
+            return None;
+        }
+        let mut dcols = vec![T::ZERO; rows * g.k()];
+        T::gemm(rows, self.c_out, g.k(), T::ONE, dy, Trans::No, &self.weight.value, Trans::Yes, T::ZERO, &mut dcols);
+        Some(col2im_batch(&g, &dcols, self.batch))
+    }
+
+    /// Drop the cached activations (e.g. before a checkpoint or inference).
+    pub fn clear_cache(&mut self) {
+        self.cols = Vec::new();
+    }
+}
+
+impl<T: Real> HasParams<T> for Conv2d<T> {
+    fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        vec![&mut self.weight, &mut self.bias]
+    }
+    fn params(&self) -> Vec<&Param<T>> {
+        vec![&self.weight, &self.bias]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::{check_layer_gradients, random_fill};
+    use crate::rng::Rng;
+
+    /// Direct nested-loop convolution: the simple reference.
+    fn naive_conv(g: &ConvGeom, c_out: usize, w: &[f64], b: &[f64], x: &[f64]) -> Vec<f64> {
+        let mut y = vec![0.0; g.p_out() * c_out];
+        for oy in 0..g.h_out {
+            for ox in 0..g.w_out {
+                for co in 0..c_out {
+                    let mut s = b[co];
+                    for ky in 0..g.kh {
+                        for kx in 0..g.kw {
+                            let iy = (oy * g.stride + ky) as isize - g.pad_top as isize;
+                            let ix = (ox * g.stride + kx) as isize - g.pad_left as isize;
+                            if iy < 0 || ix < 0 || iy >= g.h_in as isize || ix >= g.w_in as isize {
+                                continue;
+                            }
+                            for ci in 0..g.c_in {
+                                let xv = x[((iy as usize) * g.w_in + ix as usize) * g.c_in + ci];
+                                s += xv * w[((ky * g.kw + kx) * g.c_in + ci) * c_out + co];
+                            }
+                        }
+                    }
+                    y[(oy * g.w_out + ox) * c_out + co] = s;
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn forward_matches_nested_loops() {
+        let mut rng = Rng::stream(0, "conv-fwd");
+        for &(h, w, ci, co, k) in &[(8, 8, 1, 3, 3), (21, 11, 2, 4, 3), (9, 6, 3, 2, 5)] {
+            let mut conv = Conv2d::<f64>::new("c", h, w, ci, co, (k, k), 2);
+            random_fill(&mut conv.weight.value, &mut rng);
+            random_fill(&mut conv.bias.value, &mut rng);
+            let n = 2;
+            let mut x = vec![0.0; n * conv.geom.in_len()];
+            random_fill(&mut x, &mut rng);
+            let y = conv.forward(&x, n);
+            for i in 0..n {
+                let want = naive_conv(&conv.geom, co, &conv.weight.value, &conv.bias.value, &x[i * conv.geom.in_len()..][..conv.geom.in_len()]);
+                let got = &y[i * conv.out_len()..][..conv.out_len()];
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        for &(h, w, ci, co, k, n) in &[(6, 6, 1, 2, 3, 2), (21, 21, 2, 3, 3, 1), (7, 5, 2, 2, 5, 3), (11, 10, 3, 2, 4, 1)] {
+            let mut conv = Conv2d::<f64>::new("c", h, w, ci, co, (k, k), 2);
+            let in_len = conv.geom.in_len();
+            check_layer_gradients(
+                &mut conv,
+                n * in_len,
+                n,
+                |l, x, n| l.forward(x, n),
+                |l, dy| l.backward(dy, true).unwrap(),
+                &format!("conv {h}x{w}x{ci}->{co} k{k}"),
+            );
+        }
+    }
+}

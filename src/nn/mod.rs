@@ -1,0 +1,21 @@
+//! Layers with hand-derived forward and backward passes, the optimiser,
+//! initialisers and the finite-difference helpers that check them.
+
+pub mod activation;
+pub mod adam;
+pub mod conv;
+pub mod conv_geom;
+pub mod conv_transpose;
+pub mod dense;
+pub mod gradcheck;
+pub mod init;
+pub mod loss;
+pub mod param;
+
+pub use activation::Relu;
+pub use adam::Adam;
+pub use conv::Conv2d;
+pub use conv_geom::ConvGeom;
+pub use conv_transpose::ConvTranspose2d;
+pub use dense::Dense;
+pub use param::{HasParams, Param};
