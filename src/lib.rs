@@ -5,9 +5,15 @@
 //! (Eq. 18), EDSC post-processing and spectral clustering, with training that
 //! is bit-reproducible from a seed whatever the thread count.
 
+pub mod cli_support;
+pub mod data;
 pub mod error;
+pub mod io;
 pub mod linalg;
+pub mod model;
 pub mod nn;
+pub mod presets;
+pub mod progress;
 pub mod rng;
 
 pub use error::{Result, UdllError};

@@ -1,0 +1,77 @@
+//! Helpers the CLI shares with library users: the thread knob, dataset
+//! selection (a file or the built-in synthetic set) and `info`.
+
+use crate::data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
+use crate::error::{Result, UdllError};
+use crate::io::checkpoint::{Checkpoint, is_checkpoint};
+use std::path::Path;
+
+/// One knob for both thread pools (rayon and matrixmultiply's own). Must be
+/// called before any parallel work. `None` keeps RAYON_NUM_THREADS or the
+/// core count. Results do not depend on this number; speed does.
+pub fn configure_threads(threads: Option<usize>) -> Result<usize> {
+    let n = match threads {
+        Some(0) => return Err(UdllError::config("--threads must be at least 1")),
+        Some(t) => t,
+        None => std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).filter(|&t| t > 0).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() || threads.is_some() {
+        // SAFETY: called at start-up before any other thread exists.
+        unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
+    }
+    // A pool may already exist (tests); that is fine, results do not depend on it.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    Ok(n)
+}
+
+/// The dataset named on the command line, or the synthetic one.
+pub fn dataset_or_synthetic(path: Option<&Path>, opts: &LoadOptions, synth: &SyntheticSpec) -> Result<Dataset> {
+    match path {
+        Some(p) => load_dataset(p, opts),
+        None => generate(synth),
+    }
+}
+
+/// A human-readable description of a dataset or checkpoint file.
+pub fn describe_file(path: &Path, opts: &LoadOptions) -> Result<String> {
+    if !path.exists() {
+        return Err(UdllError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    if is_checkpoint(path) {
+        let c = Checkpoint::load(path)?;
+        let params: usize = c.tensors.iter().map(|t| t.data.len()).sum();
+        let mut s = format!("{}: udll checkpoint ({})\n  architecture: {}\n  tensors: {}, {} values\n", path.display(), c.kind, c.arch.describe(), c.tensors.len(), params);
+        for t in &c.tensors {
+            s += &format!("    {} {:?}\n", t.name, t.shape);
+        }
+        s += &format!("  meta: {}\n", c.meta);
+        return Ok(s);
+    }
+    let ds = load_dataset(path, opts)?;
+    Ok(describe_dataset(&ds))
+}
+
+pub fn describe_dataset(ds: &Dataset) -> String {
+    let (lo, hi) = ds.pixels.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let mut s = format!(
+        "{}: {} images of {} × {} × {} (pixels in [{lo:.3}, {hi:.3}])\n",
+        ds.source.as_ref().map_or(ds.name.clone(), |p| p.display().to_string()),
+        ds.n,
+        ds.height,
+        ds.width,
+        ds.channels
+    );
+    match (&ds.labels, ds.num_classes()) {
+        (Some(l), Some(k)) => {
+            let mut counts = vec![0usize; k];
+            l.iter().for_each(|&c| counts[c] += 1);
+            let (mn, mx) = (counts.iter().min().unwrap_or(&0), counts.iter().max().unwrap_or(&0));
+            s += &format!("  {k} classes ({mn}–{mx} images each)\n");
+        }
+        _ => s += "  no labels\n",
+    }
+    for n in &ds.notes {
+        s += &format!("  {n}\n");
+    }
+    s
+}

@@ -1,0 +1,98 @@
+//! The dataset type: n images, each h × w × c f32 pixels (NHWC, channel
+//! fastest), nominally in [0, 1], with optional 0-based integer labels.
+//!
+//! Pixel order follows the reference code (DSC-Net / UDLL): a MATLAB row of
+//! 1024 pixels is reshaped *row-major* to 32 × 32, which is the transposed
+//! picture. The published pretrained weights were trained that way; only
+//! pictures meant for people need transposing back.
+
+use crate::error::{Result, UdllError};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub name: String,
+    pub n: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    /// n × height × width × channels.
+    pub pixels: Vec<f32>,
+    pub labels: Option<Vec<usize>>,
+    /// Where it was read from (None for generated data).
+    pub source: Option<PathBuf>,
+    /// Notes on how the stored values were converted (for `udll info`).
+    pub notes: Vec<String>,
+}
+
+impl Dataset {
+    pub fn image_len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    pub fn num_classes(&self) -> Option<usize> {
+        self.labels.as_ref().map(|l| l.iter().copied().max().map_or(0, |m| m + 1))
+    }
+
+    /// Check the invariants every consumer relies on.
+    pub fn validate(&self) -> Result<()> {
+        let what = self.source.as_ref().map_or(self.name.clone(), |p| p.display().to_string());
+        if self.n == 0 || self.image_len() == 0 {
+            return Err(UdllError::shape(format!("{what}: the dataset is empty")));
+        }
+        if self.pixels.len() != self.n * self.image_len() {
+            return Err(UdllError::shape(format!(
+                "{what}: {} pixel values for {} images of {}×{}×{}",
+                self.pixels.len(),
+                self.n,
+                self.height,
+                self.width,
+                self.channels
+            )));
+        }
+        if let Some(i) = self.pixels.iter().position(|v| !v.is_finite()) {
+            return Err(UdllError::NonFinite(format!("{what}: image {} has a NaN or infinite pixel", i / self.image_len())));
+        }
+        if let Some(l) = &self.labels {
+            if l.len() != self.n {
+                return Err(UdllError::shape(format!("{what}: {} labels for {} images", l.len(), self.n)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pixels multiplied by `scale` (a preset's input scale: the references
+    /// feed ORL and Yale B as raw 0..255).
+    pub fn scaled_pixels(&self, scale: f32) -> Vec<f32> {
+        if scale == 1.0 { self.pixels.clone() } else { self.pixels.iter().map(|v| v * scale).collect() }
+    }
+}
+
+/// Map arbitrary integer-valued labels to 0..K−1 in sorted order of value.
+pub fn labels_from_values(values: &[f64], what: &str) -> Result<Vec<usize>> {
+    if let Some(v) = values.iter().find(|v| !v.is_finite() || v.fract() != 0.0) {
+        return Err(UdllError::config(format!("{what}: labels must be integers, found {v}")));
+    }
+    let mut uniq: Vec<i64> = values.iter().map(|v| *v as i64).collect();
+    uniq.sort_unstable();
+    uniq.dedup();
+    Ok(values.iter().map(|v| uniq.binary_search(&(*v as i64)).unwrap_or(0)).collect())
+}
+
+/// Bring stored pixel values to [0, 1]: integer storage (uint8) is divided
+/// by 255, as are floating values that are plainly on a 0..255 scale.
+/// Returns a note describing what was done, if anything.
+pub fn normalise_pixels(values: &mut [f32], stored_integer: bool, what: &str) -> Result<Option<String>> {
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(UdllError::NonFinite(format!("{what}: pixel value {i} is NaN or infinite")));
+    }
+    let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if lo < 0.0 || hi > 255.0 {
+        return Err(UdllError::config(format!("{what}: pixel values span [{lo}, {hi}]; expected [0, 1] or 0..255")));
+    }
+    if stored_integer || hi > 1.0 {
+        values.iter_mut().for_each(|v| *v /= 255.0);
+        return Ok(Some(format!("pixels stored in 0..255 (max {hi}) were divided by 255")));
+    }
+    Ok(None)
+}

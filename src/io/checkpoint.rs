@@ -1,0 +1,166 @@
+//! The udll checkpoint format, version 1. Little-endian throughout:
+//!
+//! ```text
+//! magic      8 bytes  "UDLLCKPT"
+//! version    u32      1
+//! header     u32 length + JSON {kind, arch, meta}
+//! tensors    u32 count, then per tensor:
+//!              u32 name length, name (UTF-8), u32 rank, u64 dims…, f32 data
+//! checksum   32 bytes SHA-256 of everything above
+//! ```
+//!
+//! A file whose magic, version or checksum is wrong is refused with a clear
+//! error before anything in it is used.
+
+use crate::error::{Result, UdllError};
+use crate::io::atomic::write_atomic;
+use crate::io::hash::sha256_bytes;
+use crate::model::autoencoder::{AeArch, ConvAutoencoder};
+use crate::nn::HasParams;
+use byteorder::{ByteOrder, LittleEndian as LE};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const MAGIC: &[u8; 8] = b"UDLLCKPT";
+pub const VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct Header {
+    kind: String,
+    arch: AeArch,
+    meta: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// What the file holds: "autoencoder" (pretrained) or "finetuned".
+    pub kind: String,
+    pub arch: AeArch,
+    /// Free-form provenance (method, seed, losses, source dataset, ...).
+    pub meta: serde_json::Value,
+    pub tensors: Vec<Tensor>,
+}
+
+impl Checkpoint {
+    pub fn from_autoencoder(ae: &ConvAutoencoder<f32>, kind: &str, meta: serde_json::Value) -> Self {
+        let tensors = ae.params().iter().map(|p| Tensor { name: p.name.clone(), shape: p.shape.clone(), data: p.value.clone() }).collect();
+        Checkpoint { kind: kind.to_string(), arch: ae.arch.clone(), meta, tensors }
+    }
+
+    pub fn tensor(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// Rebuild the autoencoder, checking every parameter's shape.
+    pub fn autoencoder(&self, path: &Path) -> Result<ConvAutoencoder<f32>> {
+        let mut ae = ConvAutoencoder::<f32>::new(&self.arch)?;
+        for p in ae.params_mut() {
+            let t = self.tensor(&p.name).ok_or_else(|| UdllError::format(path, format!("checkpoint lacks parameter '{}'", p.name)))?;
+            if t.shape != p.shape {
+                return Err(UdllError::format(path, format!("parameter '{}' has shape {:?}, the architecture needs {:?}", p.name, t.shape, p.shape)));
+            }
+            p.value.copy_from_slice(&t.data);
+        }
+        Ok(ae)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        let header = serde_json::to_vec(&Header { kind: self.kind.clone(), arch: self.arch.clone(), meta: self.meta.clone() }).expect("header serialises");
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(self.tensors.len() as u32).to_le_bytes());
+        for t in &self.tensors {
+            out.extend_from_slice(&(t.name.len() as u32).to_le_bytes());
+            out.extend_from_slice(t.name.as_bytes());
+            out.extend_from_slice(&(t.shape.len() as u32).to_le_bytes());
+            for &d in &t.shape {
+                out.extend_from_slice(&(d as u64).to_le_bytes());
+            }
+            let start = out.len();
+            out.resize(start + 4 * t.data.len(), 0);
+            LE::write_f32_into(&t.data, &mut out[start..]);
+        }
+        let sum = sha256_bytes(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let bad = |m: String| UdllError::format(path, m);
+        if bytes.len() < 8 || &bytes[..8] != MAGIC {
+            return Err(bad("not a udll checkpoint (bad magic)".into()));
+        }
+        if bytes.len() < 8 + 4 + 4 + 4 + 32 {
+            return Err(bad(format!("truncated checkpoint ({} bytes)", bytes.len())));
+        }
+        let version = LE::read_u32(&bytes[8..12]);
+        if version != VERSION {
+            return Err(bad(format!("checkpoint format version {version}; this udll reads version {VERSION}")));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 32);
+        if sha256_bytes(body) != sum {
+            return Err(bad("checkpoint checksum mismatch: the file is corrupt or truncated".into()));
+        }
+        let mut pos = 12usize;
+        let mut take = |n: usize| -> Result<&[u8]> {
+            if pos + n > body.len() {
+                return Err(bad("checkpoint structure is inconsistent".into()));
+            }
+            let s = &body[pos..pos + n];
+            pos += n;
+            Ok(s)
+        };
+        let hlen = LE::read_u32(take(4)?) as usize;
+        let header: Header = serde_json::from_slice(take(hlen)?).map_err(|e| bad(format!("checkpoint header is not valid: {e}")))?;
+        header.arch.validate()?;
+        let count = LE::read_u32(take(4)?) as usize;
+        let mut tensors = Vec::new();
+        for _ in 0..count {
+            let nlen = LE::read_u32(take(4)?) as usize;
+            let name = String::from_utf8(take(nlen)?.to_vec()).map_err(|_| bad("tensor name is not UTF-8".into()))?;
+            let rank = LE::read_u32(take(4)?) as usize;
+            if rank > 8 {
+                return Err(bad(format!("tensor '{name}' has rank {rank}")));
+            }
+            let mut shape = Vec::with_capacity(rank);
+            for _ in 0..rank {
+                shape.push(LE::read_u64(take(8)?) as usize);
+            }
+            let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad(format!("tensor '{name}' is too large")))?;
+            let raw = take(numel.checked_mul(4).ok_or_else(|| bad("tensor too large".into()))?)?;
+            let mut data = vec![0f32; numel];
+            LE::read_f32_into(raw, &mut data);
+            tensors.push(Tensor { name, shape, data });
+        }
+        if pos != body.len() {
+            return Err(bad("checkpoint has trailing bytes".into()));
+        }
+        Ok(Checkpoint { kind: header.kind, arch: header.arch, meta: header.meta, tensors })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes())
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| UdllError::io(path, e))?;
+        Self::from_bytes(path, &bytes)
+    }
+}
+
+/// Does this file start like a udll checkpoint?
+pub fn is_checkpoint(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == MAGIC
+}

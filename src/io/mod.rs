@@ -1,0 +1,11 @@
+//! Files the project writes and reads back: checkpoints, NPY/CSV outputs,
+//! hashes, manifests, all written atomically.
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod hash;
+pub mod npy_out;
+pub mod reference;
+
+pub use atomic::{write_atomic, write_atomic_with};
+pub use checkpoint::Checkpoint;

@@ -1,0 +1,48 @@
+//! The `udll` command line: parses arguments and calls one library function
+//! per command. Every error ends as one line on stderr and exit code 1.
+
+use argh::FromArgs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use udll::Result;
+
+mod commands;
+
+#[derive(FromArgs)]
+/// udll — unsupervised deep local learning on the CPU: convolutional
+/// autoencoders, a prior affinity graph, self-expressive fine-tuning and
+/// spectral clustering, bit-reproducible from a seed.
+struct Cli {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Info(commands::InfoArgs),
+    Pretrain(commands::PretrainArgs),
+    Embed(commands::EmbedArgs),
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info(a) => commands::info(a),
+        Command::Pretrain(a) => commands::pretrain(a),
+        Command::Embed(a) => commands::embed(a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = argh::from_env();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("udll: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: PathBuf) {}

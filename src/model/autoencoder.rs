@@ -1,0 +1,259 @@
+//! The convolutional autoencoder of DSC-Net / UDLL: a stack of stride-2
+//! SAME convolutions with ReLU, and the mirrored stack of transpose
+//! convolutions, each cropped to its encoder layer's input size.
+//!
+//! Naming follows the reference checkpoints: encoder layer i is `enc{i}`;
+//! decoder layer j is `dec{j}` with `dec0` the deepest (applied first to the
+//! latent code), so `dec{j}` mirrors `enc{L−1−j}`. Every layer, the last
+//! decoder layer included, is followed by ReLU (as the references do;
+//! `final_relu = false` drops the last one).
+
+use crate::error::{Result, UdllError};
+use crate::linalg::Real;
+use crate::nn::init::{conv_fans, glorot_uniform};
+use crate::nn::{Conv2d, ConvTranspose2d, HasParams, Param, Relu};
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AeArch {
+    pub height: usize,
+    pub width: usize,
+    pub channels_in: usize,
+    /// Output channels of each encoder layer.
+    pub channels: Vec<usize>,
+    /// Square kernel size of each encoder layer (mirrored in the decoder).
+    pub kernels: Vec<usize>,
+    pub final_relu: bool,
+}
+
+impl AeArch {
+    pub fn validate(&self) -> Result<()> {
+        if self.channels.is_empty() || self.channels.len() != self.kernels.len() {
+            return Err(UdllError::config(format!("architecture: {} channel counts for {} kernel sizes (need one of each per layer, at least one layer)", self.channels.len(), self.kernels.len())));
+        }
+        if self.channels.iter().chain(&self.kernels).any(|&v| v == 0) || self.height == 0 || self.width == 0 || self.channels_in == 0 {
+            return Err(UdllError::config("architecture: every size, channel count and kernel must be positive"));
+        }
+        Ok(())
+    }
+    /// (h, w, c) at the input of each encoder layer, then the latent shape.
+    pub fn shapes(&self) -> Vec<(usize, usize, usize)> {
+        let mut s = vec![(self.height, self.width, self.channels_in)];
+        for &c in &self.channels {
+            let (h, w, _) = *s.last().unwrap();
+            s.push((h.div_ceil(2), w.div_ceil(2), c));
+        }
+        s
+    }
+    pub fn latent_shape(&self) -> (usize, usize, usize) {
+        *self.shapes().last().unwrap()
+    }
+    pub fn latent_dim(&self) -> usize {
+        let (h, w, c) = self.latent_shape();
+        h * w * c
+    }
+    pub fn input_len(&self) -> usize {
+        self.height * self.width * self.channels_in
+    }
+    pub fn describe(&self) -> String {
+        let layers: Vec<String> = self.channels.iter().zip(&self.kernels).map(|(c, k)| format!("{c}@{k}x{k}")).collect();
+        let (h, w, c) = self.latent_shape();
+        format!("{}×{}×{} → [{}] → latent {h}×{w}×{c} = {}", self.height, self.width, self.channels_in, layers.join(", "), self.latent_dim())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ConvAutoencoder<T: Real> {
+    pub arch: AeArch,
+    pub encoder: Vec<Conv2d<T>>,
+    pub decoder: Vec<ConvTranspose2d<T>>,
+    enc_act: Vec<Relu<T>>,
+    dec_act: Vec<Relu<T>>,
+}
+
+impl<T: Real> ConvAutoencoder<T> {
+    /// An autoencoder with all parameters zero (see [`Self::init_glorot`]).
+    pub fn new(arch: &AeArch) -> Result<Self> {
+        arch.validate()?;
+        let shapes = arch.shapes();
+        let l = arch.channels.len();
+        let encoder = (0..l)
+            .map(|i| {
+                let (h, w, c) = shapes[i];
+                Conv2d::new(&format!("enc{i}"), h, w, c, arch.channels[i], (arch.kernels[i], arch.kernels[i]), 2)
+            })
+            .collect();
+        let decoder = (0..l)
+            .map(|j| {
+                let i = l - 1 - j;
+                let (h, w, c) = shapes[i];
+                ConvTranspose2d::new(&format!("dec{j}"), h, w, c, arch.channels[i], (arch.kernels[i], arch.kernels[i]), 2)
+            })
+            .collect();
+        Ok(ConvAutoencoder { arch: arch.clone(), encoder, decoder, enc_act: vec![Relu::new(); l], dec_act: vec![Relu::new(); l] })
+    }
+
+    /// Glorot-uniform filters (TF's conv2d fans), zero biases, from the
+    /// `init` stream of `seed`.
+    pub fn init_glorot(&mut self, seed: u64) {
+        let rng = Rng::stream(seed, "init");
+        for (i, p) in self.params_mut().into_iter().enumerate() {
+            if p.shape.len() == 4 {
+                let (fi, fo) = conv_fans(&p.shape);
+                let mut r = rng.substream("param", i as u64);
+                glorot_uniform(&mut p.value, fi, fo, &mut r);
+            } else {
+                p.value.iter_mut().for_each(|v| *v = T::ZERO);
+            }
+        }
+    }
+
+    pub fn latent_dim(&self) -> usize {
+        self.arch.latent_dim()
+    }
+
+    /// Encode n images (NHWC) to n latent rows; caches for backward.
+    pub fn encode(&mut self, x: &[T], n: usize) -> Vec<T> {
+        assert_eq!(x.len(), n * self.arch.input_len(), "encode: input size");
+        let mut h = x.to_vec();
+        for (conv, act) in self.encoder.iter_mut().zip(&mut self.enc_act) {
+            h = act.forward(&conv.forward(&h, n));
+        }
+        h
+    }
+
+    /// Decode n latent rows to n images; caches for backward.
+    pub fn decode(&mut self, z: &[T], n: usize) -> Vec<T> {
+        assert_eq!(z.len(), n * self.latent_dim(), "decode: latent size");
+        let l = self.decoder.len();
+        let mut h = z.to_vec();
+        for (j, (t, act)) in self.decoder.iter_mut().zip(&mut self.dec_act).enumerate() {
+            h = t.forward(&h, n);
+            if j + 1 < l || self.arch.final_relu {
+                h = act.forward(&h);
+            }
+        }
+        h
+    }
+
+    /// Accumulate decoder gradients from dL/dX̂; return dL/dZ.
+    pub fn backward_decoder(&mut self, d_recon: &[T]) -> Vec<T> {
+        let l = self.decoder.len();
+        let mut g = d_recon.to_vec();
+        for j in (0..l).rev() {
+            if j + 1 < l || self.arch.final_relu {
+                g = self.dec_act[j].backward(&g);
+            }
+            g = self.decoder[j].backward(&g, true).expect("dx requested");
+        }
+        g
+    }
+
+    /// Accumulate encoder gradients from dL/dZ. When `need_input_grad`,
+    /// return dL/dX (the contractive penalty and tests need it).
+    pub fn backward_encoder(&mut self, d_latent: &[T], need_input_grad: bool) -> Option<Vec<T>> {
+        let l = self.encoder.len();
+        let mut g = d_latent.to_vec();
+        for i in (0..l).rev() {
+            g = self.enc_act[i].backward(&g);
+            let need = i > 0 || need_input_grad;
+            match self.encoder[i].backward(&g, need) {
+                Some(dx) => g = dx,
+                None => return None,
+            }
+        }
+        Some(g)
+    }
+
+    /// Forget cached activations (frees memory before saving / inference).
+    pub fn clear_cache(&mut self) {
+        self.encoder.iter_mut().for_each(|c| c.clear_cache());
+        self.decoder.iter_mut().for_each(|c| c.clear_cache());
+        self.enc_act.iter_mut().for_each(|a| a.clear_cache());
+        self.dec_act.iter_mut().for_each(|a| a.clear_cache());
+    }
+
+    /// Latent codes of a whole dataset, in batches (no gradients kept).
+    pub fn embed(&mut self, x: &[T], n: usize, batch: usize) -> Vec<T> {
+        let d_in = self.arch.input_len();
+        let mut out = Vec::with_capacity(n * self.latent_dim());
+        for start in (0..n).step_by(batch.max(1)) {
+            let m = batch.max(1).min(n - start);
+            out.extend(self.encode(&x[start * d_in..(start + m) * d_in], m));
+        }
+        self.clear_cache();
+        out
+    }
+}
+
+impl<T: Real> HasParams<T> for ConvAutoencoder<T> {
+    fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v: Vec<&mut Param<T>> = Vec::new();
+        for c in &mut self.encoder {
+            v.extend(c.params_mut());
+        }
+        for t in &mut self.decoder {
+            v.extend(t.params_mut());
+        }
+        v
+    }
+    fn params(&self) -> Vec<&Param<T>> {
+        let mut v: Vec<&Param<T>> = Vec::new();
+        for c in &self.encoder {
+            v.extend(c.params());
+        }
+        for t in &self.decoder {
+            v.extend(t.params());
+        }
+        v
+    }
+}
+
+/// Copy parameters between precisions (f32 training ⇄ f64 checks).
+pub fn convert<A: Real, B: Real>(src: &ConvAutoencoder<A>) -> ConvAutoencoder<B> {
+    let mut dst = ConvAutoencoder::<B>::new(&src.arch).expect("architecture was valid");
+    for (d, s) in dst.params_mut().into_iter().zip(src.params()) {
+        d.value = s.value.iter().map(|v| B::from_f64(v.to_f64())).collect();
+    }
+    dst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::gradcheck::check_layer_gradients;
+
+    #[test]
+    fn shapes_follow_the_reference_crops() {
+        let a = AeArch { height: 48, width: 42, channels_in: 1, channels: vec![10, 20, 30], kernels: vec![5, 3, 3], final_relu: true };
+        assert_eq!(a.shapes(), vec![(48, 42, 1), (24, 21, 10), (12, 11, 20), (6, 6, 30)]);
+        let ae = ConvAutoencoder::<f32>::new(&a).unwrap();
+        assert_eq!(ae.decoder[0].weight.shape, vec![3, 3, 20, 30]);
+        assert_eq!(ae.decoder[2].weight.shape, vec![5, 5, 1, 10]);
+        assert_eq!(ae.decoder[2].out_len(), 48 * 42);
+        let a = AeArch { height: 32, width: 32, channels_in: 1, channels: vec![15], kernels: vec![3], final_relu: true };
+        assert_eq!(a.latent_dim(), 3840);
+    }
+
+    #[test]
+    fn whole_autoencoder_gradient_matches_finite_differences() {
+        let arch = AeArch { height: 9, width: 7, channels_in: 1, channels: vec![3, 2], kernels: vec![3, 3], final_relu: true };
+        let mut ae = ConvAutoencoder::<f64>::new(&arch).unwrap();
+        let n = 2;
+        check_layer_gradients(
+            &mut ae,
+            n * arch.input_len(),
+            n,
+            |m, x, n| {
+                let z = m.encode(x, n);
+                m.decode(&z, n)
+            },
+            |m, dy| {
+                let dz = m.backward_decoder(dy);
+                m.backward_encoder(&dz, true).unwrap()
+            },
+            "autoencoder",
+        );
+    }
+}

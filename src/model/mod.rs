@@ -1,0 +1,9 @@
+//! Models: the convolutional autoencoder and its pretraining, the
+//! self-expressive layer and the UDLL / DSC fine-tuning.
+
+pub mod autoencoder;
+pub mod pretrain;
+pub mod udll;
+
+pub use autoencoder::{AeArch, ConvAutoencoder};
+pub use pretrain::{PretrainConfig, pretrain};

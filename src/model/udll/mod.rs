@@ -1,0 +1,6 @@
+//! UDLL (Chen et al., JEI 2019) and DSC (Ji et al., NIPS 2017):
+//! hyper-parameters, the fine-tuning algorithm and the end-to-end pipeline.
+
+pub mod hyperparams;
+
+pub use hyperparams::{CoefRegularizer, FinetuneConfig, LabelAssign, Method, PostConfig, UdllConfig};
