@@ -254,3 +254,322 @@ pub fn embed(a: EmbedArgs) -> Result<()> {
     println!("embed: wrote {} × {} latent features to {}", ds.n, ae.latent_dim(), a.out.display());
     Ok(())
 }
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, flag: &str, choices: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| UdllError::config(format!("{flag}: '{s}' is not one of {choices}")))
+}
+
+#[derive(FromArgs)]
+/// Run UDLL end to end: pretrain → prior graph → fine-tune → cluster →
+/// evaluate. Without --data it runs on the built-in synthetic dataset.
+/// Writes metrics.json, labels.csv, coef.npy, latent.npy, checkpoints and
+/// manifest.json into --out.
+#[argh(subcommand, name = "run")]
+pub struct RunArgs {
+    /// dataset file (.mat or .npy); default: the built-in synthetic dataset
+    #[argh(option)]
+    data: Option<PathBuf>,
+    /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32 (default:
+    /// synthetic without --data, coil20 with it)
+    #[argh(option)]
+    preset: Option<String>,
+    /// method: udll or dsc (dsc = no locality term, γ = 0)
+    #[argh(option, default = "String::from(\"udll\")")]
+    method: String,
+    /// run seed (default 0)
+    #[argh(option, default = "0")]
+    seed: u64,
+    /// output directory (default udll-run)
+    #[argh(option, default = "PathBuf::from(\"udll-run\")")]
+    out: PathBuf,
+    /// start from this udll checkpoint instead of pretraining
+    #[argh(option)]
+    pretrained: Option<PathBuf>,
+    /// start from a DSC-Net reference model, DIR/NAME (e.g. ../shared/data/dsc_pretrained/coil20)
+    #[argh(option)]
+    reference: Option<PathBuf>,
+    /// number of clusters (default: number of label classes)
+    #[argh(option)]
+    clusters: Option<usize>,
+    /// pretraining epochs
+    #[argh(option)]
+    pretrain_epochs: Option<usize>,
+    /// pretraining mini-batch size, 0 = full batch
+    #[argh(option)]
+    pretrain_batch: Option<usize>,
+    /// pretraining learning rate
+    #[argh(option)]
+    pretrain_lr: Option<f64>,
+    /// encoder channels per layer, e.g. 10,20,30
+    #[argh(option)]
+    channels: Option<String>,
+    /// encoder kernel sizes per layer, e.g. 5,3,3
+    #[argh(option)]
+    kernels: Option<String>,
+    /// multiply [0,1] pixels by this before the network
+    #[argh(option)]
+    input_scale: Option<f32>,
+    /// k of the prior graph (Eq. 17)
+    #[argh(option)]
+    k: Option<usize>,
+    /// fine-tuning epochs
+    #[argh(option)]
+    epochs: Option<usize>,
+    /// fine-tuning learning rate
+    #[argh(option)]
+    lr: Option<f64>,
+    /// r, weight of ‖X − X̂‖² (Eq. 18: 0.5)
+    #[argh(option)]
+    recon_weight: Option<f64>,
+    /// α, weight of ‖Z − CZ‖²
+    #[argh(option)]
+    alpha: Option<f64>,
+    /// β, weight of ‖C‖²
+    #[argh(option)]
+    beta: Option<f64>,
+    /// γ, weight of the locality loss Σ a_ij‖z_i − z_j‖²
+    #[argh(option)]
+    gamma: Option<f64>,
+    /// initial value of every coefficient
+    #[argh(option)]
+    coef_init: Option<f64>,
+    /// coefficient regulariser: plain or symmetric-no-diag
+    #[argh(option)]
+    coef_reg: Option<String>,
+    /// keep diag(C) = 0 during fine-tuning
+    #[argh(switch)]
+    zero_diag: bool,
+    /// thrC ρ of the post-processing
+    #[argh(option)]
+    rho: Option<f64>,
+    /// post-processing subspace dimension d (r = d·K + 1)
+    #[argh(option)]
+    dim: Option<usize>,
+    /// post-processing affinity power
+    #[argh(option)]
+    power: Option<f64>,
+    /// label assignment: discretize or kmeans
+    #[argh(option)]
+    assign: Option<String>,
+    /// replace diag(C) by ones before the SVD (true/false; preset default)
+    #[argh(option)]
+    add_identity: Option<bool>,
+    /// image variable in a MAT-file
+    #[argh(option)]
+    images_var: Option<String>,
+    /// label variable in a MAT-file
+    #[argh(option)]
+    labels_var: Option<String>,
+    /// labels as a .npy file (for .npy images)
+    #[argh(option)]
+    labels: Option<PathBuf>,
+    /// image size HxW when not square
+    #[argh(option)]
+    image_size: Option<String>,
+    /// synthetic dataset: number of objects (default 20)
+    #[argh(option, default = "20")]
+    synthetic_objects: usize,
+    /// synthetic dataset: poses per object (default 72)
+    #[argh(option, default = "72")]
+    synthetic_poses: usize,
+    /// threads for both pools (default: RAYON_NUM_THREADS or all cores)
+    #[argh(option)]
+    threads: Option<usize>,
+    /// no progress output
+    #[argh(switch)]
+    quiet: bool,
+}
+
+/// The preset named by the flags, with every override applied, checked.
+pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
+    let name = a.preset.clone().unwrap_or_else(|| if a.data.is_some() { "coil20".into() } else { "synthetic".into() });
+    let mut c = preset(&name)?;
+    c.method = parse_enum(&a.method, "--method", "udll, dsc")?;
+    c.seed = a.seed;
+    c.pretrain.seed = a.seed;
+    macro_rules! set {
+        ($field:expr, $v:expr) => {
+            if let Some(v) = $v {
+                $field = v;
+            }
+        };
+    }
+    set!(c.pretrain.epochs, a.pretrain_epochs);
+    set!(c.pretrain.batch_size, a.pretrain_batch);
+    set!(c.pretrain.lr, a.pretrain_lr);
+    if let Some(s) = &a.channels {
+        c.channels = parse_list(s, "--channels")?;
+    }
+    if let Some(s) = &a.kernels {
+        c.kernels = parse_list(s, "--kernels")?;
+    }
+    set!(c.input_scale, a.input_scale);
+    set!(c.graph_k, a.k);
+    set!(c.finetune.epochs, a.epochs);
+    set!(c.finetune.lr, a.lr);
+    set!(c.finetune.recon_weight, a.recon_weight);
+    set!(c.finetune.self_expr_weight, a.alpha);
+    set!(c.finetune.coef_weight, a.beta);
+    set!(c.finetune.locality_weight, a.gamma);
+    set!(c.finetune.coef_init, a.coef_init);
+    if let Some(s) = &a.coef_reg {
+        c.finetune.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;
+    }
+    if a.zero_diag {
+        c.finetune.zero_diag = true;
+    }
+    set!(c.post.rho, a.rho);
+    set!(c.post.dim, a.dim);
+    set!(c.post.power, a.power);
+    if let Some(s) = &a.assign {
+        c.post.assign = parse_enum(s, "--assign", "discretize, kmeans")?;
+    }
+    set!(c.post.add_identity, a.add_identity);
+    c.check()
+}
+
+pub fn run(a: RunArgs) -> Result<()> {
+    use udll::model::udll::pipeline::{RunOptions, Start, run_udll};
+    let threads = configure_threads(a.threads)?;
+    let cfg = resolve_run_config(&a)?;
+    let ds = data_flags!(a).load()?;
+    let mut inputs: Vec<PathBuf> = a.data.iter().cloned().collect();
+    inputs.extend(a.labels.iter().cloned());
+    let start = match (&a.pretrained, &a.reference) {
+        (Some(_), Some(_)) => return Err(UdllError::config("give either --pretrained or --reference, not both")),
+        (Some(p), None) => {
+            inputs.push(p.clone());
+            Start::Checkpoint(p.clone())
+        }
+        (None, Some(r)) => {
+            let dir = r.parent().map(Path::to_path_buf).unwrap_or_default();
+            let name = r.file_name().and_then(|s| s.to_str()).ok_or_else(|| UdllError::config("--reference: expected DIR/NAME"))?.to_string();
+            inputs.push(dir.join("manifest.json"));
+            Start::Reference(dir, name)
+        }
+        (None, None) => Start::Pretrain,
+    };
+    if !a.quiet {
+        eprintln!("udll run: {} ({} images, {}×{}), preset {}, method {:?}, seed {}, {threads} threads → {}", ds.name, ds.n, ds.height, ds.width, cfg.preset, cfg.method, cfg.seed, a.out.display());
+    }
+    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, quiet: a.quiet, threads, inputs };
+    let s = run_udll(&ds, &cfg, &opts)?;
+    match s.scores {
+        Some(sc) => println!("ACC {:.4}  NMI {:.4}  ARI {:.4}  ({} clusters, {:.1}s: pretrain {:.1}s, graph {:.1}s, fine-tune {:.1}s, cluster {:.1}s) → {}", sc.acc, sc.nmi, sc.ari, s.clusters, s.seconds.total, s.seconds.pretrain, s.seconds.graph, s.seconds.finetune, s.seconds.cluster, a.out.display()),
+        None => println!("clustered into {} groups (no labels to score) in {:.1}s → {}", s.clusters, s.seconds.total, a.out.display()),
+    }
+    Ok(())
+}
+
+#[derive(FromArgs)]
+/// Cluster a coefficient matrix (coef.npy, n × n): thrC, the EDSC
+/// post-processing and spectral clustering. Writes labels.csv (and scores
+/// when the dataset's labels are given with --data).
+#[argh(subcommand, name = "cluster")]
+pub struct ClusterArgs {
+    /// coefficient matrix, n × n .npy (f32 or f64)
+    #[argh(option)]
+    coef: PathBuf,
+    /// output labels CSV (index,predicted,true)
+    #[argh(option)]
+    out: PathBuf,
+    /// preset for the post-processing defaults (default coil20)
+    #[argh(option, default = "String::from(\"coil20\")")]
+    preset: String,
+    /// number of clusters (default: the label classes of --data)
+    #[argh(option)]
+    clusters: Option<usize>,
+    /// dataset whose labels score the result
+    #[argh(option)]
+    data: Option<PathBuf>,
+    /// coefficient regulariser the matrix was trained with: plain or
+    /// symmetric-no-diag (then ½(C + Cᵀ) without diagonal is clustered)
+    #[argh(option)]
+    coef_reg: Option<String>,
+    /// thrC ρ
+    #[argh(option)]
+    rho: Option<f64>,
+    /// subspace dimension d (r = d·K + 1)
+    #[argh(option)]
+    dim: Option<usize>,
+    /// affinity power
+    #[argh(option)]
+    power: Option<f64>,
+    /// label assignment: discretize or kmeans
+    #[argh(option)]
+    assign: Option<String>,
+    /// replace diag(C) by ones before the SVD (true/false)
+    #[argh(option)]
+    add_identity: Option<bool>,
+    /// seed of the eigen solver and label assignment (default 0)
+    #[argh(option, default = "0")]
+    seed: u64,
+    /// image variable in a MAT-file
+    #[argh(option)]
+    images_var: Option<String>,
+    /// label variable in a MAT-file
+    #[argh(option)]
+    labels_var: Option<String>,
+    /// labels as a .npy file
+    #[argh(option)]
+    labels: Option<PathBuf>,
+    /// image size HxW when not square
+    #[argh(option)]
+    image_size: Option<String>,
+    /// threads for both pools
+    #[argh(option)]
+    threads: Option<usize>,
+}
+
+pub fn cluster(a: ClusterArgs) -> Result<()> {
+    use udll::io::npy_out::read_npy_matrix;
+    use udll::model::udll::pipeline::{cluster_coef, clustered_coef, labels_csv};
+    configure_threads(a.threads)?;
+    let mut cfg = preset(&a.preset)?;
+    if let Some(s) = &a.coef_reg {
+        cfg.finetune.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;
+    }
+    if let Some(v) = a.rho {
+        cfg.post.rho = v;
+    }
+    if let Some(v) = a.dim {
+        cfg.post.dim = v;
+    }
+    if let Some(v) = a.power {
+        cfg.post.power = v;
+    }
+    if let Some(s) = &a.assign {
+        cfg.post.assign = parse_enum(s, "--assign", "discretize, kmeans")?;
+    }
+    if let Some(v) = a.add_identity {
+        cfg.post.add_identity = v;
+    }
+    let cfg = cfg.check()?;
+    let (coef, r, c) = read_npy_matrix(&a.coef)?;
+    if r != c {
+        return Err(UdllError::format(&a.coef, format!("coefficient matrix is {r} × {c}, not square")));
+    }
+    let truth = match &a.data {
+        Some(_) => {
+            let flags = DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &a.labels, image_size: &a.image_size, synthetic_objects: 0, synthetic_poses: 0, seed: 0 };
+            let ds = flags.load()?;
+            if ds.n != r {
+                return Err(UdllError::shape(format!("{} has {} images, the coefficient matrix is {r} × {r}", a.data.as_ref().unwrap().display(), ds.n)));
+            }
+            ds.labels
+        }
+        None => None,
+    };
+    let k = a.clusters.or_else(|| truth.as_ref().map(|t| t.iter().max().map_or(1, |m| m + 1))).ok_or_else(|| UdllError::config("give --clusters (or --data with labels)"))?;
+    let t = std::time::Instant::now();
+    let labels = cluster_coef(&clustered_coef(&coef, r, cfg.finetune.coef_reg), r, k, &cfg.post, a.seed)?;
+    udll::io::write_atomic(&a.out, labels_csv(&labels, truth.as_deref()).as_bytes())?;
+    match &truth {
+        Some(t2) => {
+            let s = udll::metrics::scores(&labels, t2)?;
+            println!("ACC {:.4}  NMI {:.4}  ARI {:.4}  ({k} clusters, {:.1}s) → {}", s.acc, s.nmi, s.ari, t.elapsed().as_secs_f64(), a.out.display());
+        }
+        None => println!("clustered {r} samples into {k} groups ({:.1}s) → {}", t.elapsed().as_secs_f64(), a.out.display()),
+    }
+    Ok(())
+}

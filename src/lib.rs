@@ -6,10 +6,13 @@
 //! is bit-reproducible from a seed whatever the thread count.
 
 pub mod cli_support;
+pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod graph;
 pub mod io;
 pub mod linalg;
+pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod presets;

@@ -2,7 +2,6 @@
 //! per command. Every error ends as one line on stderr and exit code 1.
 
 use argh::FromArgs;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use udll::Result;
 
@@ -23,6 +22,8 @@ enum Command {
     Info(commands::InfoArgs),
     Pretrain(commands::PretrainArgs),
     Embed(commands::EmbedArgs),
+    Run(commands::RunArgs),
+    Cluster(commands::ClusterArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -30,6 +31,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => commands::info(a),
         Command::Pretrain(a) => commands::pretrain(a),
         Command::Embed(a) => commands::embed(a),
+        Command::Run(a) => commands::run(a),
+        Command::Cluster(a) => commands::cluster(a),
     }
 }
 
@@ -43,6 +46,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: PathBuf) {}

@@ -36,7 +36,7 @@ fn base(name: &str) -> UdllConfig {
             coef_reg: CoefRegularizer::SymmetricNoDiag,
             zero_diag: false,
         },
-        post: PostConfig { rho: 0.04, dim: 12, power: 8.0, assign: LabelAssign::Discretize },
+        post: PostConfig { rho: 0.04, dim: 12, power: 8.0, assign: LabelAssign::Kmeans, add_identity: true },
         seed: 0,
     }
 }
@@ -60,6 +60,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
             c.finetune.locality_weight = 140.0;
             c.finetune.coef_init = 1e-4;
             c.finetune.coef_reg = CoefRegularizer::Plain;
+            c.post.add_identity = false;
         }
         "orl" | "yaleb" | "yaleb32" => {
             // Three layers, raw 0..255 input (the references' scale).
@@ -74,7 +75,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
                 c.finetune.epochs = 1550;
                 c.finetune.self_expr_weight = 5.0; // code: 10·½
                 c.finetune.locality_weight = 4.0; // code: trace weight 8
-                c.post = PostConfig { rho: 0.17, dim: 4, power: 2.0, assign: LabelAssign::Discretize };
+                c.post = PostConfig { rho: 0.17, dim: 4, power: 2.0, assign: LabelAssign::Kmeans, add_identity: false };
             } else {
                 c.channels = vec![10, 20, 30];
                 c.kernels = vec![5, 3, 3];
@@ -83,7 +84,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
                 c.finetune.self_expr_weight = 3.155; // code: 6.31·½
                 c.finetune.locality_weight = 0.005; // code: trace weight 0.01
                 c.finetune.coef_init = 1e-4;
-                c.post = PostConfig { rho: 0.1, dim: 12, power: 4.0, assign: LabelAssign::Discretize };
+                c.post = PostConfig { rho: 0.1, dim: 12, power: 4.0, assign: LabelAssign::Kmeans, add_identity: false };
             }
         }
         other => return Err(UdllError::config(format!("unknown preset '{other}' (known: {})", PRESET_NAMES.join(", ")))),

@@ -3,6 +3,7 @@
 
 pub mod autoencoder;
 pub mod pretrain;
+pub mod self_expressive;
 pub mod udll;
 
 pub use autoencoder::{AeArch, ConvAutoencoder};

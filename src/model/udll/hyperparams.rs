@@ -71,6 +71,10 @@ pub struct PostConfig {
     /// The power applied to the cosine affinity.
     pub power: f64,
     pub assign: LabelAssign,
+    /// Replace diag(C) by ones before the SVD (`C − diag(C) + I`; the
+    /// reference code does this for COIL-20 only).
+    #[serde(default)]
+    pub add_identity: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,173 @@
+//! Spectral clustering of a precomputed affinity, as scikit-learn's
+//! `SpectralClustering(affinity='precomputed')` does it (the references
+//! call it):
+//!
+//! 1. The diagonal of the affinity W is ignored; degrees d_i = Σ_j w_ij.
+//! 2. The K leading eigenvectors of D^{-1/2} W D^{-1/2} (= the K smallest
+//!    of the normalised Laplacian), each divided row-wise by √d_i
+//!    (isolated nodes: 1), signs fixed deterministically.
+//! 3. Labels by Yu & Shi's discretisation (`discretize`, its random start
+//!    drawn from the seed's `discretize` stream), or by k-means++ with
+//!    restarts on the row-normalised embedding.
+
+use crate::cluster::kmeans::kmeans;
+use crate::error::{Result, UdllError};
+use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
+use crate::model::udll::LabelAssign;
+use crate::rng::Rng;
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+
+/// The spectral embedding (n × k, row-major) of a symmetric affinity.
+pub fn spectral_embedding(affinity: &[f64], n: usize, k: usize, seed: u64) -> Result<Vec<f64>> {
+    if affinity.len() != n * n {
+        return Err(UdllError::shape(format!("spectral: affinity has {} entries for n = {n}", affinity.len())));
+    }
+    if k == 0 || k > n {
+        return Err(UdllError::config(format!("spectral: {k} clusters for {n} samples")));
+    }
+    let deg: Vec<f64> = (0..n).into_par_iter().map(|i| (0..n).filter(|&j| j != i).map(|j| affinity[i * n + j]).sum()).collect();
+    if deg.iter().any(|d| *d < 0.0 || !d.is_finite()) {
+        return Err(UdllError::Numeric("spectral: the affinity has negative or non-finite degrees".into()));
+    }
+    let dd: Vec<f64> = deg.iter().map(|&d| if d > 0.0 { d.sqrt() } else { 1.0 }).collect();
+    let mut m = vec![0.0f64; n * n];
+    m.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        for j in 0..n {
+            if i != j {
+                row[j] = affinity[i * n + j] / (dd[i] * dd[j]);
+            }
+        }
+    });
+    let opts = EigenOptions { seed, tol: 1e-6, ..Default::default() };
+    let eig = symmetric_top_eigen(&m, n, k, Which::Largest, &opts)?;
+    let mut emb = eig.vectors;
+    for (row, d) in emb.chunks_exact_mut(k).zip(&dd) {
+        row.iter_mut().for_each(|v| *v /= d);
+    }
+    Ok(emb)
+}
+
+/// Yu & Shi (2003) discretisation of a spectral embedding (n × k).
+pub fn discretize(vectors: &[f64], n: usize, k: usize, seed: u64) -> Vec<usize> {
+    let mut v = DMatrix::from_row_slice(n, k, vectors);
+    let norm_ones = (n as f64).sqrt();
+    for c in 0..k {
+        let norm = v.column(c).norm();
+        if norm > 0.0 {
+            let s = if v[(0, c)] != 0.0 { -v[(0, c)].signum() } else { 1.0 };
+            for r in 0..n {
+                v[(r, c)] = v[(r, c)] / norm * norm_ones * s;
+            }
+        }
+    }
+    for r in 0..n {
+        let norm = v.row(r).norm();
+        if norm > 0.0 {
+            for c in 0..k {
+                v[(r, c)] /= norm;
+            }
+        }
+    }
+    let mut rng = Rng::stream(seed, "discretize");
+    let mut best_labels = vec![0usize; n];
+    for _restart in 0..30 {
+        let mut rotation = DMatrix::<f64>::zeros(k, k);
+        let first = rng.below(n);
+        rotation.set_column(0, &v.row(first).transpose());
+        let mut cacc = vec![0.0f64; n];
+        for j in 1..k {
+            let col = &v * rotation.column(j - 1);
+            for r in 0..n {
+                cacc[r] += col[r].abs();
+            }
+            let argmin = (0..n).min_by(|&a, &b| cacc[a].total_cmp(&cacc[b]).then(a.cmp(&b))).unwrap_or(0);
+            rotation.set_column(j, &v.row(argmin).transpose());
+        }
+        let mut last = 0.0;
+        let mut labels = vec![0usize; n];
+        let mut converged = false;
+        for iter in 1..=21 {
+            let t = &v * &rotation;
+            for r in 0..n {
+                let row = t.row(r);
+                labels[r] = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+            }
+            // t_svd = Dᵀ V with D the n × k indicator of the labels.
+            let mut t_svd = DMatrix::<f64>::zeros(k, k);
+            for r in 0..n {
+                for c in 0..k {
+                    t_svd[(labels[r], c)] += v[(r, c)];
+                }
+            }
+            let svd = t_svd.svd(true, true);
+            let (Some(u), Some(vt)) = (svd.u, svd.v_t) else { break };
+            let ncut = 2.0 * (n as f64 - svd.singular_values.sum());
+            if (ncut - last).abs() < f64::EPSILON || iter > 20 {
+                converged = true;
+                break;
+            }
+            last = ncut;
+            rotation = vt.transpose() * u.transpose();
+        }
+        best_labels = labels;
+        if converged {
+            break;
+        }
+    }
+    best_labels
+}
+
+/// Cluster labels 0..k−1 from an affinity.
+pub fn spectral_clustering(affinity: &[f64], n: usize, k: usize, assign: LabelAssign, seed: u64) -> Result<Vec<usize>> {
+    let emb = spectral_embedding(affinity, n, k, seed)?;
+    Ok(match assign {
+        LabelAssign::Discretize => discretize(&emb, n, k, seed),
+        LabelAssign::Kmeans => {
+            let mut e = emb;
+            for row in e.chunks_exact_mut(k) {
+                let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm > 0.0 {
+                    row.iter_mut().for_each(|v| *v /= norm);
+                }
+            }
+            kmeans(&e, n, k, k, 10, 300, seed)?.labels
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(n_per: usize, k: usize, noise: f64) -> Vec<f64> {
+        let n = n_per * k;
+        let mut rng = Rng::stream(0, "blocks");
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..=i {
+                let v = if i / n_per == j / n_per { 0.5 + 0.5 * rng.uniform() } else { noise * rng.uniform() };
+                a[i * n + j] = v;
+                a[j * n + i] = v;
+            }
+        }
+        a
+    }
+
+    #[test]
+    fn recovers_noisy_blocks_with_both_assignments() {
+        let (n_per, k) = (30, 4);
+        let a = blocks(n_per, k, 0.05);
+        for assign in [LabelAssign::Discretize, LabelAssign::Kmeans] {
+            let labels = spectral_clustering(&a, n_per * k, k, assign, 0).unwrap();
+            for b in 0..k {
+                let l = labels[b * n_per];
+                assert!(labels[b * n_per..(b + 1) * n_per].iter().all(|&v| v == l), "{assign:?}: block {b} split");
+            }
+            let mut firsts: Vec<usize> = (0..k).map(|b| labels[b * n_per]).collect();
+            firsts.sort();
+            firsts.dedup();
+            assert_eq!(firsts.len(), k, "{assign:?}: blocks merged");
+        }
+    }
+}

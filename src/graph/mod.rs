@@ -1,0 +1,6 @@
+//! Graphs over samples: exact kNN and the adaptive-neighbour prior graph.
+
+pub mod knn;
+pub mod prior_graph;
+
+pub use prior_graph::{PriorGraph, adaptive_neighbour_graph};

@@ -1,0 +1,142 @@
+//! Clustering metrics: accuracy under the best one-to-one label matching
+//! (UDLL Eq. 22, Kuhn–Munkres), normalised mutual information (arithmetic
+//! mean normalisation, scikit-learn's default) and the adjusted Rand index.
+
+use crate::error::{Result, UdllError};
+use pathfinding::prelude::{Matrix, kuhn_munkres};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Scores {
+    pub acc: f64,
+    pub nmi: f64,
+    pub ari: f64,
+}
+
+/// Contingency table (rows: predicted, columns: true), label sets compacted.
+fn contingency(pred: &[usize], truth: &[usize]) -> Result<(Vec<Vec<u64>>, usize, usize)> {
+    if pred.len() != truth.len() || pred.is_empty() {
+        return Err(UdllError::shape(format!("metrics: {} predictions for {} labels", pred.len(), truth.len())));
+    }
+    let compact = |v: &[usize]| {
+        let mut u: Vec<usize> = v.to_vec();
+        u.sort_unstable();
+        u.dedup();
+        let idx: Vec<usize> = v.iter().map(|x| u.binary_search(x).unwrap()).collect();
+        (idx, u.len())
+    };
+    let (p, kp) = compact(pred);
+    let (t, kt) = compact(truth);
+    let mut m = vec![vec![0u64; kt]; kp];
+    for (a, b) in p.iter().zip(&t) {
+        m[*a][*b] += 1;
+    }
+    Ok((m, kp, kt))
+}
+
+/// Fraction of samples correctly labelled under the best matching.
+pub fn accuracy(pred: &[usize], truth: &[usize]) -> Result<f64> {
+    let (m, kp, kt) = contingency(pred, truth)?;
+    let size = kp.max(kt);
+    let mut w = Matrix::new(size, size, 0i64);
+    for (i, row) in m.iter().enumerate() {
+        for (j, &c) in row.iter().enumerate() {
+            w[(i, j)] = c as i64;
+        }
+    }
+    let (matched, _) = kuhn_munkres(&w);
+    Ok(matched as f64 / pred.len() as f64)
+}
+
+fn entropy(counts: impl Iterator<Item = u64>, n: f64) -> f64 {
+    counts.filter(|&c| c > 0).map(|c| {
+        let p = c as f64 / n;
+        -p * p.ln()
+    }).sum()
+}
+
+/// NMI = MI / ((H(pred) + H(true)) / 2); 1 when both are one cluster.
+pub fn nmi(pred: &[usize], truth: &[usize]) -> Result<f64> {
+    let (m, _, kt) = contingency(pred, truth)?;
+    let n = pred.len() as f64;
+    let rows: Vec<u64> = m.iter().map(|r| r.iter().sum()).collect();
+    let cols: Vec<u64> = (0..kt).map(|j| m.iter().map(|r| r[j]).sum()).collect();
+    let (hp, ht) = (entropy(rows.iter().copied(), n), entropy(cols.iter().copied(), n));
+    if hp == 0.0 && ht == 0.0 {
+        return Ok(1.0);
+    }
+    let mut mi = 0.0;
+    for (i, row) in m.iter().enumerate() {
+        for (j, &c) in row.iter().enumerate() {
+            if c > 0 {
+                let c = c as f64;
+                mi += c / n * (c * n / (rows[i] as f64 * cols[j] as f64)).ln();
+            }
+        }
+    }
+    let denom = 0.5 * (hp + ht);
+    Ok(if denom > 0.0 { (mi / denom).clamp(0.0, 1.0) } else { 0.0 })
+}
+
+/// Adjusted Rand index (Hubert & Arabie).
+pub fn ari(pred: &[usize], truth: &[usize]) -> Result<f64> {
+    let (m, _, kt) = contingency(pred, truth)?;
+    let c2 = |x: u64| (x as f64) * (x as f64 - 1.0) / 2.0;
+    let n = pred.len() as u64;
+    let sum_ij: f64 = m.iter().flatten().map(|&c| c2(c)).sum();
+    let sum_a: f64 = m.iter().map(|r| c2(r.iter().sum())).sum();
+    let sum_b: f64 = (0..kt).map(|j| c2(m.iter().map(|r| r[j]).sum())).sum();
+    let expected = sum_a * sum_b / c2(n).max(1.0);
+    let max = 0.5 * (sum_a + sum_b);
+    if (max - expected).abs() < 1e-12 {
+        return Ok(1.0);
+    }
+    Ok((sum_ij - expected) / (max - expected))
+}
+
+pub fn scores(pred: &[usize], truth: &[usize]) -> Result<Scores> {
+    Ok(Scores { acc: accuracy(pred, truth)?, nmi: nmi(pred, truth)?, ari: ari(pred, truth)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permuted_labels_score_perfectly() {
+        let t = [0, 0, 1, 1, 2, 2];
+        let p = [2, 2, 0, 0, 1, 1];
+        let s = scores(&p, &t).unwrap();
+        assert_eq!(s.acc, 1.0);
+        assert!((s.nmi - 1.0).abs() < 1e-12);
+        assert!((s.ari - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hand_computed_case() {
+        // truth: 0 0 0 1 1 1 ; pred: 0 0 1 1 1 1
+        let t = [0, 0, 0, 1, 1, 1];
+        let p = [0, 0, 1, 1, 1, 1];
+        // Best matching 0→0, 1→1: 5 of 6 correct.
+        assert!((accuracy(&p, &t).unwrap() - 5.0 / 6.0).abs() < 1e-12);
+        // Contingency [[2,0],[1,3]]: MI = Σ p_ij ln(p_ij / p_i p_j).
+        let n = 6.0f64;
+        let mi = 2.0 / n * ((2.0 / n) / ((2.0 / n) * (3.0 / n))).ln()
+            + 1.0 / n * ((1.0 / n) / ((4.0 / n) * (3.0 / n))).ln()
+            + 3.0 / n * ((3.0 / n) / ((4.0 / n) * (3.0 / n))).ln();
+        let hp = -(2.0 / n * (2.0f64 / n).ln() + 4.0 / n * (4.0f64 / n).ln());
+        let ht = -(2.0 * 0.5 * 0.5f64.ln());
+        assert!((nmi(&p, &t).unwrap() - mi / (0.5 * (hp + ht))).abs() < 1e-12);
+        // ARI: sum_ij C2 = 1 + 0 + 0 + 3 = 4; a: C2(2)+C2(4) = 1+6 = 7;
+        // b: 3+3 = 6; expected = 7·6/15 = 2.8; max = 6.5 → (4−2.8)/(6.5−2.8).
+        assert!((ari(&p, &t).unwrap() - 1.2 / 3.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn more_predicted_clusters_than_classes() {
+        let t = [0, 0, 1, 1];
+        let p = [0, 1, 2, 3];
+        assert!((accuracy(&p, &t).unwrap() - 0.5).abs() < 1e-12);
+        assert!(scores(&p, &t[..3]).is_err());
+    }
+}

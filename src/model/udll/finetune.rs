@@ -1,0 +1,236 @@
+//! Fine-tuning (UDLL Algorithm 1, step 3): encoder, self-expressive layer
+//! and decoder trained together, full batch, with Adam, on
+//!
+//!   L = r‖X − g(C·Z)‖² + α‖Z − C·Z‖² + β‖C̃‖² + γ Σ_ij a_ij ‖z_i − z_j‖²,  Z = f(X)
+//!
+//! (see `hyperparams.rs` for the conventions; γ = 0 is DSC).
+//!
+//! Backward, with E = Z − C·Z and G = dL/dẐ from the decoder minus 2α·E:
+//! dC = G·Zᵀ + 2β·C̃,  dZ = Cᵀ·G + 2α·E + 2γ Σ_j (a_ij + a_ji)(z_i − z_j).
+//! The locality part walks the sparse graph: O(n·k·d).
+
+use crate::error::{Result, UdllError};
+use crate::graph::PriorGraph;
+use crate::linalg::Real;
+use crate::linalg::reduce::sum_zip_map;
+use crate::model::autoencoder::ConvAutoencoder;
+use crate::model::self_expressive::SelfExpressive;
+use crate::model::udll::hyperparams::FinetuneConfig;
+use crate::nn::loss::squared_error;
+use crate::nn::{Adam, HasParams, Param};
+use crate::progress::Progress;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// The loss terms of one step, each already multiplied by its weight.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct LossTerms {
+    pub reconstruction: f64,
+    pub self_expression: f64,
+    pub coef_norm: f64,
+    pub locality: f64,
+}
+
+impl LossTerms {
+    pub fn total(&self) -> f64 {
+        self.reconstruction + self.self_expression + self.coef_norm + self.locality
+    }
+}
+
+/// Autoencoder + self-expressive layer: the network being fine-tuned.
+pub struct UdllNet<T: Real> {
+    pub ae: ConvAutoencoder<T>,
+    pub se: SelfExpressive<T>,
+}
+
+impl<T: Real> HasParams<T> for UdllNet<T> {
+    fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = self.ae.params_mut();
+        v.extend(self.se.params_mut());
+        v
+    }
+    fn params(&self) -> Vec<&Param<T>> {
+        let mut v = self.ae.params();
+        v.extend(self.se.params());
+        v
+    }
+}
+
+/// γ Σ_(i,j) a_ij ‖z_i − z_j‖² and its gradient added into `dz`.
+pub fn locality_loss<T: Real>(z: &[T], d: usize, graph: &PriorGraph, adjacency: &[Vec<(usize, f64)>], gamma: f64, dz: &mut [T]) -> f64 {
+    if gamma == 0.0 {
+        return 0.0;
+    }
+    let sq = |i: usize, j: usize| -> f64 {
+        z[i * d..(i + 1) * d].iter().zip(&z[j * d..(j + 1) * d]).map(|(a, b)| {
+            let t = a.to_f64() - b.to_f64();
+            t * t
+        }).sum()
+    };
+    let per_col: Vec<f64> = (0..graph.n).into_par_iter().map(|j| graph.column(j).map(|(i, a)| a * sq(i, j)).sum()).collect();
+    let loss = gamma * per_col.iter().sum::<f64>();
+    dz.par_chunks_mut(d).enumerate().for_each(|(i, gi)| {
+        let zi = &z[i * d..(i + 1) * d];
+        for &(j, s) in &adjacency[i] {
+            let w = T::from_f64(2.0 * gamma * s);
+            for ((g, a), b) in gi.iter_mut().zip(zi).zip(&z[j * d..(j + 1) * d]) {
+                *g += w * (*a - *b);
+            }
+        }
+    });
+    loss
+}
+
+impl<T: Real> UdllNet<T> {
+    /// Zero the gradients, run forward and backward on the whole batch x
+    /// (n images), and return the loss terms. Gradients are left in the
+    /// parameters for the optimiser (and for the finite-difference test).
+    pub fn loss_and_backward(&mut self, x: &[T], n: usize, graph: Option<(&PriorGraph, &[Vec<(usize, f64)>])>, cfg: &FinetuneConfig) -> LossTerms {
+        self.zero_grad();
+        let d = self.ae.latent_dim();
+        let z = self.ae.encode(x, n);
+        let z_hat = self.se.forward(&z, d);
+        let recon = self.ae.decode(&z_hat, n);
+        let (reconstruction, d_recon) = squared_error(&recon, x, cfg.recon_weight);
+        let mut g = self.ae.backward_decoder(&d_recon);
+        // E = Z − Ẑ; α‖E‖² gives dẐ −= 2αE, dZ += 2αE.
+        let alpha = cfg.self_expr_weight;
+        let self_expression = alpha * sum_zip_map(&z, &z_hat, |a, b| {
+            let t = a.to_f64() - b.to_f64();
+            t * t
+        });
+        let two_alpha = T::from_f64(2.0 * alpha);
+        g.par_iter_mut().zip(z.par_iter().zip(z_hat.par_iter())).for_each(|(gv, (&a, &b))| *gv -= two_alpha * (a - b));
+        let mut dz = self.se.backward(&g);
+        dz.par_iter_mut().zip(z.par_iter().zip(z_hat.par_iter())).for_each(|(gv, (&a, &b))| *gv += two_alpha * (a - b));
+        let locality = match graph {
+            Some((gr, adj)) => locality_loss(&z, d, gr, adj, cfg.locality_weight, &mut dz),
+            None => 0.0,
+        };
+        let coef_norm = self.se.regularise(cfg.coef_weight, cfg.coef_reg);
+        self.ae.backward_encoder(&dz, false);
+        LossTerms { reconstruction, self_expression, coef_norm, locality }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FinetuneReport {
+    /// Loss terms at each epoch, before that epoch's update.
+    pub epochs: Vec<LossTerms>,
+    pub seconds: f64,
+}
+
+/// Fine-tune `ae` with a fresh self-expressive layer on x (n images at the
+/// preset's input scale). Returns the trained layer and the per-epoch log.
+pub fn finetune(ae: ConvAutoencoder<f32>, x: &[f32], n: usize, graph: Option<&PriorGraph>, cfg: &FinetuneConfig, quiet: bool) -> Result<(UdllNet<f32>, FinetuneReport)> {
+    if x.len() != n * ae.arch.input_len() {
+        return Err(UdllError::shape(format!("fine-tune: {} values for {n} images of {} pixels", x.len(), ae.arch.input_len())));
+    }
+    if let Some(g) = graph {
+        if g.n != n {
+            return Err(UdllError::shape(format!("fine-tune: the prior graph has {} nodes, the dataset {n} images", g.n)));
+        }
+    }
+    if cfg.locality_weight > 0.0 && graph.is_none() {
+        return Err(UdllError::config("fine-tune: γ > 0 needs a prior graph"));
+    }
+    let adjacency = graph.map(|g| g.symmetric_adjacency());
+    let graph_ref = graph.zip(adjacency.as_deref());
+    let mut net = UdllNet { ae, se: SelfExpressive::new(n, cfg.coef_init, cfg.zero_diag) };
+    let mut adam = Adam::new(cfg.lr);
+    let progress = Progress::new("finetune", cfg.epochs, quiet);
+    let mut epochs = Vec::with_capacity(cfg.epochs);
+    for epoch in 1..=cfg.epochs {
+        let t = net.loss_and_backward(x, n, graph_ref, cfg);
+        if !t.total().is_finite() {
+            return Err(UdllError::Numeric(format!("fine-tune: the loss became {} at epoch {epoch}; lower the learning rate or the weights", t.total())));
+        }
+        adam.update(&mut net.params_mut());
+        net.se.enforce_diag();
+        progress.update(epoch, &format!("loss {:.4e} = recon {:.4e} + self-expr {:.4e} + coef {:.4e} + locality {:.4e}", t.total(), t.reconstruction, t.self_expression, t.coef_norm, t.locality));
+        epochs.push(t);
+    }
+    net.ae.clear_cache();
+    net.se.clear_cache();
+    Ok((net, FinetuneReport { epochs, seconds: progress.seconds() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::adaptive_neighbour_graph;
+    use crate::model::autoencoder::AeArch;
+    use crate::model::udll::CoefRegularizer;
+    use crate::nn::gradcheck::{check_gradient, random_fill};
+    use crate::rng::Rng;
+
+    /// The whole fine-tuning loss, every parameter, against central
+    /// differences in f64.
+    #[test]
+    fn whole_finetuning_loss_matches_finite_differences() {
+        let arch = AeArch { height: 6, width: 5, channels_in: 1, channels: vec![2], kernels: vec![3], final_relu: true };
+        let n = 6;
+        let mut rng = Rng::stream(5, "ft-grad");
+        for (reg, zero_diag) in [(CoefRegularizer::Plain, false), (CoefRegularizer::SymmetricNoDiag, true)] {
+            let mut ae = ConvAutoencoder::<f64>::new(&arch).unwrap();
+            for p in ae.params_mut() {
+                random_fill(&mut p.value, &mut rng);
+            }
+            let mut x = vec![0.0; n * arch.input_len()];
+            random_fill(&mut x, &mut rng);
+            let z: Vec<f32> = ae.encode(&x, n).iter().map(|v| *v as f32).collect();
+            let graph = adaptive_neighbour_graph(&z, n, ae.latent_dim(), 2).unwrap();
+            let adj = graph.symmetric_adjacency();
+            let cfg = FinetuneConfig { epochs: 1, lr: 1e-3, recon_weight: 0.5, self_expr_weight: 0.7, coef_weight: 0.3, locality_weight: 0.4, coef_init: 0.0, coef_reg: reg, zero_diag };
+            let mut net = UdllNet { ae, se: SelfExpressive::new(n, 0.0, zero_diag) };
+            random_fill(&mut net.se.coef.value, &mut rng);
+            net.se.enforce_diag();
+            net.loss_and_backward(&x, n, Some((&graph, &adj)), &cfg);
+            let grads: Vec<Vec<f64>> = net.params().iter().map(|p| p.grad.clone()).collect();
+            for (pi, g) in grads.iter().enumerate() {
+                let theta = net.params()[pi].value.clone();
+                let name = net.params()[pi].name.clone();
+                let mut f = |th: &[f64]| {
+                    net.params_mut()[pi].value.copy_from_slice(th);
+                    net.loss_and_backward(&x, n, Some((&graph, &adj)), &cfg).total()
+                };
+                let mut g = g.clone();
+                if name == "coef" && zero_diag {
+                    // The diagonal is held at zero: not a free parameter.
+                    for i in 0..n {
+                        g[i * n + i] = 0.0;
+                    }
+                    let mut th = theta.clone();
+                    for i in 0..n {
+                        th[i * n + i] = 0.0;
+                    }
+                    let mut f2 = |t: &[f64]| {
+                        let mut t = t.to_vec();
+                        for i in 0..n {
+                            t[i * n + i] = 0.0;
+                        }
+                        f(&t)
+                    };
+                    check_gradient(&mut f2, &th, &g, 1e-6, 1e-5, &format!("finetune {reg:?}: d/d{name}"));
+                } else {
+                    check_gradient(&mut f, &theta, &g, 1e-6, 1e-5, &format!("finetune {reg:?}: d/d{name}"));
+                }
+                net.params_mut()[pi].value.copy_from_slice(&theta);
+            }
+        }
+    }
+
+    #[test]
+    fn locality_term_matches_finite_differences() {
+        let (n, d) = (9, 4);
+        let mut rng = Rng::stream(1, "loc");
+        let mut z = vec![0.0f64; n * d];
+        random_fill(&mut z, &mut rng);
+        let zf: Vec<f32> = z.iter().map(|v| *v as f32).collect();
+        let g = adaptive_neighbour_graph(&zf, n, d, 3).unwrap();
+        let adj = g.symmetric_adjacency();
+        let mut dz = vec![0.0; n * d];
+        locality_loss(&z, d, &g, &adj, 1.3, &mut dz);
+        check_gradient(|zz| locality_loss(zz, d, &g, &adj, 1.3, &mut vec![0.0; n * d]), &z, &dz, 1e-6, 1e-7, "locality");
+    }
+}
