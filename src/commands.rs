@@ -180,7 +180,7 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     let meta = serde_json::json!({
         "dataset": ds.name, "n": ds.n, "input_scale": cfg.input_scale,
         "pretrain": cfg.pretrain, "final_loss_per_image": report.epoch_loss.last(),
-        "seconds": report.seconds, "udll_version": env!("CARGO_PKG_VERSION"),
+        "udll_version": env!("CARGO_PKG_VERSION"),
     });
     Checkpoint::from_autoencoder(&ae, "autoencoder", meta).save(&a.out)?;
     println!("pretrain: final reconstruction ½‖x − x̂‖² per image {:.6} after {} epochs ({:.1}s); wrote {}", report.epoch_loss.last().copied().unwrap_or(f64::NAN), cfg.pretrain.epochs, report.seconds, a.out.display());
@@ -384,9 +384,9 @@ pub struct RunArgs {
 pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     let name = a.preset.clone().unwrap_or_else(|| if a.data.is_some() { "coil20".into() } else { "synthetic".into() });
     let mut c = preset(&name)?;
-    c.method = parse_enum(&a.method, "--method", "udll, dsc")?;
     c.seed = a.seed;
     c.pretrain.seed = a.seed;
+    apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
     macro_rules! set {
         ($field:expr, $v:expr) => {
             if let Some(v) = $v {
@@ -405,19 +405,6 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     }
     set!(c.input_scale, a.input_scale);
     set!(c.graph_k, a.k);
-    set!(c.finetune.epochs, a.epochs);
-    set!(c.finetune.lr, a.lr);
-    set!(c.finetune.recon_weight, a.recon_weight);
-    set!(c.finetune.self_expr_weight, a.alpha);
-    set!(c.finetune.coef_weight, a.beta);
-    set!(c.finetune.locality_weight, a.gamma);
-    set!(c.finetune.coef_init, a.coef_init);
-    if let Some(s) = &a.coef_reg {
-        c.finetune.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;
-    }
-    if a.zero_diag {
-        c.finetune.zero_diag = true;
-    }
     set!(c.post.rho, a.rho);
     set!(c.post.dim, a.dim);
     set!(c.post.power, a.power);
@@ -571,5 +558,193 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
         }
         None => println!("clustered {r} samples into {k} groups ({:.1}s) → {}", t.elapsed().as_secs_f64(), a.out.display()),
     }
+    Ok(())
+}
+
+#[derive(FromArgs)]
+/// Build the prior graph (UDLL Eq. 17) from a checkpoint's latent features
+/// and write it as CSV triplets (j,i,a_ij).
+#[argh(subcommand, name = "graph")]
+pub struct GraphArgs {
+    /// checkpoint whose encoder gives the latent features
+    #[argh(option)]
+    checkpoint: PathBuf,
+    /// output graph CSV
+    #[argh(option)]
+    out: PathBuf,
+    /// neighbours per point (default 3)
+    #[argh(option, default = "3")]
+    k: usize,
+    /// dataset file (.mat or .npy); default: the built-in synthetic dataset
+    #[argh(option)]
+    data: Option<PathBuf>,
+    /// image variable in a MAT-file
+    #[argh(option)]
+    images_var: Option<String>,
+    /// label variable in a MAT-file
+    #[argh(option)]
+    labels_var: Option<String>,
+    /// labels as a .npy file
+    #[argh(option)]
+    labels: Option<PathBuf>,
+    /// image size HxW when not square
+    #[argh(option)]
+    image_size: Option<String>,
+    /// synthetic dataset: number of objects (default 20)
+    #[argh(option, default = "20")]
+    synthetic_objects: usize,
+    /// synthetic dataset: poses per object (default 72)
+    #[argh(option, default = "72")]
+    synthetic_poses: usize,
+    /// seed of the synthetic dataset (default 0)
+    #[argh(option, default = "0")]
+    seed: u64,
+    /// threads for both pools
+    #[argh(option)]
+    threads: Option<usize>,
+}
+
+pub fn graph(a: GraphArgs) -> Result<()> {
+    configure_threads(a.threads)?;
+    let ckpt = Checkpoint::load(&a.checkpoint)?;
+    let mut ae = ckpt.autoencoder(&a.checkpoint)?;
+    let ds = data_flags!(a).load()?;
+    check_fits(&ae.arch, &ds, &a.checkpoint)?;
+    let z = ae.embed(&ds.scaled_pixels(checkpoint_input_scale(&ckpt)), ds.n, 512);
+    let g = udll::graph::adaptive_neighbour_graph(&z, ds.n, ae.latent_dim(), a.k)?;
+    udll::io::write_atomic(&a.out, g.to_csv().as_bytes())?;
+    println!("graph: {} nodes, k = {}, wrote {}", ds.n, a.k, a.out.display());
+    Ok(())
+}
+
+#[derive(FromArgs)]
+/// Fine-tune a pretrained checkpoint with the self-expressive layer and the
+/// locality loss (UDLL Eq. 18; --method dsc drops the locality term). Writes
+/// finetuned.ckpt, coef.npy, latent.npy and losses.csv into --out.
+#[argh(subcommand, name = "finetune")]
+pub struct FinetuneArgs {
+    /// pretrained checkpoint
+    #[argh(option)]
+    checkpoint: PathBuf,
+    /// prior graph CSV from `udll graph` (needed unless γ = 0)
+    #[argh(option)]
+    graph: Option<PathBuf>,
+    /// output directory
+    #[argh(option)]
+    out: PathBuf,
+    /// preset for the defaults (default coil20)
+    #[argh(option, default = "String::from(\"coil20\")")]
+    preset: String,
+    /// method: udll or dsc
+    #[argh(option, default = "String::from(\"udll\")")]
+    method: String,
+    /// fine-tuning epochs
+    #[argh(option)]
+    epochs: Option<usize>,
+    /// fine-tuning learning rate
+    #[argh(option)]
+    lr: Option<f64>,
+    /// r, weight of ‖X − X̂‖²
+    #[argh(option)]
+    recon_weight: Option<f64>,
+    /// α, weight of ‖Z − CZ‖²
+    #[argh(option)]
+    alpha: Option<f64>,
+    /// β, weight of ‖C‖²
+    #[argh(option)]
+    beta: Option<f64>,
+    /// γ, weight of the locality loss
+    #[argh(option)]
+    gamma: Option<f64>,
+    /// initial value of every coefficient
+    #[argh(option)]
+    coef_init: Option<f64>,
+    /// coefficient regulariser: plain or symmetric-no-diag
+    #[argh(option)]
+    coef_reg: Option<String>,
+    /// keep diag(C) = 0
+    #[argh(switch)]
+    zero_diag: bool,
+    /// dataset file (.mat or .npy); default: the built-in synthetic dataset
+    #[argh(option)]
+    data: Option<PathBuf>,
+    /// image variable in a MAT-file
+    #[argh(option)]
+    images_var: Option<String>,
+    /// label variable in a MAT-file
+    #[argh(option)]
+    labels_var: Option<String>,
+    /// labels as a .npy file
+    #[argh(option)]
+    labels: Option<PathBuf>,
+    /// image size HxW when not square
+    #[argh(option)]
+    image_size: Option<String>,
+    /// synthetic dataset: number of objects (default 20)
+    #[argh(option, default = "20")]
+    synthetic_objects: usize,
+    /// synthetic dataset: poses per object (default 72)
+    #[argh(option, default = "72")]
+    synthetic_poses: usize,
+    /// seed of the synthetic dataset (default 0)
+    #[argh(option, default = "0")]
+    seed: u64,
+    /// threads for both pools
+    #[argh(option)]
+    threads: Option<usize>,
+    /// no progress output
+    #[argh(switch)]
+    quiet: bool,
+}
+
+/// Apply the fine-tuning flags shared by `run` and `finetune`.
+#[allow(clippy::too_many_arguments)]
+fn apply_finetune_flags(c: &mut UdllConfig, method: &str, epochs: Option<usize>, lr: Option<f64>, recon: Option<f64>, alpha: Option<f64>, beta: Option<f64>, gamma: Option<f64>, init: Option<f64>, reg: &Option<String>, zero_diag: bool) -> Result<()> {
+    c.method = parse_enum(method, "--method", "udll, dsc")?;
+    let f = &mut c.finetune;
+    for (dst, v) in [(&mut f.lr, lr), (&mut f.recon_weight, recon), (&mut f.self_expr_weight, alpha), (&mut f.coef_weight, beta), (&mut f.locality_weight, gamma), (&mut f.coef_init, init)] {
+        if let Some(v) = v {
+            *dst = v;
+        }
+    }
+    if let Some(e) = epochs {
+        f.epochs = e;
+    }
+    if let Some(s) = reg {
+        f.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;
+    }
+    f.zero_diag |= zero_diag;
+    Ok(())
+}
+
+pub fn finetune(a: FinetuneArgs) -> Result<()> {
+    use udll::model::udll::finetune::finetune as run_finetune;
+    configure_threads(a.threads)?;
+    let mut cfg = preset(&a.preset)?;
+    apply_finetune_flags(&mut cfg, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
+    let cfg = cfg.check()?;
+    let ckpt = Checkpoint::load(&a.checkpoint)?;
+    let ae = ckpt.autoencoder(&a.checkpoint)?;
+    let ds = data_flags!(a).load()?;
+    check_fits(&ae.arch, &ds, &a.checkpoint)?;
+    let graph = match (&a.graph, cfg.finetune.locality_weight > 0.0) {
+        (Some(p), _) => {
+            let text = std::fs::read_to_string(p).map_err(|e| UdllError::io(p, e))?;
+            Some(udll::graph::PriorGraph::from_csv(p, &text)?)
+        }
+        (None, true) => return Err(UdllError::config("γ > 0 needs --graph (from `udll graph`), or use --method dsc")),
+        (None, false) => None,
+    };
+    let scale = checkpoint_input_scale(&ckpt);
+    let x = ds.scaled_pixels(scale);
+    let (mut net, report) = run_finetune(ae, &x, ds.n, graph.as_ref(), &cfg.finetune, a.quiet)?;
+    let meta = serde_json::json!({"dataset": ds.name, "n": ds.n, "input_scale": scale, "finetune": cfg.finetune, "method": cfg.method});
+    Checkpoint::from_autoencoder(&net.ae, "finetuned", meta).save(&a.out.join("finetuned.ckpt"))?;
+    write_npy_f32(&a.out.join("coef.npy"), &net.se.coef.value, ds.n, ds.n)?;
+    let z = net.ae.embed(&x, ds.n, 512);
+    write_npy_f32(&a.out.join("latent.npy"), &z, ds.n, net.ae.latent_dim())?;
+    udll::io::write_atomic(&a.out.join("losses.csv"), udll::model::udll::pipeline::losses_csv(&report).as_bytes())?;
+    let last = report.epochs.last().map(|t| t.total()).unwrap_or(f64::NAN);
+    println!("finetune: {} epochs, final loss {last:.6e} ({:.1}s); wrote {}", cfg.finetune.epochs, report.seconds, a.out.display());
     Ok(())
 }

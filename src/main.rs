@@ -19,10 +19,12 @@ struct Cli {
 #[derive(FromArgs)]
 #[argh(subcommand)]
 enum Command {
+    Run(commands::RunArgs),
     Info(commands::InfoArgs),
     Pretrain(commands::PretrainArgs),
     Embed(commands::EmbedArgs),
-    Run(commands::RunArgs),
+    Graph(commands::GraphArgs),
+    Finetune(commands::FinetuneArgs),
     Cluster(commands::ClusterArgs),
 }
 
@@ -33,6 +35,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Embed(a) => commands::embed(a),
         Command::Run(a) => commands::run(a),
         Command::Cluster(a) => commands::cluster(a),
+        Command::Graph(a) => commands::graph(a),
+        Command::Finetune(a) => commands::finetune(a),
     }
 }
 

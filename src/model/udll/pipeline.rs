@@ -197,7 +197,7 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
     Ok(summary)
 }
 
-fn losses_csv(r: &FinetuneReport) -> String {
+pub fn losses_csv(r: &FinetuneReport) -> String {
     let mut s = String::from("epoch,total,reconstruction,self_expression,coef_norm,locality\n");
     for (i, t) in r.epochs.iter().enumerate() {
         s += &format!("{},{:e},{:e},{:e},{:e},{:e}\n", i + 1, t.total(), t.reconstruction, t.self_expression, t.coef_norm, t.locality);
