@@ -18,11 +18,17 @@ for ds in coil20 orl; do
         coil20) file=$DATA/COIL20.mat ;;
         orl) file=$DATA/ORL_32x32.mat ;;
     esac
-    for method in udll dsc; do
+    # udll: the UDLL settings; dsc: the same with γ = 0 (the ablation);
+    # dsc-net: DSC-Net's own reference settings (preset $ds-dsc).
+    for method in udll dsc dsc-net; do
         dir=$OUT/$ds-$method
-        $B run --data "$file" --preset "$ds" --method "$method" --reference "$DATA/dsc_pretrained/$ds" --seed 0 --out "$dir" --quiet >/dev/null
+        case $method in
+            dsc-net) preset=$ds-dsc; m=dsc ;;
+            *) preset=$ds; m=$method ;;
+        esac
+        $B run --data "$file" --preset "$preset" --method "$m" --reference "$DATA/dsc_pretrained/$ds" --seed 0 --out "$dir" --quiet >/dev/null
         for seed in 0 1 2 3 4; do
-            line=$($B cluster --preset "$ds" --coef "$dir/coef.npy" --data "$file" --seed "$seed" --out "$dir/labels-seed$seed.csv")
+            line=$($B cluster --preset "$preset" --coef "$dir/coef.npy" --data "$file" --seed "$seed" --out "$dir/labels-seed$seed.csv")
             acc=$(echo "$line" | awk '{print $2}'); nmi=$(echo "$line" | awk '{print $4}'); ari=$(echo "$line" | awk '{print $6}')
             echo "$ds,$method,$seed,$acc,$nmi,$ari"
         done

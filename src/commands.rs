@@ -269,8 +269,8 @@ pub struct RunArgs {
     /// dataset file (.mat or .npy); default: the built-in synthetic dataset
     #[argh(option)]
     data: Option<PathBuf>,
-    /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32 (default:
-    /// synthetic without --data, coil20 with it)
+    /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, coil20-dsc,
+    /// orl-dsc (default: synthetic without --data, coil20 with it)
     #[argh(option)]
     preset: Option<String>,
     /// method: udll or dsc (dsc = no locality term, γ = 0)

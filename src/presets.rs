@@ -14,7 +14,7 @@ use crate::error::{Result, UdllError};
 use crate::model::pretrain::PretrainConfig;
 use crate::model::udll::{CoefRegularizer, FinetuneConfig, LabelAssign, Method, PostConfig, UdllConfig};
 
-pub const PRESET_NAMES: &[&str] = &["synthetic", "coil20", "coil100", "orl", "yaleb", "yaleb32"];
+pub const PRESET_NAMES: &[&str] = &["synthetic", "coil20", "coil100", "orl", "yaleb", "yaleb32", "coil20-dsc", "orl-dsc"];
 
 fn base(name: &str) -> UdllConfig {
     UdllConfig {
@@ -91,6 +91,27 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
                 c.finetune.coef_init = 1e-4;
                 c.post = PostConfig { rho: 0.1, dim: 12, power: 4.0, assign: LabelAssign::Kmeans, add_identity: false };
             }
+        }
+        // DSC-Net's own reference settings (Ji et al.'s TF code; DESIGN.md),
+        // in this crate's loss form: ½λ₂‖z − Cz‖² ⇒ α = λ₂/2, λ₁ ⇒ β, plain
+        // ‖C‖², no locality term.
+        "coil20-dsc" => {
+            c.method = Method::Dsc;
+            c.finetune.epochs = 30;
+            c.finetune.self_expr_weight = 75.0; // λ₂ = 150
+            c.finetune.locality_weight = 0.0;
+            c.finetune.coef_reg = CoefRegularizer::Plain;
+        }
+        "orl-dsc" => {
+            let mut o = preset("orl")?;
+            o.preset = name.to_string();
+            o.method = Method::Dsc;
+            o.finetune.epochs = 700;
+            o.finetune.self_expr_weight = 0.1; // λ₂ = 0.2
+            o.finetune.coef_weight = 2.0; // λ₁ = 2
+            o.finetune.locality_weight = 0.0;
+            o.post = PostConfig { rho: 0.2, dim: 3, power: 1.0, assign: LabelAssign::Kmeans, add_identity: false };
+            return Ok(o);
         }
         other => return Err(UdllError::config(format!("unknown preset '{other}' (known: {})", PRESET_NAMES.join(", ")))),
     }
