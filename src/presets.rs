@@ -57,6 +57,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
         }
         "coil20" => {}
         "coil100" => {
+            c.post.assign = LabelAssign::Discretize;
             c.channels = vec![50];
             c.kernels = vec![5];
             c.graph_k = 5;
@@ -70,6 +71,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
         "orl" | "yaleb" | "yaleb32" => {
             // Three layers, raw 0..255 input (the references' scale).
             c.input_scale = 255.0;
+            c.post.assign = LabelAssign::Discretize;
             c.finetune.recon_weight = 0.5;
             c.finetune.coef_reg = CoefRegularizer::Plain;
             c.finetune.coef_init = 0.0;
@@ -80,7 +82,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
                 c.finetune.epochs = 1550;
                 c.finetune.self_expr_weight = 5.0; // code: 10·½
                 c.finetune.locality_weight = 4.0; // code: trace weight 8
-                c.post = PostConfig { rho: 0.17, dim: 4, power: 2.0, assign: LabelAssign::Kmeans, add_identity: false };
+                c.post = PostConfig { rho: 0.17, dim: 4, power: 2.0, assign: LabelAssign::Discretize, add_identity: false };
             } else {
                 c.channels = vec![10, 20, 30];
                 c.kernels = vec![5, 3, 3];
@@ -89,7 +91,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
                 c.finetune.self_expr_weight = 3.155; // code: 6.31·½
                 c.finetune.locality_weight = 0.005; // code: trace weight 0.01
                 c.finetune.coef_init = 1e-4;
-                c.post = PostConfig { rho: 0.1, dim: 12, power: 4.0, assign: LabelAssign::Kmeans, add_identity: false };
+                c.post = PostConfig { rho: 0.1, dim: 12, power: 4.0, assign: LabelAssign::Discretize, add_identity: false };
             }
         }
         // DSC-Net's own reference settings (Ji et al.'s TF code; DESIGN.md),
@@ -110,7 +112,7 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
             o.finetune.self_expr_weight = 0.1; // λ₂ = 0.2
             o.finetune.coef_weight = 2.0; // λ₁ = 2
             o.finetune.locality_weight = 0.0;
-            o.post = PostConfig { rho: 0.2, dim: 3, power: 1.0, assign: LabelAssign::Kmeans, add_identity: false };
+            o.post = PostConfig { rho: 0.2, dim: 3, power: 1.0, assign: LabelAssign::Discretize, add_identity: false };
             return Ok(o);
         }
         other => return Err(UdllError::config(format!("unknown preset '{other}' (known: {})", PRESET_NAMES.join(", ")))),
