@@ -31,6 +31,21 @@ fn random(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| r.normal() as f32).collect()
 }
 
+/// Best-of-3 time of one forward + backward of an autoencoder on m images.
+fn ae_step_seconds(channels: &[usize], kernels: &[usize], h: usize, w: usize, m: usize) -> f64 {
+    let arch = AeArch { height: h, width: w, channels_in: 1, channels: channels.to_vec(), kernels: kernels.to_vec(), final_relu: true };
+    let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
+    ae.init_glorot(0);
+    let x = random(m * h * w, 4);
+    best_of(3, || {
+        ae.zero_grad();
+        let z = ae.encode(&x, m);
+        let r = ae.decode(&z, m);
+        let dz = ae.backward_decoder(&r);
+        ae.backward_encoder(&dz, false);
+    })
+}
+
 fn main() {
     let threads = udll::cli_support::configure_threads(None).unwrap();
     println!("udll kernel benchmarks, {threads} threads, kernel features {:?}", udll::linalg::gemm::cpu_kernel_features());
@@ -55,31 +70,11 @@ fn main() {
     println!("sgemm {n}×{n}×{d}: {:.3}s, {gemm_rate:.1} GFLOP/s (reference)", t_gemm);
     println!("self-expressive fwd+bwd (3 GEMMs): {:.3}s, {se_rate:.1} GFLOP/s, ratio to sgemm {:.2}", t_se, se_rate / gemm_rate);
 
-    // Conv autoencoder forward + backward, COIL-20 architecture, 1440 images.
-    let arch = AeArch { height: 32, width: 32, channels_in: 1, channels: vec![15], kernels: vec![3], final_relu: true };
-    let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
-    ae.init_glorot(0);
-    let x = random(n * 1024, 4);
-    let t_conv = best_of(3, || {
-        ae.zero_grad();
-        let z = ae.encode(&x, n);
-        let r = ae.decode(&z, n);
-        let dz = ae.backward_decoder(&r);
-        ae.backward_encoder(&dz, false);
-    });
+    // Conv autoencoder forward + backward: COIL-20 and Yale B architectures.
+    let t_conv = ae_step_seconds(&[15], &[3], 32, 32, n);
     println!("conv AE 1→15@3×3 fwd+bwd on {n} images: {:.3}s, {:.0} images/s", t_conv, n as f64 / t_conv);
-    let arch = AeArch { height: 48, width: 42, channels_in: 1, channels: vec![10, 20, 30], kernels: vec![5, 3, 3], final_relu: true };
-    let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
-    ae.init_glorot(0);
     let m = 512;
-    let x = random(m * 48 * 42, 5);
-    let t_conv = best_of(3, || {
-        ae.zero_grad();
-        let z = ae.encode(&x, m);
-        let r = ae.decode(&z, m);
-        let dz = ae.backward_decoder(&r);
-        ae.backward_encoder(&dz, false);
-    });
+    let t_conv = ae_step_seconds(&[10, 20, 30], &[5, 3, 3], 48, 42, m);
     println!("conv AE Yale B 10-20-30 fwd+bwd on {m} images of 48×42: {:.3}s, {:.0} images/s", t_conv, m as f64 / t_conv);
 
     // Eigen: top 20 of a random symmetric 1440 × 1440.

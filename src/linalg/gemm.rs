@@ -24,94 +24,42 @@ fn strides(t: Trans, stored_cols: usize) -> (isize, isize) {
     }
 }
 
-/// C (m × n) ← alpha · op(A) · op(B) + beta · C, with op(A) m × k and
-/// op(B) k × n. A is stored row-major as m × k (No) or k × m (Yes); B as
-/// k × n (No) or n × k (Yes).
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: &[f32],
-    ta: Trans,
-    b: &[f32],
-    tb: Trans,
-    beta: f32,
-    c: &mut [f32],
-) {
-    assert_eq!(a.len(), m * k, "sgemm: A has {} elements, expected {m}×{k}", a.len());
-    assert_eq!(b.len(), k * n, "sgemm: B has {} elements, expected {k}×{n}", b.len());
-    assert_eq!(c.len(), m * n, "sgemm: C has {} elements, expected {m}×{n}", c.len());
-    if m == 0 || n == 0 {
-        return;
-    }
-    let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
-    let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
-    // SAFETY: the asserts above guarantee every index the strides reach lies
-    // inside the slices; C does not alias A or B (borrow rules).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
+/// One wrapper per element type, identical but for the type and the
+/// matrixmultiply entry point.
+macro_rules! gemm_wrapper {
+    ($(#[$doc:meta])* $name:ident, $t:ty, $kernel:path) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(m: usize, k: usize, n: usize, alpha: $t, a: &[$t], ta: Trans, b: &[$t], tb: Trans, beta: $t, c: &mut [$t]) {
+            assert_eq!(a.len(), m * k, "{}: A has {} elements, expected {m}×{k}", stringify!($name), a.len());
+            assert_eq!(b.len(), k * n, "{}: B has {} elements, expected {k}×{n}", stringify!($name), b.len());
+            assert_eq!(c.len(), m * n, "{}: C has {} elements, expected {m}×{n}", stringify!($name), c.len());
+            if m == 0 || n == 0 {
+                return;
+            }
+            let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
+            let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
+            // SAFETY: the asserts above guarantee every index the strides
+            // reach lies inside the slices; C does not alias A or B (borrow
+            // rules).
+            unsafe {
+                $kernel(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+            }
+        }
+    };
 }
 
-/// The f64 twin of [`sgemm`], used by the eigen solvers.
-#[allow(clippy::too_many_arguments)]
-pub fn dgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f64,
-    a: &[f64],
-    ta: Trans,
-    b: &[f64],
-    tb: Trans,
-    beta: f64,
-    c: &mut [f64],
-) {
-    assert_eq!(a.len(), m * k, "dgemm: A has {} elements, expected {m}×{k}", a.len());
-    assert_eq!(b.len(), k * n, "dgemm: B has {} elements, expected {k}×{n}", b.len());
-    assert_eq!(c.len(), m * n, "dgemm: C has {} elements, expected {m}×{n}", c.len());
-    if m == 0 || n == 0 {
-        return;
-    }
-    let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
-    let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
-    // SAFETY: as in sgemm.
-    unsafe {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
-}
+gemm_wrapper!(
+    /// C (m × n) ← alpha · op(A) · op(B) + beta · C, with op(A) m × k and
+    /// op(B) k × n. A is stored row-major as m × k (No) or k × m (Yes); B as
+    /// k × n (No) or n × k (Yes).
+    sgemm, f32, matrixmultiply::sgemm
+);
+gemm_wrapper!(
+    /// The f64 twin of [`sgemm`], used by the eigen solvers and the
+    /// finite-difference checks.
+    dgemm, f64, matrixmultiply::dgemm
+);
 
 /// Which SIMD features decide matrixmultiply's kernel on this CPU.
 pub fn cpu_kernel_features() -> Vec<&'static str> {
