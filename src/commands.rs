@@ -111,6 +111,9 @@ pub struct PretrainArgs {
     /// learning rate (default: the preset's)
     #[argh(option)]
     lr: Option<f64>,
+    /// initial value of the encoder biases (default: the preset's)
+    #[argh(option)]
+    bias_init: Option<f64>,
     /// encoder channels per layer, e.g. 10,20,30 (default: the preset's)
     #[argh(option)]
     channels: Option<String>,
@@ -160,6 +163,9 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     if let Some(l) = a.lr {
         cfg.pretrain.lr = l;
     }
+    if let Some(b) = a.bias_init {
+        cfg.pretrain.encoder_bias_init = b;
+    }
     if let Some(c) = &a.channels {
         cfg.channels = parse_list(c, "--channels")?;
     }
@@ -174,6 +180,7 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     let arch = arch_for(&cfg, &ds);
     let mut ae = ConvAutoencoder::<f32>::new(&arch)?;
     ae.init_glorot(cfg.seed);
+    ae.set_encoder_biases(cfg.pretrain.encoder_bias_init);
     eprintln!("pretrain: {} images, {}", ds.n, arch.describe());
     let x = ds.scaled_pixels(cfg.input_scale);
     let report = pretrain_ae(&mut ae, &x, ds.n, &cfg.pretrain, a.quiet)?;
@@ -300,6 +307,9 @@ pub struct RunArgs {
     /// pretraining learning rate
     #[argh(option)]
     pretrain_lr: Option<f64>,
+    /// initial value of the encoder biases before pretraining
+    #[argh(option)]
+    pretrain_bias_init: Option<f64>,
     /// encoder channels per layer, e.g. 10,20,30
     #[argh(option)]
     channels: Option<String>,
@@ -397,6 +407,7 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     set!(c.pretrain.epochs, a.pretrain_epochs);
     set!(c.pretrain.batch_size, a.pretrain_batch);
     set!(c.pretrain.lr, a.pretrain_lr);
+    set!(c.pretrain.encoder_bias_init, a.pretrain_bias_init);
     if let Some(s) = &a.channels {
         c.channels = parse_list(s, "--channels")?;
     }

@@ -113,6 +113,13 @@ impl<T: Real> ConvAutoencoder<T> {
         self.arch.latent_dim()
     }
 
+    /// Set every encoder bias to `value` (an initialisation choice).
+    pub fn set_encoder_biases(&mut self, value: f64) {
+        for c in &mut self.encoder {
+            c.bias.value.iter_mut().for_each(|b| *b = T::from_f64(value));
+        }
+    }
+
     /// Encode n images (NHWC) to n latent rows; caches for backward.
     pub fn encode(&mut self, x: &[T], n: usize) -> Vec<T> {
         assert_eq!(x.len(), n * self.arch.input_len(), "encode: input size");
@@ -234,6 +241,24 @@ mod tests {
         assert_eq!(ae.decoder[2].out_len(), 48 * 42);
         let a = AeArch { height: 32, width: 32, channels_in: 1, channels: vec![15], kernels: vec![3], final_relu: true };
         assert_eq!(a.latent_dim(), 3840);
+    }
+
+    #[test]
+    fn encoder_bias_init_touches_only_encoder_biases() {
+        let arch = AeArch { height: 8, width: 8, channels_in: 1, channels: vec![3, 2], kernels: vec![3, 3], final_relu: true };
+        let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
+        ae.init_glorot(1);
+        let filters: Vec<Vec<f32>> = ae.params().iter().filter(|p| p.shape.len() == 4).map(|p| p.value.clone()).collect();
+        ae.set_encoder_biases(0.1);
+        for p in ae.params() {
+            if p.name.starts_with("enc") && p.name.ends_with("bias") {
+                assert!(p.value.iter().all(|&b| b == 0.1f32), "{}", p.name);
+            } else if p.name.ends_with("bias") {
+                assert!(p.value.iter().all(|&b| b == 0.0), "{}", p.name);
+            }
+        }
+        let after: Vec<Vec<f32>> = ae.params().iter().filter(|p| p.shape.len() == 4).map(|p| p.value.clone()).collect();
+        assert_eq!(filters, after);
     }
 
     #[test]

@@ -18,6 +18,12 @@ pub struct PretrainConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub seed: u64,
+    /// Initial value of every encoder bias (0 = TensorFlow's default). A
+    /// small positive value keeps ReLU channels whose random filter sums
+    /// to a negative number from starting, and staying, dead on the
+    /// non-negative images.
+    #[serde(default)]
+    pub encoder_bias_init: f64,
 }
 
 impl PretrainConfig {

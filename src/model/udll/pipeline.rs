@@ -95,6 +95,7 @@ fn starting_autoencoder(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, x: &[
         Start::Pretrain => {
             let mut ae = ConvAutoencoder::<f32>::new(&arch)?;
             ae.init_glorot(cfg.seed);
+            ae.set_encoder_biases(cfg.pretrain.encoder_bias_init);
             let report = pretrain(&mut ae, x, ds.n, &cfg.pretrain, opts.quiet)?;
             Ok((ae, report.epoch_loss.last().copied()))
         }
