@@ -55,7 +55,13 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
             c.pretrain.epochs = 100;
             c.finetune.epochs = 30;
         }
-        "coil20" => {}
+        // Encoder biases start at 0.1: with TF's zero start, every seed we
+        // tried left one ReLU channel dead from initialisation, and seeds
+        // 1 and 3 reached ACC 0.851 / 0.859; with 0.1 they reach 0.926 /
+        // 0.924 (BENCHMARKS.md). Measured on COIL-20 only.
+        "coil20" => {
+            c.pretrain.encoder_bias_init = 0.1;
+        }
         "coil100" => {
             c.post.assign = LabelAssign::Discretize;
             c.channels = vec![50];
