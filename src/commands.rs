@@ -7,7 +7,8 @@ use udll::cli_support::{configure_threads, dataset_or_synthetic, describe_file};
 use udll::data::{Dataset, LoadOptions, SyntheticSpec, parse_image_size};
 use udll::io::Checkpoint;
 use udll::io::npy_out::write_npy_f32;
-use udll::model::{AeArch, ConvAutoencoder, pretrain as pretrain_ae};
+use udll::model::udll::pipeline::fresh_autoencoder;
+use udll::model::{AeArch, pretrain as pretrain_ae};
 use udll::model::udll::UdllConfig;
 use udll::presets::preset;
 use udll::{Result, UdllError};
@@ -54,11 +55,6 @@ macro_rules! data_flags {
             seed: $a.seed,
         }
     };
-}
-
-/// The architecture a config asks for, sized to a dataset.
-pub fn arch_for(cfg: &UdllConfig, ds: &Dataset) -> AeArch {
-    AeArch { height: ds.height, width: ds.width, channels_in: ds.channels, channels: cfg.channels.clone(), kernels: cfg.kernels.clone(), final_relu: true }
 }
 
 #[derive(FromArgs)]
@@ -154,34 +150,11 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     let mut cfg = preset(&a.preset)?;
     cfg.seed = a.seed;
     cfg.pretrain.seed = a.seed;
-    if let Some(e) = a.epochs {
-        cfg.pretrain.epochs = e;
-    }
-    if let Some(b) = a.batch_size {
-        cfg.pretrain.batch_size = b;
-    }
-    if let Some(l) = a.lr {
-        cfg.pretrain.lr = l;
-    }
-    if let Some(b) = a.bias_init {
-        cfg.pretrain.encoder_bias_init = b;
-    }
-    if let Some(c) = &a.channels {
-        cfg.channels = parse_list(c, "--channels")?;
-    }
-    if let Some(k) = &a.kernels {
-        cfg.kernels = parse_list(k, "--kernels")?;
-    }
-    if let Some(s) = a.input_scale {
-        cfg.input_scale = s;
-    }
+    apply_pretrain_flags(&mut cfg, a.epochs, a.batch_size, a.lr, a.bias_init, &a.channels, &a.kernels, a.input_scale)?;
     let cfg = cfg.check()?;
     let ds = data_flags!(a).load()?;
-    let arch = arch_for(&cfg, &ds);
-    let mut ae = ConvAutoencoder::<f32>::new(&arch)?;
-    ae.init_glorot(cfg.seed);
-    ae.set_encoder_biases(cfg.pretrain.encoder_bias_init);
-    eprintln!("pretrain: {} images, {}", ds.n, arch.describe());
+    let mut ae = fresh_autoencoder(&cfg, &ds)?;
+    eprintln!("pretrain: {} images, {}", ds.n, ae.arch.describe());
     let x = ds.scaled_pixels(cfg.input_scale);
     let report = pretrain_ae(&mut ae, &x, ds.n, &cfg.pretrain, a.quiet)?;
     let meta = serde_json::json!({
@@ -397,6 +370,7 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     c.seed = a.seed;
     c.pretrain.seed = a.seed;
     apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
+    apply_pretrain_flags(&mut c, a.pretrain_epochs, a.pretrain_batch, a.pretrain_lr, a.pretrain_bias_init, &a.channels, &a.kernels, a.input_scale)?;
     macro_rules! set {
         ($field:expr, $v:expr) => {
             if let Some(v) = $v {
@@ -404,17 +378,6 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
             }
         };
     }
-    set!(c.pretrain.epochs, a.pretrain_epochs);
-    set!(c.pretrain.batch_size, a.pretrain_batch);
-    set!(c.pretrain.lr, a.pretrain_lr);
-    set!(c.pretrain.encoder_bias_init, a.pretrain_bias_init);
-    if let Some(s) = &a.channels {
-        c.channels = parse_list(s, "--channels")?;
-    }
-    if let Some(s) = &a.kernels {
-        c.kernels = parse_list(s, "--kernels")?;
-    }
-    set!(c.input_scale, a.input_scale);
     set!(c.graph_k, a.k);
     set!(c.post.rho, a.rho);
     set!(c.post.dim, a.dim);
@@ -521,7 +484,8 @@ pub struct ClusterArgs {
 
 pub fn cluster(a: ClusterArgs) -> Result<()> {
     use udll::io::npy_out::read_npy_matrix;
-    use udll::model::udll::pipeline::{cluster_coef, clustered_coef, labels_csv};
+    use udll::model::self_expressive::effective_coef;
+    use udll::model::udll::pipeline::{cluster_coef, labels_csv};
     configure_threads(a.threads)?;
     let mut cfg = preset(&a.preset)?;
     if let Some(s) = &a.coef_reg {
@@ -560,7 +524,7 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
     };
     let k = a.clusters.or_else(|| truth.as_ref().map(|t| t.iter().max().map_or(1, |m| m + 1))).ok_or_else(|| UdllError::config("give --clusters (or --data with labels)"))?;
     let t = std::time::Instant::now();
-    let labels = cluster_coef(&clustered_coef(&coef, r, cfg.finetune.coef_reg), r, k, &cfg.post, a.seed)?;
+    let labels = cluster_coef(&effective_coef(&coef, r, cfg.finetune.coef_reg), r, k, &cfg.post, a.seed)?;
     udll::io::write_atomic(&a.out, labels_csv(&labels, truth.as_deref()).as_bytes())?;
     match &truth {
         Some(t2) => {
@@ -706,6 +670,34 @@ pub struct FinetuneArgs {
     /// no progress output
     #[argh(switch)]
     quiet: bool,
+}
+
+/// Apply the architecture and pretraining flags shared by `pretrain` and `run`.
+#[allow(clippy::too_many_arguments)]
+fn apply_pretrain_flags(c: &mut UdllConfig, epochs: Option<usize>, batch: Option<usize>, lr: Option<f64>, bias_init: Option<f64>, channels: &Option<String>, kernels: &Option<String>, input_scale: Option<f32>) -> Result<()> {
+    let p = &mut c.pretrain;
+    if let Some(v) = epochs {
+        p.epochs = v;
+    }
+    if let Some(v) = batch {
+        p.batch_size = v;
+    }
+    if let Some(v) = lr {
+        p.lr = v;
+    }
+    if let Some(v) = bias_init {
+        p.encoder_bias_init = v;
+    }
+    if let Some(s) = channels {
+        c.channels = parse_list(s, "--channels")?;
+    }
+    if let Some(s) = kernels {
+        c.kernels = parse_list(s, "--kernels")?;
+    }
+    if let Some(v) = input_scale {
+        c.input_scale = v;
+    }
+    Ok(())
 }
 
 /// Apply the fine-tuning flags shared by `run` and `finetune`.

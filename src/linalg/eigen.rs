@@ -207,9 +207,6 @@ fn lanczos(a: &[f64], n: usize, k: usize, which: Which, opts: &EigenOptions) -> 
                 let mut x = vec![0.0; n * k];
                 dgemm(n, m, k, 1.0, &basis, Trans::Yes, &s, Trans::No, 0.0, &mut x);
                 let values = idx.iter().take(k).map(|&i| vals[i]).collect();
-                if std::env::var_os("UDLL_TRACE").is_some() {
-                    eprintln!("lanczos: n={n} k={k} m={m} worst residual {worst:.2e} converged={converged}");
-                }
                 return Some(EigenPairs { values, vectors: x, n, k, iterations: m, converged });
             }
             if m >= give_up_at {

@@ -67,13 +67,9 @@ impl<T: Real> SelfExpressive<T> {
         dz
     }
 
-    /// The matrix that is regularised and clustered: C itself, or
-    /// ½(C + Cᵀ) with a zero diagonal.
+    /// The matrix that is regularised and clustered (see [`effective_coef`]).
     pub fn effective_coef(&self, reg: CoefRegularizer) -> Vec<T> {
-        match reg {
-            CoefRegularizer::Plain => self.coef.value.clone(),
-            CoefRegularizer::SymmetricNoDiag => symmetric_no_diag(&self.coef.value, self.n),
-        }
+        effective_coef(&self.coef.value, self.n, reg)
     }
 
     /// Add β‖C̃‖² to the gradient; return the loss. Both regularisers have
@@ -93,6 +89,15 @@ impl<T: Real> SelfExpressive<T> {
 
     pub fn clear_cache(&mut self) {
         self.latent = Vec::new();
+    }
+}
+
+/// The matrix that is regularised and clustered: C itself, or ½(C + Cᵀ)
+/// with a zero diagonal.
+pub fn effective_coef<T: Real>(coef: &[T], n: usize, reg: CoefRegularizer) -> Vec<T> {
+    match reg {
+        CoefRegularizer::Plain => coef.to_vec(),
+        CoefRegularizer::SymmetricNoDiag => symmetric_no_diag(coef, n),
     }
 }
 

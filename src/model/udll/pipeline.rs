@@ -14,9 +14,8 @@ use crate::linalg::gemm::cpu_kernel_features;
 use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
 use crate::model::pretrain::pretrain;
-use crate::model::self_expressive::symmetric_no_diag;
 use crate::model::udll::finetune::{FinetuneReport, finetune};
-use crate::model::udll::hyperparams::{CoefRegularizer, PostConfig, UdllConfig};
+use crate::model::udll::hyperparams::{PostConfig, UdllConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -63,14 +62,6 @@ pub struct RunSummary {
     pub finetune_final: Option<crate::model::udll::finetune::LossTerms>,
 }
 
-/// The matrix to cluster: C, or ½(C + Cᵀ) with a zero diagonal.
-pub fn clustered_coef(coef: &[f32], n: usize, reg: CoefRegularizer) -> Vec<f32> {
-    match reg {
-        CoefRegularizer::Plain => coef.to_vec(),
-        CoefRegularizer::SymmetricNoDiag => symmetric_no_diag(coef, n),
-    }
-}
-
 /// thrC → post_proC → spectral clustering of a coefficient matrix.
 pub fn cluster_coef(coef: &[f32], n: usize, clusters: usize, post: &PostConfig, seed: u64) -> Result<Vec<usize>> {
     let thr = threshold_columns(coef, n, post.rho);
@@ -89,13 +80,25 @@ pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>) -> String {
     s
 }
 
+/// The architecture a configuration asks for, sized to a dataset.
+pub fn arch_for(cfg: &UdllConfig, ds: &Dataset) -> AeArch {
+    AeArch { height: ds.height, width: ds.width, channels_in: ds.channels, channels: cfg.channels.clone(), kernels: cfg.kernels.clone(), final_relu: true }
+}
+
+/// An untrained autoencoder for `ds`: Glorot filters from the seed, encoder
+/// biases at the configured start.
+pub fn fresh_autoencoder(cfg: &UdllConfig, ds: &Dataset) -> Result<ConvAutoencoder<f32>> {
+    let mut ae = ConvAutoencoder::<f32>::new(&arch_for(cfg, ds))?;
+    ae.init_glorot(cfg.seed);
+    ae.set_encoder_biases(cfg.pretrain.encoder_bias_init);
+    Ok(ae)
+}
+
 fn starting_autoencoder(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, x: &[f32]) -> Result<(ConvAutoencoder<f32>, Option<f64>)> {
-    let arch = AeArch { height: ds.height, width: ds.width, channels_in: ds.channels, channels: cfg.channels.clone(), kernels: cfg.kernels.clone(), final_relu: true };
+    let arch = arch_for(cfg, ds);
     match &opts.start {
         Start::Pretrain => {
-            let mut ae = ConvAutoencoder::<f32>::new(&arch)?;
-            ae.init_glorot(cfg.seed);
-            ae.set_encoder_biases(cfg.pretrain.encoder_bias_init);
+            let mut ae = fresh_autoencoder(cfg, ds)?;
             let report = pretrain(&mut ae, x, ds.n, &cfg.pretrain, opts.quiet)?;
             Ok((ae, report.epoch_loss.last().copied()))
         }
@@ -175,7 +178,7 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
     // 4. Post-processing, spectral clustering, evaluation.
     let t3 = Instant::now();
     say(format!("[4/4] cluster: thrC ρ = {}, r = {}·{} + 1, power {}, {:?}", cfg.post.rho, cfg.post.dim, clusters, cfg.post.power, cfg.post.assign));
-    let coef = clustered_coef(&net.se.coef.value, n, cfg.finetune.coef_reg);
+    let coef = net.se.effective_coef(cfg.finetune.coef_reg);
     drop(net);
     let labels = cluster_coef(&coef, n, clusters, &cfg.post, cfg.seed)?;
     let t_cl = t3.elapsed().as_secs_f64();
