@@ -6,12 +6,30 @@ use std::path::{Path, PathBuf};
 use udll::cli_support::{configure_threads, dataset_or_synthetic, describe_file};
 use udll::data::{Dataset, LoadOptions, SyntheticSpec, parse_image_size};
 use udll::io::Checkpoint;
+use udll::io::manifest::{Manifest, RunFacts};
 use udll::io::npy_out::write_npy_f32;
 use udll::model::udll::pipeline::fresh_autoencoder;
 use udll::model::{AeArch, pretrain as pretrain_ae};
 use udll::model::udll::UdllConfig;
 use udll::presets::preset;
 use udll::{Result, UdllError};
+
+/// The input files a command read, for its manifest.
+fn inputs(paths: &[Option<&PathBuf>]) -> Vec<PathBuf> {
+    paths.iter().flatten().map(|p| (*p).clone()).collect()
+}
+
+/// Write the manifest of a command that wrote `artefacts` under `out`.
+#[allow(clippy::too_many_arguments)]
+fn manifest(config: serde_json::Value, seed: u64, dataset: serde_json::Value, inputs: &[PathBuf], threads: usize, out: &Path, is_dir: bool, artefacts: &[&str]) -> Result<()> {
+    let facts = RunFacts { config, seed, dataset, inputs, threads };
+    Manifest::record_and_write(facts, out, is_dir, artefacts).map(|_| ())
+}
+
+/// The file name of a single-file output, as its manifest lists it.
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
 
 fn parse_list(s: &str, what: &str) -> Result<Vec<usize>> {
     s.split(',').map(|p| p.trim().parse::<usize>().map_err(|_| UdllError::config(format!("{what}: '{s}' is not a comma-separated list of integers")))).collect()
@@ -146,7 +164,7 @@ pub struct PretrainArgs {
 }
 
 pub fn pretrain(a: PretrainArgs) -> Result<()> {
-    configure_threads(a.threads)?;
+    let threads = configure_threads(a.threads)?;
     let mut cfg = preset(&a.preset)?;
     cfg.seed = a.seed;
     cfg.pretrain.seed = a.seed;
@@ -163,6 +181,8 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
         "udll_version": env!("CARGO_PKG_VERSION"),
     });
     Checkpoint::from_autoencoder(&ae, "autoencoder", meta).save(&a.out)?;
+    let config = serde_json::json!({"preset": cfg.preset, "channels": cfg.channels, "kernels": cfg.kernels, "input_scale": cfg.input_scale, "pretrain": cfg.pretrain});
+    manifest(config, a.seed, ds.summary(), &inputs(&[a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
     println!("pretrain: final reconstruction ½‖x − x̂‖² per image {:.6} after {} epochs ({:.1}s); wrote {}", report.epoch_loss.last().copied().unwrap_or(f64::NAN), cfg.pretrain.epochs, report.seconds, a.out.display());
     Ok(())
 }
@@ -223,7 +243,7 @@ pub fn check_fits(arch: &AeArch, ds: &Dataset, ckpt: &Path) -> Result<()> {
 }
 
 pub fn embed(a: EmbedArgs) -> Result<()> {
-    configure_threads(a.threads)?;
+    let threads = configure_threads(a.threads)?;
     let ckpt = Checkpoint::load(&a.checkpoint)?;
     let mut ae = ckpt.autoencoder(&a.checkpoint)?;
     let ds = data_flags!(a).load()?;
@@ -231,6 +251,7 @@ pub fn embed(a: EmbedArgs) -> Result<()> {
     let scale = a.input_scale.unwrap_or_else(|| checkpoint_input_scale(&ckpt));
     let z = ae.embed(&ds.scaled_pixels(scale), ds.n, 256);
     write_npy_f32(&a.out, &z, ds.n, ae.latent_dim())?;
+    manifest(serde_json::json!({"input_scale": scale}), a.seed, ds.summary(), &inputs(&[Some(&a.checkpoint), a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
     println!("embed: wrote {} × {} latent features to {}", ds.n, ae.latent_dim(), a.out.display());
     Ok(())
 }
@@ -486,7 +507,7 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
     use udll::io::npy_out::read_npy_matrix;
     use udll::model::self_expressive::effective_coef;
     use udll::model::udll::pipeline::{cluster_coef, labels_csv};
-    configure_threads(a.threads)?;
+    let threads = configure_threads(a.threads)?;
     let mut cfg = preset(&a.preset)?;
     if let Some(s) = &a.coef_reg {
         cfg.finetune.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;
@@ -511,6 +532,7 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
     if r != c {
         return Err(UdllError::format(&a.coef, format!("coefficient matrix is {r} × {c}, not square")));
     }
+    let mut dataset = serde_json::Value::Null;
     let truth = match &a.data {
         Some(_) => {
             let flags = DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &a.labels, image_size: &a.image_size, synthetic_objects: 0, synthetic_poses: 0, seed: 0 };
@@ -518,6 +540,7 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
             if ds.n != r {
                 return Err(UdllError::shape(format!("{} has {} images, the coefficient matrix is {r} × {r}", a.data.as_ref().unwrap().display(), ds.n)));
             }
+            dataset = ds.summary();
             ds.labels
         }
         None => None,
@@ -526,6 +549,8 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
     let t = std::time::Instant::now();
     let labels = cluster_coef(&effective_coef(&coef, r, cfg.finetune.coef_reg), r, k, &cfg.post, a.seed)?;
     udll::io::write_atomic(&a.out, labels_csv(&labels, truth.as_deref()).as_bytes())?;
+    let config = serde_json::json!({"preset": cfg.preset, "clusters": k, "coef_reg": cfg.finetune.coef_reg, "post": cfg.post});
+    manifest(config, a.seed, dataset, &inputs(&[Some(&a.coef), a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
     match &truth {
         Some(t2) => {
             let s = udll::metrics::scores(&labels, t2)?;
@@ -580,7 +605,7 @@ pub struct GraphArgs {
 }
 
 pub fn graph(a: GraphArgs) -> Result<()> {
-    configure_threads(a.threads)?;
+    let threads = configure_threads(a.threads)?;
     let ckpt = Checkpoint::load(&a.checkpoint)?;
     let mut ae = ckpt.autoencoder(&a.checkpoint)?;
     let ds = data_flags!(a).load()?;
@@ -588,6 +613,7 @@ pub fn graph(a: GraphArgs) -> Result<()> {
     let z = ae.embed(&ds.scaled_pixels(checkpoint_input_scale(&ckpt)), ds.n, 512);
     let g = udll::graph::adaptive_neighbour_graph(&z, ds.n, ae.latent_dim(), a.k)?;
     udll::io::write_atomic(&a.out, g.to_csv().as_bytes())?;
+    manifest(serde_json::json!({"k": a.k}), a.seed, ds.summary(), &inputs(&[Some(&a.checkpoint), a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
     println!("graph: {} nodes, k = {}, wrote {}", ds.n, a.k, a.out.display());
     Ok(())
 }
@@ -722,7 +748,7 @@ fn apply_finetune_flags(c: &mut UdllConfig, method: &str, epochs: Option<usize>,
 
 pub fn finetune(a: FinetuneArgs) -> Result<()> {
     use udll::model::udll::finetune::finetune as run_finetune;
-    configure_threads(a.threads)?;
+    let threads = configure_threads(a.threads)?;
     let mut cfg = preset(&a.preset)?;
     apply_finetune_flags(&mut cfg, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
     let cfg = cfg.check()?;
@@ -747,7 +773,63 @@ pub fn finetune(a: FinetuneArgs) -> Result<()> {
     let z = net.ae.embed(&x, ds.n, 512);
     write_npy_f32(&a.out.join("latent.npy"), &z, ds.n, net.ae.latent_dim())?;
     udll::io::write_atomic(&a.out.join("losses.csv"), udll::model::udll::pipeline::losses_csv(&report).as_bytes())?;
+    let config = serde_json::json!({"preset": cfg.preset, "method": cfg.method, "finetune": cfg.finetune});
+    let ins = inputs(&[Some(&a.checkpoint), a.graph.as_ref(), a.data.as_ref(), a.labels.as_ref()]);
+    manifest(config, a.seed, ds.summary(), &ins, threads, &a.out, true, &["finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv"])?;
     let last = report.epochs.last().map(|t| t.total()).unwrap_or(f64::NAN);
     println!("finetune: {} epochs, final loss {last:.6e} ({:.1}s); wrote {}", cfg.finetune.epochs, report.seconds, a.out.display());
     Ok(())
+}
+
+#[derive(FromArgs)]
+/// Re-run a recorded command (its manifest.json) in a fresh temporary
+/// directory and compare every artefact's SHA-256 with the manifest. Exits 0
+/// only if all are the same. JSON artefacts are compared without their wall
+/// times.
+#[argh(subcommand, name = "audit")]
+pub struct AuditArgs {
+    /// a run directory, a manifest, or an artefact FILE with FILE.manifest.json beside it
+    #[argh(positional)]
+    path: PathBuf,
+    /// thread counts to re-run under, e.g. 1,2 (default: the manifest's)
+    #[argh(option)]
+    threads: Option<String>,
+    /// keep the re-run's files (default: delete them)
+    #[argh(switch)]
+    keep: bool,
+}
+
+pub fn audit(a: AuditArgs) -> Result<()> {
+    let mpath = udll::audit::locate_manifest(&a.path);
+    let m = Manifest::load(&mpath)?;
+    let thread_counts = match &a.threads {
+        Some(s) => parse_list(s, "--threads")?,
+        None => vec![m.threads],
+    };
+    if thread_counts.is_empty() || thread_counts.contains(&0) {
+        return Err(UdllError::config("--threads: thread counts must be at least 1"));
+    }
+    println!("audit: {} ({} artefacts, recorded with {} threads)", mpath.display(), m.artefacts.len(), m.threads);
+    for note in udll::audit::preamble(&m) {
+        println!("note: {note}");
+    }
+    let exe = std::env::current_exe().map_err(|e| UdllError::io(Path::new("udll"), e))?;
+    let scratch = std::env::temp_dir().join(format!("udll-audit-{}", std::process::id()));
+    let report = udll::audit::audit(&mpath, &m, &exe, &scratch, &thread_counts, |t| eprintln!("audit: re-running with {t} thread(s) in {}", scratch.display()));
+    if a.keep {
+        println!("kept the re-runs in {}", scratch.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    let report = report?;
+    print!("{}", report.table());
+    if report.all_same() {
+        println!("audit: all {} artefacts the same on disk and in {} re-run(s)", m.artefacts.len(), thread_counts.len());
+        return Ok(());
+    }
+    let bad: Vec<String> = report.rows.iter().filter(|r| !r.same()).map(|r| format!("{} ({})", r.artefact, r.problems(&thread_counts).join(", "))).collect();
+    if bad.is_empty() {
+        return Err(UdllError::config("the manifest lists no artefacts"));
+    }
+    Err(UdllError::Mismatch(format!("{} artefact(s) differ: {}", bad.len(), bad.join("; "))))
 }

@@ -19,6 +19,8 @@ pub enum UdllError {
     Config(String),
     /// A numerical routine failed (no convergence, singular matrix, ...).
     Numeric(String),
+    /// A reproduction did not give the recorded bytes (`udll audit`).
+    Mismatch(String),
 }
 
 pub type Result<T> = std::result::Result<T, UdllError>;
@@ -47,6 +49,7 @@ impl fmt::Display for UdllError {
             UdllError::NonFinite(m) => write!(f, "non-finite values: {m}"),
             UdllError::Config(m) => write!(f, "invalid configuration: {m}"),
             UdllError::Numeric(m) => write!(f, "numerical failure: {m}"),
+            UdllError::Mismatch(m) => write!(f, "not reproduced: {m}"),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! (Eq. 18), EDSC post-processing and spectral clustering, with training that
 //! is bit-reproducible from a seed whatever the thread count.
 
+pub mod audit;
 pub mod cli_support;
 pub mod cluster;
 pub mod data;

@@ -26,6 +26,7 @@ enum Command {
     Graph(commands::GraphArgs),
     Finetune(commands::FinetuneArgs),
     Cluster(commands::ClusterArgs),
+    Audit(commands::AuditArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -37,6 +38,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cluster(a) => commands::cluster(a),
         Command::Graph(a) => commands::graph(a),
         Command::Finetune(a) => commands::finetune(a),
+        Command::Audit(a) => commands::audit(a),
     }
 }
 

@@ -61,6 +61,12 @@ impl Dataset {
         Ok(())
     }
 
+    /// The facts a manifest records about the data (the file itself is
+    /// recorded with its hash among the inputs).
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({"name": self.name, "n": self.n, "height": self.height, "width": self.width, "channels": self.channels, "classes": self.num_classes()})
+    }
+
     /// Pixels multiplied by `scale` (a preset's input scale: the references
     /// feed ORL and Yale B as raw 0..255).
     pub fn scaled_pixels(&self, scale: f32) -> Vec<f32> {

@@ -7,10 +7,9 @@ use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::graph::{PriorGraph, adaptive_neighbour_graph};
 use crate::io::checkpoint::Checkpoint;
-use crate::io::manifest::{FileRecord, Manifest};
+use crate::io::manifest::{Manifest, RunFacts};
 use crate::io::npy_out::write_npy_f32;
 use crate::io::write_atomic;
-use crate::linalg::gemm::cpu_kernel_features;
 use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
 use crate::model::pretrain::pretrain;
@@ -213,24 +212,6 @@ pub fn losses_csv(r: &FinetuneReport) -> String {
 pub const RUN_ARTEFACTS: &[&str] = &["pretrained.ckpt", "latent_pretrained.npy", "graph.csv", "finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv", "labels.csv", "metrics.json"];
 
 fn write_manifest(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, out: &Path) -> Result<()> {
-    let mut artefacts = Vec::new();
-    for name in RUN_ARTEFACTS {
-        let p = out.join(name);
-        if p.exists() {
-            artefacts.push(FileRecord::of(&p, name)?);
-        }
-    }
-    let inputs = opts.inputs.iter().map(|p| FileRecord::of(p, &p.display().to_string())).collect::<Result<Vec<_>>>()?;
-    let manifest = Manifest {
-        udll_version: env!("CARGO_PKG_VERSION").to_string(),
-        command: std::env::args().collect(),
-        config: serde_json::to_value(cfg).expect("config serialises"),
-        seed: cfg.seed,
-        dataset: serde_json::json!({"name": ds.name, "n": ds.n, "height": ds.height, "width": ds.width, "channels": ds.channels, "classes": ds.num_classes()}),
-        inputs,
-        cpu_kernel_features: cpu_kernel_features().iter().map(|s| s.to_string()).collect(),
-        threads: opts.threads,
-        artefacts,
-    };
-    manifest.write(&out.join("manifest.json"))
+    let facts = RunFacts { config: serde_json::to_value(cfg).expect("config serialises"), seed: cfg.seed, dataset: ds.summary(), inputs: &opts.inputs, threads: opts.threads };
+    Manifest::record_and_write(facts, out, true, RUN_ARTEFACTS).map(|_| ())
 }

@@ -1,0 +1,269 @@
+//! `udll audit`: re-run a recorded command in a fresh directory and compare
+//! every artefact's hash with its manifest.
+//!
+//! The re-run uses this binary, the manifest's command line with its
+//! `--out` pointed into a temporary directory and `--threads` set, in the
+//! manifest's working directory (so relative input paths resolve as they
+//! did). Inputs are checked first: a changed input makes the audit fail
+//! before anything runs.
+
+use crate::error::{Result, UdllError};
+use crate::io::hash::sha256_file;
+use crate::io::manifest::{FileRecord, Manifest};
+use crate::linalg::gemm::cpu_kernel_features;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The manifest an audit path names: `DIR/manifest.json` for a directory,
+/// the file itself when it is a manifest, else `FILE.manifest.json`.
+pub fn locate_manifest(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("manifest.json")
+    } else if path.to_string_lossy().ends_with("manifest.json") {
+        path.to_path_buf()
+    } else {
+        crate::io::manifest::manifest_path_for(path, false)
+    }
+}
+
+/// The hashes of one artefact: recorded in the manifest, found on disk
+/// beside it, and produced by each re-run (None: the file is missing).
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub artefact: String,
+    pub recorded: String,
+    pub on_disk: Option<String>,
+    pub reruns: Vec<Option<String>>,
+}
+
+impl AuditRow {
+    pub fn same(&self) -> bool {
+        self.on_disk.as_deref() == Some(self.recorded.as_str()) && self.reruns.iter().all(|h| h.as_deref() == Some(self.recorded.as_str()))
+    }
+
+    /// Which copies disagree with the manifest, in words.
+    pub fn problems(&self, thread_counts: &[usize]) -> Vec<String> {
+        let mut p = Vec::new();
+        let mut check = |h: &Option<String>, what: String| match h {
+            None => p.push(format!("{what} missing")),
+            Some(h) if *h != self.recorded => p.push(format!("{what} differs")),
+            _ => {}
+        };
+        check(&self.on_disk, "on disk".into());
+        for (h, t) in self.reruns.iter().zip(thread_counts) {
+            check(h, format!("re-run with {t} thread(s)"));
+        }
+        p
+    }
+}
+
+/// The result of an audit: one row per artefact of the manifest.
+#[derive(Clone, Debug)]
+pub struct AuditReport {
+    pub thread_counts: Vec<usize>,
+    pub rows: Vec<AuditRow>,
+}
+
+impl AuditReport {
+    pub fn all_same(&self) -> bool {
+        !self.rows.is_empty() && self.rows.iter().all(AuditRow::same)
+    }
+
+    /// The table `udll audit` prints: hashes shortened to 16 hex digits.
+    pub fn table(&self) -> String {
+        let w = self.rows.iter().map(|r| r.artefact.len()).max().unwrap_or(8).max(8);
+        let mut s = format!("{:<w$}  {:<16}  {:<16}", "artefact", "manifest", "on disk");
+        for t in &self.thread_counts {
+            s += &format!("  {:<16}", format!("re-run, {t} thr."));
+        }
+        s += "  result
+";
+        let cell = |h: &Option<String>| h.as_deref().map_or("(missing)".to_string(), short);
+        for r in &self.rows {
+            s += &format!("{:<w$}  {:<16}  {:<16}", r.artefact, short(&r.recorded), cell(&r.on_disk));
+            for h in &r.reruns {
+                s += &format!("  {:<16}", cell(h));
+            }
+            s += if r.same() { "  same\n" } else { "  DIFFERENT\n" };
+        }
+        s
+    }
+}
+
+fn short(h: &str) -> String {
+    h.chars().take(16).collect()
+}
+
+/// The compared hash of each artefact a manifest lists, as found under
+/// `base` (None when absent).
+pub fn hashes_under(expected: &[FileRecord], base: &Path) -> Result<Vec<Option<String>>> {
+    expected
+        .iter()
+        .map(|rec| {
+            let p = base.join(&rec.path);
+            if p.exists() { FileRecord::of(&p, &rec.path).map(|g| Some(g.compared_hash().to_string())) } else { Ok(None) }
+        })
+        .collect()
+}
+
+/// Differences between the recording machine/binary and this one that an
+/// auditor must know before reading the table.
+pub fn preamble(m: &Manifest) -> Vec<String> {
+    let mut notes = Vec::new();
+    let here: Vec<String> = cpu_kernel_features().iter().map(|s| s.to_string()).collect();
+    if here != m.cpu_kernel_features {
+        notes.push(format!(
+            "CPU features differ: the manifest was recorded with [{}], this machine has [{}]; GEMM may pick another kernel, so hashes may differ without a bug",
+            m.cpu_kernel_features.join(", "),
+            here.join(", ")
+        ));
+    }
+    if m.udll_version != env!("CARGO_PKG_VERSION") {
+        notes.push(format!("udll version differs: recorded {}, this binary {}", m.udll_version, env!("CARGO_PKG_VERSION")));
+    }
+    if let (Some(rec), Some(now)) = (&m.git_commit, crate::io::manifest::git_commit()) {
+        if *rec != now {
+            notes.push(format!("built from another commit: recorded {rec}, this binary {now}"));
+        }
+    }
+    notes
+}
+
+/// Check every recorded input still has its hash (paths relative to `cwd`).
+pub fn check_inputs(m: &Manifest, cwd: &Path) -> Result<()> {
+    for rec in &m.inputs {
+        let p = cwd.join(&rec.path);
+        if !p.exists() {
+            return Err(UdllError::config(format!("input {} is missing (looked in {}): cannot re-run", rec.path, cwd.display())));
+        }
+        let h = sha256_file(&p)?;
+        if h != rec.sha256 {
+            return Err(UdllError::config(format!("input {} has changed since the run (sha256 {} , recorded {}): cannot audit", rec.path, short(&h), short(&rec.sha256))));
+        }
+    }
+    Ok(())
+}
+
+/// The command line of the re-run: the recorded arguments with `--out`
+/// moved under `scratch` and `--threads` set.
+pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<String>, PathBuf)> {
+    let args: Vec<String> = m.command.iter().skip(1).cloned().collect();
+    let out_pos = args.windows(2).position(|w| w[0] == "--out" && w[1] == m.output.path).map(|i| i + 1);
+    let Some(out_pos) = out_pos else {
+        return Err(UdllError::config(format!("the manifest's command line has no `--out {}`: cannot re-run it", m.output.path)));
+    };
+    let name = Path::new(&m.output.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let new_out = scratch.join(&name);
+    let mut new_args = Vec::with_capacity(args.len() + 2);
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--threads" {
+            i += 2;
+            continue;
+        }
+        new_args.push(if i == out_pos { new_out.display().to_string() } else { args[i].clone() });
+        i += 1;
+    }
+    new_args.push("--threads".into());
+    new_args.push(threads.to_string());
+    let base = if m.output.is_dir { new_out } else { scratch.to_path_buf() };
+    Ok((new_args, base))
+}
+
+/// Re-run the manifest with `exe` under `threads` threads in a fresh
+/// directory under `scratch_root` and hash what it wrote. Child stderr
+/// (progress) is passed through; its stdout is discarded.
+pub fn rerun_hashes(m: &Manifest, exe: &Path, scratch_root: &Path, threads: usize) -> Result<Vec<Option<String>>> {
+    let scratch = scratch_root.join(format!("threads-{threads}"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| UdllError::io(&scratch, e))?;
+    let (args, base) = rerun_args(m, &scratch, threads)?;
+    let status = Command::new(exe)
+        .args(&args)
+        .current_dir(recorded_cwd(m)?)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env("MATMUL_NUM_THREADS", threads.to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| UdllError::io(exe, e))?;
+    if !status.success() {
+        return Err(UdllError::config(format!("the re-run failed ({status}): {} {}", exe.display(), args.join(" "))));
+    }
+    hashes_under(&m.artefacts, &base)
+}
+
+/// The directory relative inputs are resolved from: the recorded one when
+/// it still exists, else the current one.
+pub fn recorded_cwd(m: &Manifest) -> Result<PathBuf> {
+    if !m.cwd.is_empty() && Path::new(&m.cwd).is_dir() {
+        Ok(PathBuf::from(&m.cwd))
+    } else {
+        std::env::current_dir().map_err(|e| UdllError::io(Path::new("."), e))
+    }
+}
+
+/// Audit the manifest at `manifest_path`: the artefacts beside it, then one
+/// re-run per thread count (scratch files under `scratch_root`).
+pub fn audit(manifest_path: &Path, m: &Manifest, exe: &Path, scratch_root: &Path, thread_counts: &[usize], on_rerun: impl Fn(usize)) -> Result<AuditReport> {
+    check_inputs(m, &recorded_cwd(m)?)?;
+    let here = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let on_disk = hashes_under(&m.artefacts, &here)?;
+    let mut reruns = Vec::new();
+    for &t in thread_counts {
+        on_rerun(t);
+        reruns.push(rerun_hashes(m, exe, scratch_root, t)?);
+    }
+    let rows = m
+        .artefacts
+        .iter()
+        .enumerate()
+        .map(|(i, rec)| AuditRow { artefact: rec.path.clone(), recorded: rec.compared_hash().to_string(), on_disk: on_disk[i].clone(), reruns: reruns.iter().map(|r| r[i].clone()).collect() })
+        .collect();
+    Ok(AuditReport { thread_counts: thread_counts.to_vec(), rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::manifest::OutputRecord;
+
+    fn manifest(command: &[&str], out: &str, is_dir: bool) -> Manifest {
+        Manifest {
+            udll_version: "0".into(),
+            git_commit: None,
+            command: command.iter().map(|s| s.to_string()).collect(),
+            cwd: String::new(),
+            output: OutputRecord { path: out.into(), is_dir },
+            config: serde_json::Value::Null,
+            seed: 0,
+            dataset: serde_json::Value::Null,
+            inputs: vec![],
+            cpu_kernel_features: vec![],
+            threads: 2,
+            artefacts: vec![],
+        }
+    }
+
+    #[test]
+    fn a_row_is_same_only_when_every_copy_matches() {
+        let row = |disk: Option<&str>, reruns: &[Option<&str>]| AuditRow { artefact: "a".into(), recorded: "h".into(), on_disk: disk.map(Into::into), reruns: reruns.iter().map(|h| h.map(Into::into)).collect() };
+        assert!(row(Some("h"), &[Some("h"), Some("h")]).same());
+        assert!(!row(Some("x"), &[Some("h")]).same());
+        assert!(!row(Some("h"), &[Some("h"), None]).same());
+        assert_eq!(row(Some("x"), &[Some("h"), None]).problems(&[1, 2]), ["on disk differs", "re-run with 2 thread(s) missing"]);
+    }
+
+    #[test]
+    fn rerun_moves_the_output_and_sets_threads() {
+        let m = manifest(&["udll", "run", "--threads", "4", "--out", "runs/a", "--seed", "3"], "runs/a", true);
+        let (args, base) = rerun_args(&m, Path::new("/tmp/x"), 1).unwrap();
+        assert_eq!(args, ["run", "--out", "/tmp/x/a", "--seed", "3", "--threads", "1"]);
+        assert_eq!(base, PathBuf::from("/tmp/x/a"));
+        let f = manifest(&["udll", "pretrain", "--out", "ae.ckpt"], "ae.ckpt", false);
+        let (args, base) = rerun_args(&f, Path::new("/s"), 2).unwrap();
+        assert_eq!(args, ["pretrain", "--out", "/s/ae.ckpt", "--threads", "2"]);
+        assert_eq!(base, PathBuf::from("/s"));
+        let bad = manifest(&["udll", "run"], "runs/a", true);
+        assert!(rerun_args(&bad, Path::new("/s"), 2).is_err());
+    }
+}

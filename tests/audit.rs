@@ -1,0 +1,75 @@
+//! `udll audit`: a recorded run re-runs to the same bytes; a changed
+//! artefact or input is caught and named.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn small_run(out: &Path) {
+    let o = run(&["run", "--synthetic-objects", "4", "--synthetic-poses", "10", "--pretrain-epochs", "8", "--epochs", "6", "--seed", "2", "--out", out.to_str().unwrap(), "--quiet"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_run_audits_clean_under_one_and_two_threads() {
+    let dir = scratch("audit_clean");
+    let out = dir.join("a");
+    small_run(&out);
+    let o = run(&["audit", out.to_str().unwrap(), "--threads", "1,2"], &[]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}\n{}", stderr(&o));
+    for name in udll::model::udll::pipeline::RUN_ARTEFACTS {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}: {text}"));
+        assert!(line.ends_with("same"), "{line}");
+    }
+    assert!(!text.contains("DIFFERENT"));
+}
+
+#[test]
+fn a_flipped_byte_fails_the_audit_and_names_the_artefact() {
+    let dir = scratch("audit_flip");
+    let out = dir.join("a");
+    small_run(&out);
+    let coef = out.join("coef.npy");
+    let mut bytes = std::fs::read(&coef).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&coef, bytes).unwrap();
+    let o = run(&["audit", out.to_str().unwrap()], &[]);
+    assert_clean_error(&o, "coef.npy");
+    let row = stdout(&o).lines().find(|l| l.starts_with("coef.npy")).unwrap().to_string();
+    assert!(row.ends_with("DIFFERENT"), "{row}");
+    // The other artefacts are still the same.
+    assert!(stdout(&o).lines().find(|l| l.starts_with("labels.csv")).unwrap().ends_with("same"));
+}
+
+#[test]
+fn single_file_commands_audit_through_their_manifest_and_changed_inputs_are_refused() {
+    let dir = scratch("audit_file");
+    let ckpt = dir.join("ae.ckpt");
+    let pretrain = |seed: &str| {
+        let o = run(&["pretrain", "--synthetic-objects", "3", "--synthetic-poses", "6", "--epochs", "3", "--seed", seed, "--out", ckpt.to_str().unwrap(), "--quiet"], &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    pretrain("1");
+    assert!(dir.join("ae.ckpt.manifest.json").exists());
+    let o = run(&["audit", ckpt.to_str().unwrap(), "--threads", "2"], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+
+    let graph = dir.join("graph.csv");
+    let o = run(&["graph", "--checkpoint", ckpt.to_str().unwrap(), "--synthetic-objects", "3", "--synthetic-poses", "6", "--out", graph.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["audit", dir.join("graph.csv.manifest.json").to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    // Another seed rewrites the checkpoint the graph was built from.
+    pretrain("2");
+    let o = run(&["audit", graph.to_str().unwrap()], &[]);
+    assert_clean_error(&o, "has changed");
+}
+
+#[test]
+fn audit_of_a_directory_without_manifest_is_a_clean_error() {
+    let dir = scratch("audit_none");
+    let o = run(&["audit", dir.to_str().unwrap()], &[]);
+    assert_clean_error(&o, "manifest.json");
+}
