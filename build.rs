@@ -9,11 +9,11 @@ fn main() {
         // Re-run when HEAD moves: a new commit or a checkout.
         println!("cargo:rerun-if-changed=.git/HEAD");
         println!("cargo:rerun-if-changed=.git/refs/heads");
-        if let Ok(o) = Command::new("git").args(["rev-parse", "HEAD"]).output() {
-            if o.status.success() {
-                let commit = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                println!("cargo:rustc-env=UDLL_GIT_COMMIT={commit}");
-            }
+        if let Ok(o) = Command::new("git").args(["rev-parse", "HEAD"]).output()
+            && o.status.success()
+        {
+            let commit = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            println!("cargo:rustc-env=UDLL_GIT_COMMIT={commit}");
         }
     } else {
         println!("cargo:rerun-if-changed=build.rs");

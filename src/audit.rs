@@ -121,10 +121,10 @@ pub fn preamble(m: &Manifest) -> Vec<String> {
     if m.udll_version != env!("CARGO_PKG_VERSION") {
         notes.push(format!("udll version differs: recorded {}, this binary {}", m.udll_version, env!("CARGO_PKG_VERSION")));
     }
-    if let (Some(rec), Some(now)) = (&m.git_commit, crate::io::manifest::git_commit()) {
-        if *rec != now {
-            notes.push(format!("built from another commit: recorded {rec}, this binary {now}"));
-        }
+    if let (Some(rec), Some(now)) = (&m.git_commit, crate::io::manifest::git_commit())
+        && *rec != now
+    {
+        notes.push(format!("built from another commit: recorded {rec}, this binary {now}"));
     }
     notes
 }

@@ -23,6 +23,16 @@ fn a_run_audits_clean_under_one_and_two_threads() {
         assert!(line.ends_with("same"), "{line}");
     }
     assert!(!text.contains("DIFFERENT"));
+    assert!(!text.contains("CPU features differ"));
+
+    // A manifest recorded on another CPU family: said up front.
+    let mpath = out.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    m["cpu_kernel_features"] = serde_json::json!(["some-other-cpu"]);
+    std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
+    let o = run(&["audit", out.to_str().unwrap()], &[]);
+    let first_lines: Vec<String> = stdout(&o).lines().take(2).map(String::from).collect();
+    assert!(first_lines[1].starts_with("note: CPU features differ"), "{first_lines:?}");
 }
 
 #[test]
