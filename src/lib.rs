@@ -10,6 +10,7 @@ pub mod cli_support;
 pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod graph;
 pub mod io;
 pub mod linalg;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod nn;
 pub mod presets;
 pub mod progress;
+pub mod reproduce;
 pub mod rng;
 
 pub use error::{Result, UdllError};

@@ -27,6 +27,8 @@ enum Command {
     Finetune(commands::FinetuneArgs),
     Cluster(commands::ClusterArgs),
     Audit(commands::AuditArgs),
+    Eval(commands::EvalArgs),
+    Reproduce(commands::ReproduceArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -39,6 +41,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Graph(a) => commands::graph(a),
         Command::Finetune(a) => commands::finetune(a),
         Command::Audit(a) => commands::audit(a),
+        Command::Eval(a) => commands::eval(a),
+        Command::Reproduce(a) => commands::reproduce(a),
     }
 }
 

@@ -91,7 +91,15 @@ pub struct UdllConfig {
     pub graph_k: usize,
     pub finetune: FinetuneConfig,
     pub post: PostConfig,
+    /// λ of the EDSC ablations and baselines (PT+EDSC, EDSC on pixels),
+    /// relative to the mean squared sample norm (`cluster::edsc`).
+    #[serde(default = "default_edsc_lambda")]
+    pub edsc_lambda: f64,
     pub seed: u64,
+}
+
+fn default_edsc_lambda() -> f64 {
+    30.0
 }
 
 impl UdllConfig {
@@ -123,6 +131,9 @@ impl UdllConfig {
         let p = &self.post;
         if !(p.rho > 0.0) || p.dim == 0 || !(p.power > 0.0) {
             return bad(format!("post-processing needs ρ > 0, d ≥ 1, power > 0 (got {}, {}, {})", p.rho, p.dim, p.power));
+        }
+        if !(self.edsc_lambda > 0.0 && self.edsc_lambda.is_finite()) {
+            return bad(format!("EDSC λ must be positive, got {}", self.edsc_lambda));
         }
         if self.method == Method::Dsc {
             self.finetune.locality_weight = 0.0;

@@ -1,0 +1,323 @@
+//! `udll reproduce`: the paper's tables from this engine. For each dataset
+//! that is available and each seed: UDLL (own pretraining), DSC from the
+//! same pretrained autoencoder (γ = 0, Table 3's DSC column), EDSC on the
+//! pretrained features (Table 4's PT+EDSC) and on the fine-tuned ones
+//! (Fig. 4), and two shallow baselines on the raw pixels (EDSC, k-means).
+//! Every run keeps its own directory and manifest; the summary is written
+//! as Markdown and CSV beside the paper's numbers.
+
+use crate::data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
+use crate::error::{Result, UdllError};
+use crate::eval::{edsc_labels, kmeans_labels};
+use crate::io::npy_out::read_npy_matrix;
+use crate::metrics::scores;
+use crate::model::udll::hyperparams::{Method, UdllConfig};
+use crate::model::udll::pipeline::{RunOptions, Start, run_udll};
+use crate::presets::preset;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The methods of a reproduction, in table order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableMethod {
+    Udll,
+    Dsc,
+    PtEdsc,
+    FtEdsc,
+    EdscRaw,
+    KmeansRaw,
+}
+
+pub const ALL_METHODS: &[TableMethod] = &[TableMethod::Udll, TableMethod::Dsc, TableMethod::PtEdsc, TableMethod::FtEdsc, TableMethod::EdscRaw, TableMethod::KmeansRaw];
+
+impl TableMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            TableMethod::Udll => "UDLL",
+            TableMethod::Dsc => "DSC (γ = 0)",
+            TableMethod::PtEdsc => "PT+EDSC",
+            TableMethod::FtEdsc => "FT+EDSC (Fig. 4)",
+            TableMethod::EdscRaw => "EDSC, raw pixels",
+            TableMethod::KmeansRaw => "k-means, raw pixels",
+        }
+    }
+
+    /// Methods that need the UDLL run (its pretrained or fine-tuned model).
+    fn needs_udll_run(self) -> bool {
+        matches!(self, TableMethod::Udll | TableMethod::Dsc | TableMethod::PtEdsc | TableMethod::FtEdsc)
+    }
+}
+
+/// A dataset the reproduction knows: its preset, file and the paper's ACC
+/// (%) per method (Table 3: UDLL, DSC, EDSC; Table 4: PT+EDSC). All of the
+/// paper's numbers are best-of runs or checkpoints (DESIGN.md).
+pub struct DatasetSpec {
+    pub name: &'static str,
+    pub preset: &'static str,
+    pub file: &'static str,
+    pub image_size: Option<(usize, usize)>,
+    pub paper: &'static [(TableMethod, f64)],
+}
+
+pub const DATASETS: &[DatasetSpec] = &[
+    DatasetSpec { name: "coil20", preset: "coil20", file: "COIL20.mat", image_size: None, paper: &[(TableMethod::Udll, 97.57), (TableMethod::Dsc, 94.86), (TableMethod::PtEdsc, 84.21), (TableMethod::EdscRaw, 85.14)] },
+    DatasetSpec { name: "coil100", preset: "coil100", file: "COIL100.mat", image_size: None, paper: &[(TableMethod::Udll, 70.86), (TableMethod::Dsc, 69.04), (TableMethod::PtEdsc, 61.12), (TableMethod::EdscRaw, 61.87)] },
+    DatasetSpec { name: "orl", preset: "orl", file: "ORL_32x32.mat", image_size: None, paper: &[(TableMethod::Udll, 87.75), (TableMethod::Dsc, 86.00), (TableMethod::PtEdsc, 73.75), (TableMethod::EdscRaw, 72.75)] },
+    DatasetSpec { name: "yaleb", preset: "yaleb", file: "YaleBCrop025.mat", image_size: Some((48, 42)), paper: &[(TableMethod::Udll, 97.70), (TableMethod::Dsc, 97.33), (TableMethod::PtEdsc, 87.36), (TableMethod::EdscRaw, 88.36)] },
+    // Not the paper's dataset (32 × 32, 2414 images): no paper column.
+    DatasetSpec { name: "yaleb32", preset: "yaleb32", file: "YaleB_32x32.mat", image_size: None, paper: &[] },
+    // The built-in data, for quick checks of the command itself.
+    DatasetSpec { name: "synthetic", preset: "synthetic", file: "", image_size: None, paper: &[] },
+];
+
+pub fn dataset_spec(name: &str) -> Result<&'static DatasetSpec> {
+    DATASETS.iter().find(|d| d.name == name).ok_or_else(|| UdllError::config(format!("unknown dataset '{name}' (known: {})", DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))))
+}
+
+#[derive(Clone, Debug)]
+pub struct ReproduceOptions {
+    pub data_dir: PathBuf,
+    pub datasets: Vec<String>,
+    pub methods: Vec<TableMethod>,
+    pub seeds: Vec<u64>,
+    pub out_dir: PathBuf,
+    pub threads: usize,
+    /// Overrides for quick runs (None: the preset's).
+    pub pretrain_epochs: Option<usize>,
+    pub finetune_epochs: Option<usize>,
+    pub quiet: bool,
+    /// The `synthetic` dataset's size.
+    pub synthetic: SyntheticSpec,
+}
+
+/// One measured run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRow {
+    pub dataset: String,
+    pub method: TableMethod,
+    pub seed: u64,
+    pub acc: f64,
+    pub nmi: f64,
+    pub ari: f64,
+    pub seconds: f64,
+}
+
+/// A dataset × method line of the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryRow {
+    pub dataset: String,
+    pub method: TableMethod,
+    pub runs: usize,
+    pub acc_mean: f64,
+    pub acc_std: f64,
+    pub acc_min: f64,
+    pub nmi_mean: f64,
+    pub nmi_std: f64,
+    pub nmi_min: f64,
+    pub paper_acc: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Reproduction {
+    pub runs: Vec<RunRow>,
+    pub summary: Vec<SummaryRow>,
+    /// Datasets whose file is absent.
+    pub unavailable: Vec<String>,
+}
+
+fn load(spec: &DatasetSpec, dir: &Path, synthetic: &SyntheticSpec) -> Result<Option<(Dataset, Option<PathBuf>)>> {
+    if spec.file.is_empty() {
+        return Ok(Some((generate(synthetic)?, None)));
+    }
+    let p = dir.join(spec.file);
+    if !p.exists() {
+        return Ok(None);
+    }
+    let opts = LoadOptions { image_size: spec.image_size, ..Default::default() };
+    Ok(Some((load_dataset(&p, &opts)?, Some(p))))
+}
+
+fn config(spec: &DatasetSpec, seed: u64, o: &ReproduceOptions) -> Result<UdllConfig> {
+    let mut c = preset(spec.preset)?;
+    c.seed = seed;
+    c.pretrain.seed = seed;
+    if let Some(e) = o.pretrain_epochs {
+        c.pretrain.epochs = e;
+    }
+    if let Some(e) = o.finetune_epochs {
+        c.finetune.epochs = e;
+    }
+    c.check()
+}
+
+/// Run everything `o` asks for; `say` receives one line per finished run.
+pub fn reproduce(o: &ReproduceOptions, say: &dyn Fn(&str)) -> Result<Reproduction> {
+    let mut runs = Vec::new();
+    let mut unavailable = Vec::new();
+    for name in &o.datasets {
+        let spec = dataset_spec(name)?;
+        let Some((ds, path)) = load(spec, &o.data_dir, &o.synthetic)? else {
+            say(&format!("{name}: {} not found in {}: data not available", spec.file, o.data_dir.display()));
+            unavailable.push(name.clone());
+            continue;
+        };
+        let truth = ds.labels.clone().ok_or_else(|| UdllError::config(format!("{name}: the dataset has no labels")))?;
+        let k = ds.num_classes().unwrap_or(0);
+        let inputs: Vec<PathBuf> = path.iter().cloned().collect();
+        for &seed in &o.seeds {
+            let cfg = config(spec, seed, o)?;
+            let base = o.out_dir.join(name).join(format!("seed{seed}"));
+            let mut record = |method: TableMethod, labels: &[usize], secs: f64| -> Result<()> {
+                let s = scores(labels, &truth)?;
+                say(&format!("{name} seed {seed} {:<22} ACC {:.4}  NMI {:.4}  ({secs:.1}s)", method.label(), s.acc, s.nmi));
+                runs.push(RunRow { dataset: name.clone(), method, seed, acc: s.acc, nmi: s.nmi, ari: s.ari, seconds: secs });
+                Ok(())
+            };
+            let run_opts = |dir: &str, start: Start| RunOptions { out_dir: base.join(dir), start, clusters: Some(k), quiet: o.quiet, threads: o.threads, inputs: inputs.clone() };
+            if o.methods.iter().any(|m| m.needs_udll_run()) {
+                let t = Instant::now();
+                let s = run_udll(&ds, &cfg, &run_opts("udll", Start::Pretrain))?;
+                if o.methods.contains(&TableMethod::Udll) {
+                    record(TableMethod::Udll, &s.labels, t.elapsed().as_secs_f64())?;
+                }
+            }
+            if o.methods.contains(&TableMethod::Dsc) {
+                let t = Instant::now();
+                let mut dsc = cfg.clone();
+                dsc.method = Method::Dsc;
+                let dsc = dsc.check()?;
+                let s = run_udll(&ds, &dsc, &run_opts("dsc", Start::Checkpoint(base.join("udll/pretrained.ckpt"))))?;
+                record(TableMethod::Dsc, &s.labels, t.elapsed().as_secs_f64())?;
+            }
+            for (method, file) in [(TableMethod::PtEdsc, "latent_pretrained.npy"), (TableMethod::FtEdsc, "latent.npy")] {
+                if o.methods.contains(&method) {
+                    let t = Instant::now();
+                    let (z, n, d) = read_npy_matrix(&base.join("udll").join(file))?;
+                    let labels = edsc_labels(&z, n, d, k, cfg.edsc_lambda, &cfg.post, seed)?;
+                    record(method, &labels, t.elapsed().as_secs_f64())?;
+                }
+            }
+            if o.methods.contains(&TableMethod::EdscRaw) {
+                let t = Instant::now();
+                let labels = edsc_labels(&ds.pixels, ds.n, ds.image_len(), k, cfg.edsc_lambda, &cfg.post, seed)?;
+                record(TableMethod::EdscRaw, &labels, t.elapsed().as_secs_f64())?;
+            }
+            if o.methods.contains(&TableMethod::KmeansRaw) {
+                let t = Instant::now();
+                let labels = kmeans_labels(&ds.pixels, ds.n, ds.image_len(), k, seed)?;
+                record(TableMethod::KmeansRaw, &labels, t.elapsed().as_secs_f64())?;
+            }
+        }
+    }
+    let summary = summarise(&runs);
+    Ok(Reproduction { runs, summary, unavailable })
+}
+
+fn mean_std_min(v: &[f64]) -> (f64, f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt(), v.iter().cloned().fold(f64::INFINITY, f64::min))
+}
+
+/// Mean ± sample standard deviation and min over seeds, per dataset × method.
+pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
+    let mut out = Vec::new();
+    let mut datasets: Vec<&str> = Vec::new();
+    for r in runs {
+        if !datasets.contains(&r.dataset.as_str()) {
+            datasets.push(&r.dataset);
+        }
+    }
+    for ds in datasets {
+        for &m in ALL_METHODS {
+            let sel: Vec<&RunRow> = runs.iter().filter(|r| r.dataset == ds && r.method == m).collect();
+            if sel.is_empty() {
+                continue;
+            }
+            let (acc_mean, acc_std, acc_min) = mean_std_min(&sel.iter().map(|r| r.acc).collect::<Vec<_>>());
+            let (nmi_mean, nmi_std, nmi_min) = mean_std_min(&sel.iter().map(|r| r.nmi).collect::<Vec<_>>());
+            let paper_acc = dataset_spec(ds).ok().and_then(|s| s.paper.iter().find(|p| p.0 == m).map(|p| p.1 / 100.0));
+            out.push(SummaryRow { dataset: ds.to_string(), method: m, runs: sel.len(), acc_mean, acc_std, acc_min, nmi_mean, nmi_std, nmi_min, paper_acc });
+        }
+    }
+    out
+}
+
+/// The summary as a Markdown table (fractions, 4 digits).
+pub fn markdown(r: &Reproduction) -> String {
+    let mut s = String::from("| dataset | method | seeds | ACC mean ± std | ACC min | NMI mean ± std | NMI min | paper ACC (best-of) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for row in &r.summary {
+        let paper = row.paper_acc.map_or("—".to_string(), |p| format!("{p:.4}"));
+        s += &format!(
+            "| {} | {} | {} | {:.4} ± {:.4} | {:.4} | {:.4} ± {:.4} | {:.4} | {} |\n",
+            row.dataset,
+            row.method.label(),
+            row.runs,
+            row.acc_mean,
+            row.acc_std,
+            row.acc_min,
+            row.nmi_mean,
+            row.nmi_std,
+            row.nmi_min,
+            paper
+        );
+    }
+    for d in &r.unavailable {
+        s += &format!("| {d} | all | 0 | data not available | | | | |\n");
+    }
+    s += "\nFinal iteration of each fixed seed; the paper's numbers are best-of runs/checkpoints (DESIGN.md). PT+EDSC: EDSC on the pretrained latent features; FT+EDSC: on the fine-tuned ones.\n";
+    s
+}
+
+pub fn runs_csv(runs: &[RunRow]) -> String {
+    let mut s = String::from("dataset,method,seed,acc,nmi,ari,seconds\n");
+    for r in runs {
+        s += &format!("{},{},{},{:.6},{:.6},{:.6},{:.2}\n", r.dataset, serde_json::to_value(r.method).unwrap().as_str().unwrap(), r.seed, r.acc, r.nmi, r.ari, r.seconds);
+    }
+    s
+}
+
+pub fn summary_csv(r: &Reproduction) -> String {
+    let mut s = String::from("dataset,method,seeds,acc_mean,acc_std,acc_min,nmi_mean,nmi_std,nmi_min,paper_acc\n");
+    for row in &r.summary {
+        s += &format!(
+            "{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{}\n",
+            row.dataset,
+            serde_json::to_value(row.method).unwrap().as_str().unwrap(),
+            row.runs,
+            row.acc_mean,
+            row.acc_std,
+            row.acc_min,
+            row.nmi_mean,
+            row.nmi_std,
+            row.nmi_min,
+            row.paper_acc.map_or(String::new(), |p| format!("{p:.4}"))
+        );
+    }
+    for d in &r.unavailable {
+        s += &format!("{d},data not available,0,,,,,,,\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_statistics_by_hand() {
+        let row = |seed, acc| RunRow { dataset: "coil20".into(), method: TableMethod::Udll, seed, acc, nmi: acc, ari: 0.0, seconds: 1.0 };
+        let s = summarise(&[row(0, 0.9), row(1, 0.8), row(2, 1.0)]);
+        assert_eq!(s.len(), 1);
+        assert!((s[0].acc_mean - 0.9).abs() < 1e-12);
+        assert!((s[0].acc_std - 0.1).abs() < 1e-12);
+        assert_eq!(s[0].acc_min, 0.8);
+        assert_eq!(s[0].paper_acc, Some(0.9757));
+        let md = markdown(&Reproduction { runs: vec![], summary: s, unavailable: vec!["coil100".into()] });
+        assert!(md.contains("| coil20 | UDLL | 3 | 0.9000 ± 0.1000 | 0.8000 |"), "{md}");
+        assert!(md.contains("| coil100 | all | 0 | data not available |"));
+    }
+}
