@@ -3,11 +3,17 @@
 //! `cargo bench --bench kernels` reports, each against a reference measured
 //! in the same run by the same harness:
 //! - the self-expressive forward + backward (three n²·d GEMMs) at the
-//!   COIL-20 shape, as GFLOP/s and as a ratio to a plain sgemm of the same
-//!   m × k × n through the same wrapper;
-//! - conv forward + backward of the COIL-20 autoencoder, images/s;
+//!   COIL-20 shape (1440, 3840), as GFLOP/s and as a ratio to a plain sgemm
+//!   of the same n × n × d through the same wrapper (best of 3 each);
+//! - conv forward + backward of the COIL-20 and Yale B autoencoders, images/s;
 //! - the spectral-embedding eigen problem, Lanczos vs nalgebra's full
-//!   decomposition.
+//!   decomposition;
+//! - post-processing + spectral clustering of a noisy block-structured
+//!   coefficient matrix at n = 1440 (K = 20).
+//!
+//! With UDLL_BENCH_LARGE=1 also the COIL-100 shapes: the self-expressive
+//! step at (7200, 12800) against sgemm of that shape (best of 1; about 2 GB),
+//! and post-processing + spectral clustering at n = 7200 (K = 100).
 
 use std::time::Instant;
 use udll::linalg::eigen::{EigenOptions, Which, full_decomposition, symmetric_top_eigen};
@@ -50,25 +56,12 @@ fn main() {
     let threads = udll::cli_support::configure_threads(None).unwrap();
     println!("udll kernel benchmarks, {threads} threads, kernel features {:?}", udll::linalg::gemm::cpu_kernel_features());
 
-    // Self-expressive layer vs sgemm at (n, d) = (1440, 3840).
-    let (n, d) = (1440usize, 3840usize);
-    let c = random(n * n, 1);
-    let z = random(n * d, 2);
-    let mut out = vec![0f32; n * d];
-    let flops = 2.0 * (n * n * d) as f64;
-    let t_gemm = best_of(3, || sgemm(n, n, d, 1.0, &c, Trans::No, &z, Trans::No, 0.0, &mut out));
-    let gemm_rate = flops / t_gemm / 1e9;
-    let mut se = SelfExpressive::<f32>::new(n, 1e-4, false);
-    se.coef.value.copy_from_slice(&c);
-    let g = random(n * d, 3);
-    let t_se = best_of(3, || {
-        se.coef.zero_grad();
-        let _ = se.forward(&z, d);
-        let _ = se.backward(&g);
-    });
-    let se_rate = 3.0 * flops / t_se / 1e9;
-    println!("sgemm {n}×{n}×{d}: {:.3}s, {gemm_rate:.1} GFLOP/s (reference)", t_gemm);
-    println!("self-expressive fwd+bwd (3 GEMMs): {:.3}s, {se_rate:.1} GFLOP/s, ratio to sgemm {:.2}", t_se, se_rate / gemm_rate);
+    let large = std::env::var_os("UDLL_BENCH_LARGE").is_some();
+    let n = 1440usize;
+    self_expressive_vs_sgemm(n, 3840, 3);
+    if large {
+        self_expressive_vs_sgemm(7200, 12800, 1);
+    }
 
     // Conv autoencoder forward + backward: COIL-20 and Yale B architectures.
     let t_conv = ae_step_seconds(&[15], &[3], 32, 32, n);
@@ -95,4 +88,53 @@ fn main() {
         m_used = symmetric_top_eigen(&a, n, 20, Which::Largest, &EigenOptions { full_below: 0, tol: 1e-6, ..Default::default() }).unwrap().iterations;
     });
     println!("eigen top-20 of random symmetric {n}²: full {t_full:.2}s, Lanczos {t_lz:.2}s (m = {m_used}), speed-up {:.1}×", t_full / t_lz);
+
+    post_processing_and_spectral(1440, 20);
+    if large {
+        post_processing_and_spectral(7200, 100);
+    }
+}
+
+/// The self-expressive forward + backward (three n²·d GEMMs) against one
+/// plain sgemm of the same n × n × d, best of `reps` each.
+fn self_expressive_vs_sgemm(n: usize, d: usize, reps: usize) {
+    let c = random(n * n, 1);
+    let z = random(n * d, 2);
+    let flops = 2.0 * (n * n * d) as f64;
+    let mut out = vec![0f32; n * d];
+    let t_gemm = best_of(reps, || sgemm(n, n, d, 1.0, &c, Trans::No, &z, Trans::No, 0.0, &mut out));
+    drop(out);
+    let gemm_rate = flops / t_gemm / 1e9;
+    let mut se = SelfExpressive::<f32>::new(n, 1e-4, false);
+    se.coef.value.copy_from_slice(&c);
+    drop(c);
+    let g = random(n * d, 3);
+    let t_se = best_of(reps, || {
+        se.coef.zero_grad();
+        let _ = se.forward(&z, d);
+        let _ = se.backward(&g);
+    });
+    let se_rate = 3.0 * flops / t_se / 1e9;
+    println!("sgemm {n}×{n}×{d}: {t_gemm:.3}s, {gemm_rate:.1} GFLOP/s (reference, best of {reps})");
+    println!("self-expressive ({n}, {d}) fwd+bwd (3 GEMMs): {t_se:.3}s, {se_rate:.1} GFLOP/s, ratio to sgemm {:.2}", se_rate / gemm_rate);
+}
+
+/// thrC + EDSC affinity + spectral clustering of an n × n coefficient
+/// matrix with K noisy blocks (COIL post-processing: ρ 0.04, d 12, power 8,
+/// k-means assignment), one run.
+fn post_processing_and_spectral(n: usize, k: usize) {
+    use udll::model::udll::LabelAssign;
+    use udll::model::udll::hyperparams::PostConfig;
+    let noise = random(n * n, 7);
+    let coef: Vec<f32> = (0..n * n).map(|i| {
+        let same = (i / n) * k / n == (i % n) * k / n;
+        (if same { 0.05 } else { 0.0 }) + 0.01 * noise[i].abs()
+    }).collect();
+    let post = PostConfig { rho: 0.04, dim: 12, power: 8.0, assign: LabelAssign::Kmeans, add_identity: true };
+    let t = Instant::now();
+    let labels = udll::model::udll::pipeline::cluster_coef(&coef, n, k, &post, 0).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let truth: Vec<usize> = (0..n).map(|i| i * k / n).collect();
+    let acc = udll::metrics::accuracy(&labels, &truth).unwrap();
+    println!("post-processing + spectral clustering, n = {n}, K = {k} (r = {}): {secs:.1}s (ACC on the planted blocks {acc:.3})", (12 * k + 1).min(n - 1));
 }

@@ -57,6 +57,24 @@ fn yale_b_three_dimensional_layout() {
 }
 
 #[test]
+fn yale_b_crop_size_and_coil100_layout_need_no_flags() {
+    // YaleBCrop025: 2016 pixels per image are 48 × 42 without --image-size.
+    let (d, per, people) = (48 * 42, 2usize, 2usize);
+    let y: Vec<f64> = (0..d * per * people).map(|i| (i % 256) as f64).collect();
+    let path = write(&dir(), "yaleb_crop.mat", &[MatOut { name: "Y", dims: vec![d, per, people], data: &y, storage: Storage::Uint8 }], true);
+    let ds = load_dataset(&path, &LoadOptions::default()).unwrap();
+    assert_eq!((ds.n, ds.height, ds.width, ds.num_classes()), (4, 48, 42, Some(2)));
+    // COIL-100 as released: fea (images × 1024, 0..255) and gnd 1..K.
+    let (n, d) = (6usize, 1024usize);
+    let fea: Vec<f64> = (0..n * d).map(|i| (i * 7 % 256) as f64).collect();
+    let gnd: Vec<f64> = vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0];
+    let path = write(&dir(), "coil100_like.mat", &[MatOut { name: "fea", dims: vec![n, d], data: &fea, storage: Storage::Uint8 }, MatOut { name: "gnd", dims: vec![n, 1], data: &gnd, storage: Storage::Double }], true);
+    let ds = load_dataset(&path, &LoadOptions::default()).unwrap();
+    assert_eq!((ds.n, ds.height, ds.width), (n, 32, 32));
+    assert_eq!(ds.labels.as_deref(), Some(&[0, 0, 1, 1, 2, 2][..]));
+}
+
+#[test]
 fn parse_reports_variables_and_storage() {
     let a: Vec<f64> = vec![1.5, 2.5];
     let b: Vec<f64> = vec![1.0, 2.0, 3.0];

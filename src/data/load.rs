@@ -44,6 +44,9 @@ pub fn resolve_image_size(d: usize, given: Option<(usize, usize)>, path: &Path) 
             let s = (d as f64).sqrt().round() as usize;
             if s * s == d {
                 Ok((s, s))
+            } else if d == 48 * 42 {
+                // The cropped Extended Yale B release (YaleBCrop025.mat).
+                Ok((48, 42))
             } else {
                 Err(UdllError::format(path, format!("{d} pixels per image is not a square; give the image size (e.g. --image-size 48x42)")))
             }
