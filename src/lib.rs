@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod cli_support;
 pub mod cluster;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod eval;

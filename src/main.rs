@@ -29,6 +29,8 @@ enum Command {
     Audit(commands::AuditArgs),
     Eval(commands::EvalArgs),
     Reproduce(commands::ReproduceArgs),
+    Ae(commands::AeArgs),
+    Compare(commands::CompareArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -43,6 +45,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit(a) => commands::audit(a),
         Command::Eval(a) => commands::eval(a),
         Command::Reproduce(a) => commands::reproduce(a),
+        Command::Ae(a) => commands::ae(a),
+        Command::Compare(a) => commands::compare(a),
     }
 }
 

@@ -2,6 +2,8 @@
 //! self-expressive layer and the UDLL / DSC fine-tuning.
 
 pub mod autoencoder;
+pub mod dense_ae;
+pub mod regularizers;
 pub mod pretrain;
 pub mod self_expressive;
 pub mod udll;

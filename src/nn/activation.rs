@@ -37,10 +37,56 @@ impl<T: Real> HasParams<T> for Relu<T> {
     }
 }
 
+/// σ(x) = 1 / (1 + e⁻ˣ), caching its output: σ' = y(1 − y).
+#[derive(Clone, Debug, Default)]
+pub struct Sigmoid<T> {
+    output: Vec<T>,
+}
+
+/// σ(x), evaluated without overflow for large |x|.
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { let e = x.exp(); e / (1.0 + e) }
+}
+
+impl<T: Real> Sigmoid<T> {
+    pub fn new() -> Self {
+        Sigmoid { output: Vec::new() }
+    }
+    pub fn forward(&mut self, x: &[T]) -> Vec<T> {
+        let y: Vec<T> = x.par_iter().map(|&v| T::from_f64(sigmoid(v.to_f64()))).collect();
+        self.output = y.clone();
+        y
+    }
+    pub fn backward(&self, dy: &[T]) -> Vec<T> {
+        assert_eq!(dy.len(), self.output.len(), "sigmoid backward: gradient does not match the last forward");
+        dy.par_iter().zip(self.output.par_iter()).map(|(&g, &y)| g * y * (T::ONE - y)).collect()
+    }
+    pub fn output(&self) -> &[T] {
+        &self.output
+    }
+}
+
+impl<T: Real> HasParams<T> for Sigmoid<T> {
+    fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        Vec::new()
+    }
+    fn params(&self) -> Vec<&Param<T>> {
+        Vec::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nn::gradcheck::check_layer_gradients;
+
+    #[test]
+    fn sigmoid_backward_matches_finite_differences() {
+        let mut s = Sigmoid::<f64>::new();
+        check_layer_gradients(&mut s, 40, 1, |l, x, _| l.forward(x), |l, dy| l.backward(dy), "sigmoid");
+        assert_eq!(sigmoid(-800.0), 0.0);
+        assert_eq!(sigmoid(800.0), 1.0);
+    }
 
     #[test]
     fn relu_backward_matches_finite_differences() {

@@ -12,7 +12,7 @@ pub mod init;
 pub mod loss;
 pub mod param;
 
-pub use activation::Relu;
+pub use activation::{Relu, Sigmoid};
 pub use adam::Adam;
 pub use conv::Conv2d;
 pub use conv_geom::ConvGeom;

@@ -1,0 +1,118 @@
+//! `udll compare`: the representation learners on one dataset, each scored
+//! the same way on its features — k-means (ACC, NMI), mAP@10 / mAP@100
+//! retrieval and a linear probe — with its training time. Mean over seeds.
+
+use crate::data::Dataset;
+use crate::error::{Result, UdllError};
+use crate::eval::probe::{ProbeConfig, linear_probe};
+use crate::eval::retrieval::mean_average_precision;
+use crate::eval::kmeans_labels;
+use crate::metrics::scores;
+use crate::model::dense_ae::{DenseAeConfig, train_dense_ae};
+use crate::model::pretrain::pretrain;
+use crate::model::udll::hyperparams::UdllConfig;
+use crate::model::udll::pipeline::fresh_autoencoder;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Methods `compare` knows, in table order.
+pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "conv-ae"];
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareRow {
+    pub method: String,
+    pub seed: u64,
+    pub acc: f64,
+    pub nmi: f64,
+    pub map10: f64,
+    pub map100: f64,
+    pub probe: f64,
+    pub train_seconds: f64,
+    pub feature_dim: usize,
+}
+
+/// Options shared by every method of a comparison.
+#[derive(Clone, Debug)]
+pub struct CompareOptions {
+    /// Epochs of the dense autoencoders (None: the variant's default).
+    pub dense_epochs: Option<usize>,
+    /// The conv autoencoder's preset (architecture, pretraining).
+    pub conv: UdllConfig,
+    pub quiet: bool,
+}
+
+/// Features of `method` on `ds` with `seed`, and the training time.
+pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Result<(Vec<f32>, usize, f64)> {
+    let t = Instant::now();
+    let d = ds.image_len();
+    match method {
+        "pixels" => Ok((ds.pixels.clone(), d, 0.0)),
+        "conv-ae" => {
+            let mut cfg = o.conv.clone();
+            cfg.seed = seed;
+            cfg.pretrain.seed = seed;
+            let mut ae = fresh_autoencoder(&cfg, ds)?;
+            let x = ds.scaled_pixels(cfg.input_scale);
+            pretrain(&mut ae, &x, ds.n, &cfg.pretrain, o.quiet)?;
+            let z = ae.embed(&x, ds.n, 512);
+            Ok((z, ae.latent_dim(), t.elapsed().as_secs_f64()))
+        }
+        _ => {
+            let mut cfg = DenseAeConfig::variant(method)?;
+            cfg.seed = seed;
+            if let Some(e) = o.dense_epochs {
+                cfg.epochs = e;
+            }
+            let (mut ae, _) = train_dense_ae(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
+            let secs = t.elapsed().as_secs_f64();
+            let h = ae.encode(&ds.pixels, ds.n);
+            Ok((h, ae.code_dim(), secs))
+        }
+    }
+}
+
+/// Score one method's features.
+pub fn score_features(method: &str, seed: u64, z: &[f32], dim: usize, ds: &Dataset, train_seconds: f64) -> Result<CompareRow> {
+    let labels = ds.labels.as_ref().ok_or_else(|| UdllError::config("compare needs a labelled dataset"))?;
+    let k = ds.num_classes().unwrap_or(2);
+    let pred = kmeans_labels(z, ds.n, dim, k, seed)?;
+    let s = scores(&pred, labels)?;
+    let maps = mean_average_precision(z, ds.n, dim, labels, &[10, 100])?;
+    let probe = linear_probe(z, ds.n, dim, labels, &ProbeConfig { seed, ..Default::default() })?;
+    Ok(CompareRow { method: method.to_string(), seed, acc: s.acc, nmi: s.nmi, map10: maps[0], map100: maps[1], probe: probe.test_accuracy, train_seconds, feature_dim: dim })
+}
+
+/// Markdown: one line per method, means over its seeds.
+pub fn markdown(dataset: &str, rows: &[CompareRow]) -> String {
+    let mut s = format!("| {dataset} | seeds | dim | ACC | NMI | mAP@10 | mAP@100 | probe acc. | train s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let mut methods: Vec<&str> = Vec::new();
+    for r in rows {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    for m in methods {
+        let sel: Vec<&CompareRow> = rows.iter().filter(|r| r.method == m).collect();
+        let mean = |f: fn(&CompareRow) -> f64| sel.iter().map(|r| f(r)).sum::<f64>() / sel.len() as f64;
+        s += &format!(
+            "| {m} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.1} |\n",
+            sel.len(),
+            sel[0].feature_dim,
+            mean(|r| r.acc),
+            mean(|r| r.nmi),
+            mean(|r| r.map10),
+            mean(|r| r.map100),
+            mean(|r| r.probe),
+            mean(|r| r.train_seconds)
+        );
+    }
+    s
+}
+
+pub fn csv(dataset: &str, rows: &[CompareRow]) -> String {
+    let mut s = String::from("dataset,method,seed,dim,acc,nmi,map10,map100,probe,train_seconds\n");
+    for r in rows {
+        s += &format!("{dataset},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.2}\n", r.method, r.seed, r.feature_dim, r.acc, r.nmi, r.map10, r.map100, r.probe, r.train_seconds);
+    }
+    s
+}

@@ -1,0 +1,44 @@
+//! The regularised autoencoders and `udll compare`: each variant trains
+//! deterministically (same bytes from the same seed under 1 and 2 threads)
+//! and the comparison table has a row per method.
+
+mod common;
+use common::*;
+
+const SMALL: [&str; 4] = ["--synthetic-objects", "4", "--synthetic-poses", "8"];
+
+#[test]
+fn every_autoencoder_variant_is_seeded_and_thread_count_independent() {
+    let dir = scratch("dense_ae");
+    for variant in ["ae", "sparse-ae", "denoising-ae", "contractive-ae"] {
+        let mut hashes = Vec::new();
+        for (i, t) in ["1", "2"].iter().enumerate() {
+            let out = dir.join(format!("{variant}-{i}"));
+            let mut args = vec!["ae", "--variant", variant, "--epochs", "5", "--seed", "3", "--out", out.to_str().unwrap(), "--quiet"];
+            args.extend(SMALL);
+            let o = run(&args, &[("RAYON_NUM_THREADS", t), ("MATMUL_NUM_THREADS", t)]);
+            assert!(o.status.success(), "{variant}: {}", stderr(&o));
+            assert!(stdout(&o).contains("k-means ACC"), "{}", stdout(&o));
+            hashes.push(sha256(&out.join("latent.npy")));
+        }
+        assert_eq!(hashes[0], hashes[1], "{variant}: 1 vs 2 threads");
+    }
+    // The variants are different models (the test can fail).
+    assert_ne!(sha256(&dir.join("ae-0/latent.npy")), sha256(&dir.join("denoising-ae-0/latent.npy")));
+}
+
+#[test]
+fn compare_writes_one_row_per_method() {
+    let dir = scratch("compare");
+    let out = dir.join("cmp");
+    let mut args = vec!["compare", "--dense-epochs", "5", "--conv-epochs", "3", "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend(SMALL);
+    let o = run(&args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
+    for m in udll::compare::METHODS {
+        assert!(md.contains(&format!("| {m} | 1 |")), "no row for {m}:\n{md}");
+    }
+    assert_clean_error(&run(&["compare", "--methods", "ae,vae"], &[]), "'vae'");
+    assert_clean_error(&run(&["ae", "--variant", "contractive-ae", "--layers", "16,4", "--out", dir.join("x").to_str().unwrap()], &[]), "one-layer encoder");
+}
