@@ -1035,14 +1035,30 @@ pub fn reproduce(a: ReproduceArgs) -> Result<()> {
 
 #[derive(FromArgs)]
 /// Train a regularised dense autoencoder (autoencoders lecture): ae
-/// (undercomplete), sparse-ae, denoising-ae or contractive-ae. Writes
+/// (undercomplete), sparse-ae, denoising-ae or contractive-ae; or GR-DNN on
+/// one of them (gr-dnn, gr-dnn-dae, gr-dnn-cae: a graph decoder
+/// reconstructing each sample's similarity-graph row). Writes
 /// latent.npy (the codes), losses.csv and manifest.json into --out, and
 /// prints k-means ACC/NMI of the codes when the data has labels.
 #[argh(subcommand, name = "ae")]
 pub struct AeArgs {
-    /// variant: ae, sparse-ae, denoising-ae, contractive-ae (default ae)
+    /// variant: ae, sparse-ae, denoising-ae, contractive-ae, gr-dnn,
+    /// gr-dnn-dae, gr-dnn-cae (default ae)
     #[argh(option, default = "String::from(\"ae\")")]
     variant: String,
+    /// GR-DNN: η, weight of the graph reconstruction (default 1)
+    #[argh(option)]
+    eta: Option<f64>,
+    /// GR-DNN: neighbours of the similarity graph (default 20)
+    #[argh(option)]
+    graph_k: Option<usize>,
+    /// GR-DNN: use an anchor graph with this many k-means anchors
+    /// (default: kNN graph up to 5000 samples, 1000 anchors beyond)
+    #[argh(option)]
+    anchors: Option<usize>,
+    /// GR-DNN: epochs of the graph pathway and of the joint stage (default 50, 100)
+    #[argh(option)]
+    graph_epochs: Option<String>,
     /// dataset file (.mat or .npy); default: the built-in synthetic dataset
     #[argh(option)]
     data: Option<PathBuf>,
@@ -1110,8 +1126,14 @@ pub struct AeArgs {
 
 pub fn ae(a: AeArgs) -> Result<()> {
     use udll::model::dense_ae::{DenseAeConfig, train_dense_ae};
+    use udll::model::grdnn::{GraphKind, GrDnnConfig, train_grdnn};
     let threads = configure_threads(a.threads)?;
-    let mut cfg = DenseAeConfig::variant(&a.variant)?;
+    let ds = data_flags!(a).load()?;
+    let grdnn = GrDnnConfig::variant(&a.variant, ds.n).transpose()?;
+    let mut cfg = match &grdnn {
+        Some(g) => g.ae.clone(),
+        None => DenseAeConfig::variant(&a.variant)?,
+    };
     cfg.seed = a.seed;
     if let Some(s) = &a.layers {
         cfg.layers = parse_list(s, "--layers")?;
@@ -1134,19 +1156,43 @@ pub fn ae(a: AeArgs) -> Result<()> {
         cfg.batch_size = v;
     }
     cfg.check()?;
-    let ds = data_flags!(a).load()?;
     let d = ds.image_len();
-    let (mut net, report) = train_dense_ae(&ds.pixels, ds.n, d, &cfg, a.quiet)?;
+    let (mut net, losses, config) = match grdnn {
+        Some(mut g) => {
+            g.ae = cfg;
+            if let Some(e) = a.eta {
+                g.eta = e;
+            }
+            let k = a.graph_k.unwrap_or(match g.graph { GraphKind::Knn { k } | GraphKind::Anchor { k, .. } => k });
+            g.graph = match a.anchors {
+                Some(anchors) => GraphKind::Anchor { anchors, k },
+                None => match g.graph { GraphKind::Knn { .. } => GraphKind::Knn { k }, GraphKind::Anchor { anchors, .. } => GraphKind::Anchor { anchors, k } },
+            };
+            if let Some(s) = &a.graph_epochs {
+                match parse_list(s, "--graph-epochs")?.as_slice() {
+                    [p, j] => (g.path_epochs, g.joint_epochs) = (*p, *j),
+                    _ => return Err(UdllError::config("--graph-epochs: give two numbers, PATH,JOINT")),
+                }
+            }
+            let (net, r) = train_grdnn(&ds.pixels, ds.n, d, &g, a.quiet)?;
+            let mut csv = String::from("stage,epoch,data_per_sample,graph_per_sample\n");
+            r.ae_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("autoencoder,{},{l:e},\n", i + 1));
+            r.path_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("graph-path,{},,{l:e}\n", i + 1));
+            r.joint_loss.iter().enumerate().for_each(|(i, (x, s))| csv += &format!("joint,{},{x:e},{s:e}\n", i + 1));
+            (net.ae, csv, serde_json::json!({"variant": a.variant, "gr_dnn": g}))
+        }
+        None => {
+            let (net, r) = train_dense_ae(&ds.pixels, ds.n, d, &cfg, a.quiet)?;
+            let mut csv = String::from("epoch,loss_per_sample\n");
+            r.epoch_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("{},{l:e}\n", i + 1));
+            (net, csv, serde_json::json!({"variant": a.variant, "autoencoder": cfg}))
+        }
+    };
     let h = net.encode(&ds.pixels, ds.n);
     write_npy_f32(&a.out.join("latent.npy"), &h, ds.n, net.code_dim())?;
-    let mut losses = String::from("epoch,loss_per_sample\n");
-    for (i, l) in report.epoch_loss.iter().enumerate() {
-        losses += &format!("{},{l:e}\n", i + 1);
-    }
     udll::io::write_atomic(&a.out.join("losses.csv"), losses.as_bytes())?;
-    let config = serde_json::json!({"variant": a.variant, "autoencoder": cfg});
     manifest(config, a.seed, ds.summary(), &inputs(&[a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, true, &["latent.npy", "losses.csv"])?;
-    let mut line = format!("{}: {} codes of dimension {}, final loss {:.4} per sample ({:.1}s)", a.variant, ds.n, net.code_dim(), report.epoch_loss.last().copied().unwrap_or(f64::NAN), report.seconds);
+    let mut line = format!("{}: {} codes of dimension {}", a.variant, ds.n, net.code_dim());
     if let (Some(l), Some(k)) = (&ds.labels, ds.num_classes()) {
         let s = udll::metrics::scores(&udll::eval::kmeans_labels(&h, ds.n, net.code_dim(), k, a.seed)?, l)?;
         line += &format!("; k-means ACC {:.4} NMI {:.4}", s.acc, s.nmi);
@@ -1157,8 +1203,8 @@ pub fn ae(a: AeArgs) -> Result<()> {
 
 #[derive(FromArgs)]
 /// Compare representation learners on one labelled dataset: raw pixels, the
-/// dense autoencoders (ae, sparse-ae, denoising-ae, contractive-ae) and the
-/// conv autoencoder of a preset, each scored by k-means ACC/NMI, mAP@10/100
+/// dense autoencoders (ae, sparse-ae, denoising-ae, contractive-ae), GR-DNN
+/// (gr-dnn, gr-dnn-dae) and the conv autoencoder of a preset, each scored by k-means ACC/NMI, mAP@10/100
 /// and a linear probe. Writes compare.md and compare.csv into --out.
 #[argh(subcommand, name = "compare")]
 pub struct CompareArgs {
@@ -1166,7 +1212,7 @@ pub struct CompareArgs {
     #[argh(option)]
     data: Option<PathBuf>,
     /// methods, comma-separated (default all: pixels, ae, sparse-ae,
-    /// denoising-ae, contractive-ae, conv-ae)
+    /// denoising-ae, contractive-ae, gr-dnn, gr-dnn-dae, conv-ae)
     #[argh(option)]
     methods: Option<String>,
     /// preset of the conv autoencoder (default: coil20, or synthetic without --data)

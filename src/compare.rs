@@ -9,6 +9,7 @@ use crate::eval::retrieval::mean_average_precision;
 use crate::eval::kmeans_labels;
 use crate::metrics::scores;
 use crate::model::dense_ae::{DenseAeConfig, train_dense_ae};
+use crate::model::grdnn::{GrDnnConfig, train_grdnn};
 use crate::model::pretrain::pretrain;
 use crate::model::udll::hyperparams::UdllConfig;
 use crate::model::udll::pipeline::fresh_autoencoder;
@@ -16,7 +17,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Methods `compare` knows, in table order.
-pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "conv-ae"];
+pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-dae", "conv-ae"];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CompareRow {
@@ -56,6 +57,19 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
             pretrain(&mut ae, &x, ds.n, &cfg.pretrain, o.quiet)?;
             let z = ae.embed(&x, ds.n, 512);
             Ok((z, ae.latent_dim(), t.elapsed().as_secs_f64()))
+        }
+        m if m.starts_with("gr-dnn") => {
+            let mut cfg = GrDnnConfig::variant(m, ds.n).ok_or_else(|| UdllError::config(format!("unknown method '{m}'")))??;
+            cfg.ae.seed = seed;
+            if let Some(e) = o.dense_epochs {
+                cfg.ae.epochs = e;
+                cfg.path_epochs = cfg.path_epochs.min(e);
+                cfg.joint_epochs = cfg.joint_epochs.min(e);
+            }
+            let (mut net, _) = train_grdnn(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
+            let secs = t.elapsed().as_secs_f64();
+            let h = net.ae.encode(&ds.pixels, ds.n);
+            Ok((h, net.ae.code_dim(), secs))
         }
         _ => {
             let mut cfg = DenseAeConfig::variant(method)?;

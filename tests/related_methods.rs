@@ -10,11 +10,11 @@ const SMALL: [&str; 4] = ["--synthetic-objects", "4", "--synthetic-poses", "8"];
 #[test]
 fn every_autoencoder_variant_is_seeded_and_thread_count_independent() {
     let dir = scratch("dense_ae");
-    for variant in ["ae", "sparse-ae", "denoising-ae", "contractive-ae"] {
+    for variant in ["ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-cae"] {
         let mut hashes = Vec::new();
         for (i, t) in ["1", "2"].iter().enumerate() {
             let out = dir.join(format!("{variant}-{i}"));
-            let mut args = vec!["ae", "--variant", variant, "--epochs", "5", "--seed", "3", "--out", out.to_str().unwrap(), "--quiet"];
+            let mut args = vec!["ae", "--variant", variant, "--epochs", "5", "--graph-epochs", "3,3", "--seed", "3", "--out", out.to_str().unwrap(), "--quiet"];
             args.extend(SMALL);
             let o = run(&args, &[("RAYON_NUM_THREADS", t), ("MATMUL_NUM_THREADS", t)]);
             assert!(o.status.success(), "{variant}: {}", stderr(&o));

@@ -2,5 +2,6 @@
 
 pub mod knn;
 pub mod prior_graph;
+pub mod similarity;
 
 pub use prior_graph::{PriorGraph, adaptive_neighbour_graph};

@@ -124,6 +124,14 @@ pub struct DenseAeLoss {
     pub reconstruction: f64,
     pub sparse: f64,
     pub contractive: f64,
+    /// A caller's extra term on the code (GR-DNN's graph reconstruction).
+    pub extra: f64,
+}
+
+impl DenseAeLoss {
+    pub fn total(&self) -> f64 {
+        self.reconstruction + self.sparse + self.contractive + self.extra
+    }
 }
 
 impl<T: Real> DenseAutoencoder<T> {
@@ -177,6 +185,14 @@ impl<T: Real> DenseAutoencoder<T> {
     /// the gradients of the batch-mean objective accumulated into the
     /// parameters.
     pub fn loss_and_backward(&mut self, input: &[T], target: &[T], n: usize) -> DenseAeLoss {
+        self.loss_and_backward_with(input, target, n, |_| None)
+    }
+
+    /// As [`Self::loss_and_backward`], plus an extra term on the code:
+    /// `code_term(h)` returns (its batch sum, the gradient of its batch
+    /// mean with respect to h), e.g. the graph pathway of GR-DNN. Its value
+    /// is returned in `extra`.
+    pub fn loss_and_backward_with(&mut self, input: &[T], target: &[T], n: usize, mut code_term: impl FnMut(&[T]) -> Option<(f64, Vec<T>)>) -> DenseAeLoss {
         let h = self.encode(input, n);
         let logits = self.decode_logits(&h, n);
         let (recon, mut g) = match self.cfg.loss {
@@ -198,8 +214,12 @@ impl<T: Real> DenseAutoencoder<T> {
             }
             g = self.dec[i].backward(&g, true).expect("dx requested");
         }
-        // Penalties on the code.
+        // Terms on the code.
         let mut out = DenseAeLoss { reconstruction: recon, ..Default::default() };
+        if let Some((value, gh)) = code_term(&h) {
+            out.extra = value;
+            g.iter_mut().zip(gh).for_each(|(a, b)| *a += b);
+        }
         if self.cfg.sparse > 0.0 {
             let (p, gs) = sparse_l1(&h, self.cfg.sparse);
             out.sparse = p;
@@ -277,7 +297,7 @@ pub fn train_dense_ae(x: &[f32], n: usize, d: usize, cfg: &DenseAeConfig, quiet:
             let input = if denoising { corrupt(&xb, cfg.mask_rate, cfg.noise_sigma, &mut noise) } else { xb.clone() };
             ae.params_mut().into_iter().for_each(|p| p.zero_grad());
             let l = ae.loss_and_backward(&input, &xb, m);
-            let sum = l.reconstruction + l.sparse + l.contractive;
+            let sum = l.total();
             if !sum.is_finite() {
                 return Err(UdllError::Numeric(format!("autoencoder: the loss became {sum} at epoch {epoch}; lower the learning rate")));
             }
@@ -328,7 +348,7 @@ mod tests {
                         p.value = if i == k { v.to_vec() } else { values[i].clone() };
                     }
                     let l = a.loss_and_backward(&input, &x, n);
-                    (l.reconstruction + l.sparse + l.contractive) / n as f64
+                    l.total() / n as f64
                 };
                 check_gradient(objective, v0, g, 1e-6, 1e-5, &format!("{:?} param {k}", (cfg.code_activation, cfg.loss, cfg.sparse, cfg.contractive)));
             }

@@ -3,6 +3,7 @@
 
 pub mod autoencoder;
 pub mod dense_ae;
+pub mod grdnn;
 pub mod regularizers;
 pub mod pretrain;
 pub mod self_expressive;

@@ -10,6 +10,7 @@ pub mod dense;
 pub mod gradcheck;
 pub mod init;
 pub mod loss;
+pub mod mlp;
 pub mod param;
 
 pub use activation::{Relu, Sigmoid};
@@ -18,4 +19,5 @@ pub use conv::Conv2d;
 pub use conv_geom::ConvGeom;
 pub use conv_transpose::ConvTranspose2d;
 pub use dense::Dense;
+pub use mlp::Mlp;
 pub use param::{HasParams, Param};
