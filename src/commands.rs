@@ -1037,15 +1037,24 @@ pub fn reproduce(a: ReproduceArgs) -> Result<()> {
 /// Train a regularised dense autoencoder (autoencoders lecture): ae
 /// (undercomplete), sparse-ae, denoising-ae or contractive-ae; or GR-DNN on
 /// one of them (gr-dnn, gr-dnn-dae, gr-dnn-cae: a graph decoder
-/// reconstructing each sample's similarity-graph row). Writes
+/// reconstructing each sample's similarity-graph row); or AME-AE on one of
+/// them (ame-ae, sparse-ame-ae, denoising-ame-ae: a classifier on the shared
+/// encoder tells images from reconstructions, trained adversarially). Writes
 /// latent.npy (the codes), losses.csv and manifest.json into --out, and
 /// prints k-means ACC/NMI of the codes when the data has labels.
 #[argh(subcommand, name = "ae")]
 pub struct AeArgs {
     /// variant: ae, sparse-ae, denoising-ae, contractive-ae, gr-dnn,
-    /// gr-dnn-dae, gr-dnn-cae (default ae)
+    /// gr-dnn-dae, gr-dnn-cae, ame-ae, sparse-ame-ae, denoising-ame-ae
+    /// (default ae)
     #[argh(option, default = "String::from(\"ae\")")]
     variant: String,
+    /// AME-AE: λ_rec, weight of the reconstruction (default 1)
+    #[argh(option)]
+    lambda_rec: Option<f64>,
+    /// AME-AE: λ_dis, weight of the discrimination (default 0.1)
+    #[argh(option)]
+    lambda_dis: Option<f64>,
     /// GR-DNN: η, weight of the graph reconstruction (default 1)
     #[argh(option)]
     eta: Option<f64>,
@@ -1130,9 +1139,11 @@ pub fn ae(a: AeArgs) -> Result<()> {
     let threads = configure_threads(a.threads)?;
     let ds = data_flags!(a).load()?;
     let grdnn = GrDnnConfig::variant(&a.variant, ds.n).transpose()?;
-    let mut cfg = match &grdnn {
-        Some(g) => g.ae.clone(),
-        None => DenseAeConfig::variant(&a.variant)?,
+    let ame = udll::model::ame_ae::AmeAeConfig::variant(&a.variant).transpose()?;
+    let mut cfg = match (&grdnn, &ame) {
+        (Some(g), _) => g.ae.clone(),
+        (_, Some(m)) => m.ae.clone(),
+        _ => DenseAeConfig::variant(&a.variant)?,
     };
     cfg.seed = a.seed;
     if let Some(s) = &a.layers {
@@ -1157,8 +1168,21 @@ pub fn ae(a: AeArgs) -> Result<()> {
     }
     cfg.check()?;
     let d = ds.image_len();
-    let (mut net, losses, config) = match grdnn {
-        Some(mut g) => {
+    let (mut net, losses, config) = match (grdnn, ame) {
+        (_, Some(mut m)) => {
+            m.ae = cfg;
+            if let Some(v) = a.lambda_rec {
+                m.lambda_rec = v;
+            }
+            if let Some(v) = a.lambda_dis {
+                m.lambda_dis = v;
+            }
+            let (net, r) = udll::model::ame_ae::train_ame_ae(&ds.pixels, ds.n, d, &m, a.quiet)?;
+            let mut csv = String::from("epoch,reconstruction,discrimination,adversarial\n");
+            r.epochs.iter().enumerate().for_each(|(i, (x, y, z))| csv += &format!("{},{x:e},{y:e},{z:e}\n", i + 1));
+            (net.ae, csv, serde_json::json!({"variant": a.variant, "ame_ae": m}))
+        }
+        (Some(mut g), None) => {
             g.ae = cfg;
             if let Some(e) = a.eta {
                 g.eta = e;
@@ -1181,7 +1205,7 @@ pub fn ae(a: AeArgs) -> Result<()> {
             r.joint_loss.iter().enumerate().for_each(|(i, (x, s))| csv += &format!("joint,{},{x:e},{s:e}\n", i + 1));
             (net.ae, csv, serde_json::json!({"variant": a.variant, "gr_dnn": g}))
         }
-        None => {
+        (None, None) => {
             let (net, r) = train_dense_ae(&ds.pixels, ds.n, d, &cfg, a.quiet)?;
             let mut csv = String::from("epoch,loss_per_sample\n");
             r.epoch_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("{},{l:e}\n", i + 1));
@@ -1204,7 +1228,8 @@ pub fn ae(a: AeArgs) -> Result<()> {
 #[derive(FromArgs)]
 /// Compare representation learners on one labelled dataset: raw pixels, the
 /// dense autoencoders (ae, sparse-ae, denoising-ae, contractive-ae), GR-DNN
-/// (gr-dnn, gr-dnn-dae) and the conv autoencoder of a preset, each scored by k-means ACC/NMI, mAP@10/100
+/// (gr-dnn, gr-dnn-dae), AME-AE (ame-ae, denoising-ame-ae) and the conv
+/// autoencoder of a preset, each scored by k-means ACC/NMI, mAP@10/100
 /// and a linear probe. Writes compare.md and compare.csv into --out.
 #[argh(subcommand, name = "compare")]
 pub struct CompareArgs {
@@ -1212,7 +1237,8 @@ pub struct CompareArgs {
     #[argh(option)]
     data: Option<PathBuf>,
     /// methods, comma-separated (default all: pixels, ae, sparse-ae,
-    /// denoising-ae, contractive-ae, gr-dnn, gr-dnn-dae, conv-ae)
+    /// denoising-ae, contractive-ae, gr-dnn, gr-dnn-dae, ame-ae,
+    /// denoising-ame-ae, conv-ae)
     #[argh(option)]
     methods: Option<String>,
     /// preset of the conv autoencoder (default: coil20, or synthetic without --data)

@@ -9,6 +9,7 @@ use crate::eval::retrieval::mean_average_precision;
 use crate::eval::kmeans_labels;
 use crate::metrics::scores;
 use crate::model::dense_ae::{DenseAeConfig, train_dense_ae};
+use crate::model::ame_ae::{AmeAeConfig, train_ame_ae};
 use crate::model::grdnn::{GrDnnConfig, train_grdnn};
 use crate::model::pretrain::pretrain;
 use crate::model::udll::hyperparams::UdllConfig;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Methods `compare` knows, in table order.
-pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-dae", "conv-ae"];
+pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-dae", "ame-ae", "denoising-ame-ae", "conv-ae"];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CompareRow {
@@ -67,6 +68,17 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
                 cfg.joint_epochs = cfg.joint_epochs.min(e);
             }
             let (mut net, _) = train_grdnn(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
+            let secs = t.elapsed().as_secs_f64();
+            let h = net.ae.encode(&ds.pixels, ds.n);
+            Ok((h, net.ae.code_dim(), secs))
+        }
+        m if m.contains("ame-ae") => {
+            let mut cfg = AmeAeConfig::variant(m).ok_or_else(|| UdllError::config(format!("unknown method '{m}'")))??;
+            cfg.ae.seed = seed;
+            if let Some(e) = o.dense_epochs {
+                cfg.ae.epochs = e;
+            }
+            let (mut net, _) = train_ame_ae(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
             let secs = t.elapsed().as_secs_f64();
             let h = net.ae.encode(&ds.pixels, ds.n);
             Ok((h, net.ae.code_dim(), secs))

@@ -10,7 +10,7 @@ const SMALL: [&str; 4] = ["--synthetic-objects", "4", "--synthetic-poses", "8"];
 #[test]
 fn every_autoencoder_variant_is_seeded_and_thread_count_independent() {
     let dir = scratch("dense_ae");
-    for variant in ["ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-cae"] {
+    for variant in ["ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-cae", "ame-ae", "sparse-ame-ae", "denoising-ame-ae"] {
         let mut hashes = Vec::new();
         for (i, t) in ["1", "2"].iter().enumerate() {
             let out = dir.join(format!("{variant}-{i}"));

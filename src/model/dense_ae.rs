@@ -169,7 +169,7 @@ impl<T: Real> DenseAutoencoder<T> {
     }
 
     /// Logits of the reconstruction.
-    fn decode_logits(&mut self, h: &[T], n: usize) -> Vec<T> {
+    pub fn decode_logits(&mut self, h: &[T], n: usize) -> Vec<T> {
         let mut y = h.to_vec();
         let l = self.dec.len();
         for i in 0..l {
@@ -206,14 +206,7 @@ impl<T: Real> DenseAutoencoder<T> {
         };
         let inv_n = T::from_f64(1.0 / n as f64);
         g.iter_mut().for_each(|v| *v *= inv_n);
-        // Decoder backward.
-        let l = self.dec.len();
-        for i in (0..l).rev() {
-            if i + 1 < l {
-                g = self.dec_act[i].backward(&g);
-            }
-            g = self.dec[i].backward(&g, true).expect("dx requested");
-        }
+        let mut g = self.backward_decoder(g);
         // Terms on the code.
         let mut out = DenseAeLoss { reconstruction: recon, ..Default::default() };
         if let Some((value, gh)) = code_term(&h) {
@@ -234,16 +227,54 @@ impl<T: Real> DenseAutoencoder<T> {
             g_a.iter_mut().zip(d_a).for_each(|(a, b)| *a += b * inv_n);
             layer.weight.grad.iter_mut().zip(d_w).for_each(|(a, b)| *a += b * inv_n);
         }
-        // Encoder backward.
+        self.backward_encoder_preact(g_a, false);
+        out
+    }
+
+    /// Backward through the decoder from dL/d(logits); accumulates its
+    /// gradients and returns dL/dh.
+    pub fn backward_decoder(&mut self, d_logits: Vec<T>) -> Vec<T> {
+        let mut g = d_logits;
+        let l = self.dec.len();
+        for i in (0..l).rev() {
+            if i + 1 < l {
+                g = self.dec_act[i].backward(&g);
+            }
+            g = self.dec[i].backward(&g, true).expect("dx requested");
+        }
+        g
+    }
+
+    /// Backward through the whole encoder from dL/dh (no penalties);
+    /// returns dL/dx when asked.
+    pub fn backward_encoder(&mut self, dh: &[T], need_dx: bool) -> Option<Vec<T>> {
+        let last = self.enc.len() - 1;
+        let g_a = self.enc_act[last].backward(dh);
+        self.backward_encoder_preact(g_a, need_dx)
+    }
+
+    /// Backward from dL/d(pre-activation of the code layer).
+    fn backward_encoder_preact(&mut self, g_a: Vec<T>, need_dx: bool) -> Option<Vec<T>> {
         let mut ga = g_a;
-        for i in (0..=last).rev() {
-            let need = i > 0;
-            let dx = self.enc[i].backward(&ga, need);
-            if let Some(dx) = dx {
-                ga = self.enc_act[i - 1].backward(&dx);
+        for i in (0..self.enc.len()).rev() {
+            let dx = self.enc[i].backward(&ga, i > 0 || need_dx);
+            match dx {
+                Some(dx) if i > 0 => ga = self.enc_act[i - 1].backward(&dx),
+                other => return other,
             }
         }
-        out
+        None
+    }
+}
+
+impl<T: Real> DenseAutoencoder<T> {
+    /// The encoder's parameters only (AME-AE updates them apart).
+    pub fn encoder_params_mut(&mut self) -> Vec<&mut Param<T>> {
+        self.enc.iter_mut().flat_map(|l| l.params_mut()).collect()
+    }
+    /// The decoder's parameters only.
+    pub fn decoder_params_mut(&mut self) -> Vec<&mut Param<T>> {
+        self.dec.iter_mut().flat_map(|l| l.params_mut()).collect()
     }
 }
 

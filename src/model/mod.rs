@@ -1,6 +1,7 @@
 //! Models: the convolutional autoencoder and its pretraining, the
 //! self-expressive layer and the UDLL / DSC fine-tuning.
 
+pub mod ame_ae;
 pub mod autoencoder;
 pub mod dense_ae;
 pub mod grdnn;
