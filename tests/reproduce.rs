@@ -26,6 +26,9 @@ fn reproduce_writes_the_tables_and_reports_missing_data() {
     let accs: Vec<f64> = runs.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse().unwrap()).collect();
     assert!(accs.iter().all(|a| (0.0..=1.0).contains(a)));
     assert!(accs.windows(2).any(|w| w[0] != w[1]));
+    // The summary is reproducible: the audit re-runs everything.
+    let o = run(&["audit", out.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     // Each UDLL and DSC run kept its directory and manifest.
     for m in ["udll", "dsc"] {
         assert!(out.join(format!("synthetic/seed1/{m}/manifest.json")).exists());
