@@ -3,11 +3,13 @@
 # is present (and the synthetic default), with the irreducible fine-tuning
 # state beside it: C, its gradient and Adam's two moments, 4·n² f32.
 # Reports, asserts nothing.
-# Usage: bash benches/preset_runs.sh [OUT_DIR] [THREADS]   (data from ../shared/data)
+# Usage: bash benches/preset_runs.sh [OUT_DIR] [THREADS] [PRESETS]   (data from ../shared/data;
+# PRESETS is a comma-separated subset, default all present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/presets}
 THREADS=${2:-2}
+ONLY=${3:-synthetic,coil20,orl,yaleb32,coil100,yaleb}
 DATA=../shared/data
 B=target/release/udll
 cargo build --release --quiet
@@ -15,6 +17,7 @@ mkdir -p "$OUT"
 echo "preset,n,threads,pretrain_s,graph_s,finetune_s,cluster_s,total_s,peak_rss_mb,state_4n2_mb,acc"
 run() { # preset n [udll run args...]
     local preset=$1 n=$2; shift 2
+    case ",$ONLY," in *",$preset,"*) ;; *) return 0 ;; esac
     local dir=$OUT/$preset
     /usr/bin/time -v -o "$dir.time" $B run --preset "$preset" --threads "$THREADS" --out "$dir" --quiet "$@" >/dev/null
     local rss_kb
