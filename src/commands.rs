@@ -128,6 +128,15 @@ pub struct PretrainArgs {
     /// initial value of the encoder biases (default: the preset's)
     #[argh(option)]
     bias_init: Option<f64>,
+    /// sparse conv autoencoder: λ of λ‖z‖₁ on the latent code (default 0)
+    #[argh(option)]
+    sparse: Option<f64>,
+    /// denoising conv autoencoder: probability of zeroing a pixel (default 0)
+    #[argh(option)]
+    mask_rate: Option<f64>,
+    /// denoising conv autoencoder: σ of additive Gaussian noise (default 0)
+    #[argh(option)]
+    noise_sigma: Option<f64>,
     /// encoder channels per layer, e.g. 10,20,30 (default: the preset's)
     #[argh(option)]
     channels: Option<String>,
@@ -169,6 +178,7 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     cfg.seed = a.seed;
     cfg.pretrain.seed = a.seed;
     apply_pretrain_flags(&mut cfg, a.epochs, a.batch_size, a.lr, a.bias_init, &a.channels, &a.kernels, a.input_scale)?;
+    apply_regularizer_flags(&mut cfg, a.sparse, a.mask_rate, a.noise_sigma);
     let cfg = cfg.check()?;
     let ds = data_flags!(a).load()?;
     let mut ae = fresh_autoencoder(&cfg, &ds)?;
@@ -304,6 +314,15 @@ pub struct RunArgs {
     /// initial value of the encoder biases before pretraining
     #[argh(option)]
     pretrain_bias_init: Option<f64>,
+    /// pretraining as a sparse conv autoencoder: λ of λ‖z‖₁
+    #[argh(option)]
+    pretrain_sparse: Option<f64>,
+    /// pretraining as a denoising conv autoencoder: pixel mask rate
+    #[argh(option)]
+    pretrain_mask_rate: Option<f64>,
+    /// pretraining as a denoising conv autoencoder: Gaussian noise σ
+    #[argh(option)]
+    pretrain_noise_sigma: Option<f64>,
     /// encoder channels per layer, e.g. 10,20,30
     #[argh(option)]
     channels: Option<String>,
@@ -392,6 +411,7 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     c.pretrain.seed = a.seed;
     apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
     apply_pretrain_flags(&mut c, a.pretrain_epochs, a.pretrain_batch, a.pretrain_lr, a.pretrain_bias_init, &a.channels, &a.kernels, a.input_scale)?;
+    apply_regularizer_flags(&mut c, a.pretrain_sparse, a.pretrain_mask_rate, a.pretrain_noise_sigma);
     macro_rules! set {
         ($field:expr, $v:expr) => {
             if let Some(v) = $v {
@@ -724,6 +744,16 @@ fn apply_pretrain_flags(c: &mut UdllConfig, epochs: Option<usize>, batch: Option
         c.input_scale = v;
     }
     Ok(())
+}
+
+/// The sparse / denoising options of conv pretraining (`pretrain`, `run`).
+fn apply_regularizer_flags(c: &mut UdllConfig, sparse: Option<f64>, mask_rate: Option<f64>, noise_sigma: Option<f64>) {
+    let p = &mut c.pretrain;
+    for (dst, v) in [(&mut p.sparse, sparse), (&mut p.mask_rate, mask_rate), (&mut p.noise_sigma, noise_sigma)] {
+        if let Some(v) = v {
+            *dst = v;
+        }
+    }
 }
 
 /// Apply the fine-tuning flags shared by `run` and `finetune`.
@@ -1229,7 +1259,7 @@ pub fn ae(a: AeArgs) -> Result<()> {
 /// Compare representation learners on one labelled dataset: raw pixels, the
 /// dense autoencoders (ae, sparse-ae, denoising-ae, contractive-ae), GR-DNN
 /// (gr-dnn, gr-dnn-dae), AME-AE (ame-ae, denoising-ame-ae) and the conv
-/// autoencoder of a preset, each scored by k-means ACC/NMI, mAP@10/100
+/// autoencoder of a preset (conv-ae, sparse-conv-ae, denoising-conv-ae), each scored by k-means ACC/NMI, mAP@10/100
 /// and a linear probe. Writes compare.md and compare.csv into --out.
 #[argh(subcommand, name = "compare")]
 pub struct CompareArgs {
@@ -1238,7 +1268,7 @@ pub struct CompareArgs {
     data: Option<PathBuf>,
     /// methods, comma-separated (default all: pixels, ae, sparse-ae,
     /// denoising-ae, contractive-ae, gr-dnn, gr-dnn-dae, ame-ae,
-    /// denoising-ame-ae, conv-ae)
+    /// denoising-ame-ae, conv-ae, sparse-conv-ae, denoising-conv-ae)
     #[argh(option)]
     methods: Option<String>,
     /// preset of the conv autoencoder (default: coil20, or synthetic without --data)

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Methods `compare` knows, in table order.
-pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-dae", "ame-ae", "denoising-ame-ae", "conv-ae"];
+pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-dae", "ame-ae", "denoising-ame-ae", "conv-ae", "sparse-conv-ae", "denoising-conv-ae"];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CompareRow {
@@ -49,10 +49,18 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
     let d = ds.image_len();
     match method {
         "pixels" => Ok((ds.pixels.clone(), d, 0.0)),
-        "conv-ae" => {
+        "conv-ae" | "sparse-conv-ae" | "denoising-conv-ae" => {
             let mut cfg = o.conv.clone();
             cfg.seed = seed;
             cfg.pretrain.seed = seed;
+            // The lecture's penalties on the conv autoencoder: λ‖z‖₁ per
+            // image (latent sums are larger than the dense code's, so a
+            // smaller λ), or 30 % masking noise.
+            match method {
+                "sparse-conv-ae" => cfg.pretrain.sparse = 0.01,
+                "denoising-conv-ae" => cfg.pretrain.mask_rate = 0.3,
+                _ => {}
+            }
             let mut ae = fresh_autoencoder(&cfg, ds)?;
             let x = ds.scaled_pixels(cfg.input_scale);
             pretrain(&mut ae, &x, ds.n, &cfg.pretrain, o.quiet)?;

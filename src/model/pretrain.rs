@@ -5,6 +5,8 @@
 
 use crate::error::{Result, UdllError};
 use crate::model::autoencoder::ConvAutoencoder;
+use crate::model::dense_ae::corrupt;
+use crate::model::regularizers::sparse_l1;
 use crate::nn::loss::squared_error;
 use crate::nn::{Adam, HasParams};
 use crate::progress::Progress;
@@ -24,12 +26,33 @@ pub struct PretrainConfig {
     /// non-negative images.
     #[serde(default)]
     pub encoder_bias_init: f64,
+    /// Sparse conv autoencoder: λ of λ‖z‖₁ on the latent code (0: off).
+    /// Zero values are not serialised, so checkpoints of plain runs keep
+    /// their bytes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sparse: f64,
+    /// Denoising conv autoencoder: probability of zeroing an input pixel.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mask_rate: f64,
+    /// Denoising conv autoencoder: σ of additive Gaussian input noise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub noise_sigma: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl PretrainConfig {
     pub fn validate(&self) -> Result<()> {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(UdllError::config(format!("pretrain learning rate must be positive, got {}", self.lr)));
+        }
+        if !(self.sparse >= 0.0 && self.noise_sigma >= 0.0 && self.sparse.is_finite() && self.noise_sigma.is_finite()) {
+            return Err(UdllError::config("pretrain sparse λ and noise σ must be ≥ 0"));
+        }
+        if !(0.0..1.0).contains(&self.mask_rate) {
+            return Err(UdllError::config(format!("pretrain mask rate must be in [0, 1), got {}", self.mask_rate)));
         }
         Ok(())
     }
@@ -43,7 +66,10 @@ pub struct PretrainReport {
     pub seconds: f64,
 }
 
-/// Train `ae` on `x` (n images, already at the preset's input scale).
+/// Train `ae` on `x` (n images, already at the preset's input scale). With
+/// `mask_rate`/`noise_sigma` the encoder sees a corrupted image and the
+/// clean one is the target (denoising); with `sparse` the latent code pays
+/// λ‖z‖₁ (sparse). Both draw nothing when off, so plain runs are unchanged.
 pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &PretrainConfig, quiet: bool) -> Result<PretrainReport> {
     cfg.validate()?;
     let d = ae.arch.input_len();
@@ -57,6 +83,8 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
     let progress = Progress::new("pretrain", cfg.epochs, quiet);
     let mut epoch_loss = Vec::with_capacity(cfg.epochs);
     let mut xb = Vec::with_capacity(batch * d);
+    let mut noise = Rng::stream(cfg.seed, "corruption");
+    let denoising = cfg.mask_rate > 0.0 || cfg.noise_sigma > 0.0;
     for epoch in 1..=cfg.epochs {
         if batch < n {
             shuffle.shuffle(&mut order);
@@ -74,14 +102,20 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
                 &xb
             };
             ae.zero_grad();
-            let z = ae.encode(xs, m);
+            let corrupted = if denoising { Some(corrupt(xs, cfg.mask_rate, cfg.noise_sigma, &mut noise)) } else { None };
+            let z = ae.encode(corrupted.as_deref().unwrap_or(xs), m);
             let recon = ae.decode(&z, m);
-            let (loss, grad) = squared_error(&recon, xs, 0.5);
+            let (mut loss, grad) = squared_error(&recon, xs, 0.5);
             if !loss.is_finite() {
                 return Err(UdllError::Numeric(format!("pretrain: the loss became {loss} at epoch {epoch}; lower the learning rate")));
             }
+            let mut dz = ae.backward_decoder(&grad);
+            if cfg.sparse > 0.0 {
+                let (p, gs) = sparse_l1(&z, cfg.sparse);
+                loss += p;
+                dz.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
+            }
             total += loss;
-            let dz = ae.backward_decoder(&grad);
             ae.backward_encoder(&dz, false);
             adam.update(&mut ae.params_mut());
         }
@@ -91,4 +125,39 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
     }
     ae.clear_cache();
     Ok(PretrainReport { epoch_loss, seconds: progress.seconds() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::autoencoder::AeArch;
+
+    fn run(cfg: &PretrainConfig) -> (Vec<f64>, Vec<f32>) {
+        let arch = AeArch { height: 8, width: 8, channels_in: 1, channels: vec![3], kernels: vec![3], final_relu: true };
+        let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
+        ae.init_glorot(1);
+        ae.set_encoder_biases(0.1);
+        let x: Vec<f32> = (0..12 * 64).map(|i| ((i * 37 % 64) as f32) / 64.0).collect();
+        let r = pretrain(&mut ae, &x, 12, cfg, true).unwrap();
+        (r.epoch_loss, ae.embed(&x, 12, 12))
+    }
+
+    /// Sparse and denoising pretraining change the model, are seeded, and
+    /// off by default (the default serialises as before).
+    #[test]
+    fn sparse_and_denoising_options() {
+        let plain = PretrainConfig { epochs: 5, batch_size: 4, lr: 1e-2, seed: 0, encoder_bias_init: 0.1, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0 };
+        let (lp, zp) = run(&plain);
+        let sparse = PretrainConfig { sparse: 0.5, ..plain.clone() };
+        let (_, zs) = run(&sparse);
+        let l1 = |z: &[f32]| z.iter().map(|v| v.abs() as f64).sum::<f64>();
+        assert!(l1(&zs) < l1(&zp), "the sparse code is smaller in L1");
+        let dae = PretrainConfig { mask_rate: 0.3, noise_sigma: 0.05, ..plain.clone() };
+        let (la, _) = run(&dae);
+        assert_eq!(run(&dae).0, la, "seeded");
+        assert_ne!(la, lp);
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("sparse") && !json.contains("mask_rate"), "{json}");
+        assert!(PretrainConfig { mask_rate: 1.0, ..plain }.validate().is_err());
+    }
 }
