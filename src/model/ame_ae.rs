@@ -17,10 +17,10 @@
 
 use crate::error::{Result, UdllError};
 use crate::linalg::Real;
-use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, ReconLoss, corrupt};
+use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, ReconLoss, corrupt, gather_rows};
 use crate::model::regularizers::sparse_l1;
 use crate::nn::activation::Sigmoid;
-use crate::nn::loss::{bce_with_logits, squared_error};
+use crate::nn::loss::bce_with_logits;
 use crate::nn::{Adam, HasParams, Mlp};
 use crate::progress::Progress;
 use crate::rng::Rng;
@@ -51,22 +51,6 @@ impl AmeAeConfig {
     }
 }
 
-/// Reconstruction of `input` against `target`: (batch sum, x̂, dL/dlogits
-/// of the sum), through the decoder's sigmoid output.
-fn reconstruction<T: Real>(ae: &mut DenseAutoencoder<T>, h: &[T], target: &[T], n: usize) -> (f64, Vec<T>, Vec<T>) {
-    let logits = ae.decode_logits(h, n);
-    let mut s = Sigmoid::new();
-    let xhat = s.forward(&logits);
-    let (l, g) = match ae.cfg.loss {
-        ReconLoss::CrossEntropy => bce_with_logits(&logits, target),
-        ReconLoss::SquaredError => {
-            let (l, gp) = squared_error(&xhat, target, 0.5);
-            (l, s.backward(&gp))
-        }
-    };
-    (l, xhat, g)
-}
-
 fn scale<T: Real>(v: &mut [T], by: f64) {
     let f = T::from_f64(by);
     v.iter_mut().for_each(|x| *x *= f);
@@ -82,7 +66,8 @@ pub fn step_a<T: Real>(ae: &mut DenseAutoencoder<T>, clf: &mut Mlp<T>, rec_input
     let h = ae.encode(&all, 3 * n);
     let mut dh = vec![T::ZERO; 3 * n * c];
     // Reconstruction path (its decoder gradients are discarded by the caller).
-    let (rec, _, mut g) = reconstruction(ae, &h[..n * c], x, n);
+    let logits_x = ae.decode_logits(&h[..n * c], n);
+    let (rec, mut g) = ae.cfg.loss.of_logits(&logits_x, x);
     scale(&mut g, cfg.lambda_rec / n as f64);
     dh[..n * c].copy_from_slice(&ae.backward_decoder(g));
     let mut sparse = 0.0;
@@ -108,15 +93,9 @@ pub fn step_a<T: Real>(ae: &mut DenseAutoencoder<T>, clf: &mut Mlp<T>, rec_input
 pub fn step_b<T: Real>(ae: &mut DenseAutoencoder<T>, clf: &mut Mlp<T>, rec_input: &[T], x: &[T], n: usize, cfg: &AmeAeConfig) -> (f64, f64) {
     let h = ae.encode(rec_input, n);
     let logits_x = ae.decode_logits(&h, n);
+    let (rec, mut g) = ae.cfg.loss.of_logits(&logits_x, x);
     let mut s = Sigmoid::new();
     let xhat = s.forward(&logits_x);
-    let (rec, mut g) = match ae.cfg.loss {
-        ReconLoss::CrossEntropy => bce_with_logits(&logits_x, x),
-        ReconLoss::SquaredError => {
-            let (l, gp) = squared_error(&xhat, x, 0.5);
-            (l, s.backward(&gp))
-        }
-    };
     scale(&mut g, cfg.lambda_rec / n as f64);
     // Non-saturating adversarial term: −log Dis(x̂).
     let h2 = ae.encode(&xhat, n);
@@ -141,10 +120,6 @@ pub struct AmeAeReport {
     /// Per-sample (reconstruction, discrimination, adversarial) per epoch.
     pub epochs: Vec<(f64, f64, f64)>,
     pub seconds: f64,
-}
-
-fn zero<T: Real>(ps: Vec<&mut crate::nn::Param<T>>) {
-    ps.into_iter().for_each(|p| p.zero_grad());
 }
 
 /// Train AME-AE on x (n × d pixels in [0, 1]); deterministic from the seed.
@@ -180,19 +155,19 @@ pub fn train_ame_ae(x: &[f32], n: usize, d: usize, cfg: &AmeAeConfig, quiet: boo
         let (mut rec, mut dis, mut adv) = (0.0, 0.0, 0.0);
         for chunk in order.chunks(batch) {
             let m = chunk.len();
-            let xb: Vec<f32> = chunk.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect();
+            let xb = gather_rows(x, chunk, d);
             let input = if denoising { corrupt(&xb, a.mask_rate, a.noise_sigma, &mut noise) } else { xb.clone() };
             // x̂ before the step, held fixed in step A.
             let h = ae.encode(&input, m);
             let xhat: Vec<f32> = ae.decode_logits(&h, m).iter().map(|&l| crate::nn::activation::sigmoid(l as f64) as f32).collect();
-            zero(ae.params_mut());
-            zero(clf.params_mut());
+            ae.zero_grad();
+            clf.zero_grad();
             let (r, ds, sp) = step_a(&mut ae, &mut clf, &input, &xb, &xhat, m, cfg);
             let mut ec = ae.encoder_params_mut();
             ec.extend(clf.params_mut());
             adam_ec.update(&mut ec);
-            zero(ae.params_mut());
-            zero(clf.params_mut());
+            ae.zero_grad();
+            clf.zero_grad();
             let (_, av) = step_b(&mut ae, &mut clf, &input, &xb, m, cfg);
             adam_d.update(&mut ae.decoder_params_mut());
             if !(r + ds + sp + av).is_finite() {

@@ -29,6 +29,28 @@ pub enum ReconLoss {
     SquaredError,
 }
 
+impl ReconLoss {
+    /// The batch sum of this loss between σ(logits) and `target`, and its
+    /// gradient with respect to the logits.
+    pub fn of_logits<T: Real>(self, logits: &[T], target: &[T]) -> (f64, Vec<T>) {
+        match self {
+            ReconLoss::CrossEntropy => bce_with_logits(logits, target),
+            ReconLoss::SquaredError => {
+                let mut s = Sigmoid::new();
+                let p = s.forward(logits);
+                let (l, gp) = squared_error(&p, target, 0.5);
+                (l, s.backward(&gp))
+            }
+        }
+    }
+}
+
+/// The rows `idx` of the row-major n × d matrix `x`, in that order (a
+/// mini-batch).
+pub fn gather_rows<T: Copy>(x: &[T], idx: &[usize], d: usize) -> Vec<T> {
+    idx.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect()
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DenseAeConfig {
     /// Encoder widths; the last is the code size (e.g. [256, 64]).
@@ -195,15 +217,7 @@ impl<T: Real> DenseAutoencoder<T> {
     pub fn loss_and_backward_with(&mut self, input: &[T], target: &[T], n: usize, mut code_term: impl FnMut(&[T]) -> Option<(f64, Vec<T>)>) -> DenseAeLoss {
         let h = self.encode(input, n);
         let logits = self.decode_logits(&h, n);
-        let (recon, mut g) = match self.cfg.loss {
-            ReconLoss::CrossEntropy => bce_with_logits(&logits, target),
-            ReconLoss::SquaredError => {
-                let mut s = Sigmoid::new();
-                let p = s.forward(&logits);
-                let (l, gp) = squared_error(&p, target, 0.5);
-                (l, s.backward(&gp))
-            }
-        };
+        let (recon, mut g) = self.cfg.loss.of_logits(&logits, target);
         let inv_n = T::from_f64(1.0 / n as f64);
         g.iter_mut().for_each(|v| *v *= inv_n);
         let mut g = self.backward_decoder(g);
@@ -324,9 +338,9 @@ pub fn train_dense_ae(x: &[f32], n: usize, d: usize, cfg: &DenseAeConfig, quiet:
         let mut total = 0.0;
         for chunk in order.chunks(batch) {
             let m = chunk.len();
-            let xb: Vec<f32> = chunk.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect();
+            let xb = gather_rows(x, chunk, d);
             let input = if denoising { corrupt(&xb, cfg.mask_rate, cfg.noise_sigma, &mut noise) } else { xb.clone() };
-            ae.params_mut().into_iter().for_each(|p| p.zero_grad());
+            ae.zero_grad();
             let l = ae.loss_and_backward(&input, &xb, m);
             let sum = l.total();
             if !sum.is_finite() {
@@ -368,7 +382,7 @@ mod tests {
             for p in ae.params_mut() {
                 p.value.iter_mut().for_each(|v| *v = 0.5 * rng.normal());
             }
-            ae.params_mut().into_iter().for_each(|p| p.zero_grad());
+            ae.zero_grad();
             ae.loss_and_backward(&input, &x, n);
             let grads: Vec<Vec<f64>> = ae.params().iter().map(|p| p.grad.clone()).collect();
             let values: Vec<Vec<f64>> = ae.params().iter().map(|p| p.value.clone()).collect();

@@ -15,7 +15,7 @@
 use crate::error::{Result, UdllError};
 use crate::graph::similarity::{anchor_similarity, knn_similarity};
 use crate::linalg::Real;
-use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, corrupt, train_dense_ae};
+use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, corrupt, gather_rows, train_dense_ae};
 use crate::nn::loss::bce_with_logits;
 use crate::nn::{Adam, HasParams, Mlp};
 use crate::progress::Progress;
@@ -90,10 +90,6 @@ pub struct GrDnnReport {
     pub seconds: f64,
 }
 
-fn gather(x: &[f32], idx: &[usize], d: usize) -> Vec<f32> {
-    idx.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect()
-}
-
 /// Train GR-DNN on x (n × d pixels in [0, 1]); deterministic from the seed.
 pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool) -> Result<(GrDnn, GrDnnReport)> {
     if !(cfg.eta >= 0.0 && cfg.eta.is_finite()) {
@@ -126,8 +122,8 @@ pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool
         shuffle.shuffle(&mut order);
         let mut total = 0.0;
         for chunk in order.chunks(batch) {
-            dec.params_mut().into_iter().for_each(|p| p.zero_grad());
-            let (l, _) = graph_term(&mut dec, &gather(&h_all, chunk, code), &gather(&s, chunk, width), chunk.len(), 1.0);
+            dec.zero_grad();
+            let (l, _) = graph_term(&mut dec, &gather_rows(&h_all, chunk, code), &gather_rows(&s, chunk, width), chunk.len(), 1.0);
             total += l;
             adam.update(&mut dec.params_mut());
         }
@@ -146,11 +142,11 @@ pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool
         let (mut data, mut graph) = (0.0, 0.0);
         for chunk in order.chunks(batch) {
             let m = chunk.len();
-            let xb = gather(x, chunk, d);
-            let sb = gather(&s, chunk, width);
+            let xb = gather_rows(x, chunk, d);
+            let sb = gather_rows(&s, chunk, width);
             let input = if denoising { corrupt(&xb, cfg.ae.mask_rate, cfg.ae.noise_sigma, &mut noise) } else { xb.clone() };
-            ae.params_mut().into_iter().for_each(|p| p.zero_grad());
-            dec.params_mut().into_iter().for_each(|p| p.zero_grad());
+            ae.zero_grad();
+            dec.zero_grad();
             let l = ae.loss_and_backward_with(&input, &xb, m, |h| Some(graph_term(&mut dec, h, &sb, m, cfg.eta)));
             if !l.total().is_finite() {
                 return Err(UdllError::Numeric(format!("gr-dnn: the loss became {} at joint epoch {epoch}", l.total())));
