@@ -44,6 +44,18 @@ impl TableMethod {
         }
     }
 
+    /// The name used on the command line and in the CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableMethod::Udll => "udll",
+            TableMethod::Dsc => "dsc",
+            TableMethod::PtEdsc => "pt-edsc",
+            TableMethod::FtEdsc => "ft-edsc",
+            TableMethod::EdscRaw => "edsc-raw",
+            TableMethod::KmeansRaw => "kmeans-raw",
+        }
+    }
+
     /// Methods that need the UDLL run (its pretrained or fine-tuned model).
     fn needs_udll_run(self) -> bool {
         matches!(self, TableMethod::Udll | TableMethod::Dsc | TableMethod::PtEdsc | TableMethod::FtEdsc)
@@ -275,7 +287,7 @@ pub fn markdown(r: &Reproduction) -> String {
 pub fn runs_csv(runs: &[RunRow]) -> String {
     let mut s = String::from("dataset,method,seed,acc,nmi,ari,seconds\n");
     for r in runs {
-        s += &format!("{},{},{},{:.6},{:.6},{:.6},{:.2}\n", r.dataset, serde_json::to_value(r.method).unwrap().as_str().unwrap(), r.seed, r.acc, r.nmi, r.ari, r.seconds);
+        s += &format!("{},{},{},{:.6},{:.6},{:.6},{:.2}\n", r.dataset, r.method.name(), r.seed, r.acc, r.nmi, r.ari, r.seconds);
     }
     s
 }
@@ -286,7 +298,7 @@ pub fn summary_csv(r: &Reproduction) -> String {
         s += &format!(
             "{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{}\n",
             row.dataset,
-            serde_json::to_value(row.method).unwrap().as_str().unwrap(),
+            row.method.name(),
             row.runs,
             row.acc_mean,
             row.acc_std,
@@ -319,5 +331,9 @@ mod tests {
         let md = markdown(&Reproduction { runs: vec![], summary: s, unavailable: vec!["coil100".into()] });
         assert!(md.contains("| coil20 | UDLL | 3 | 0.9000 ± 0.1000 | 0.8000 |"), "{md}");
         assert!(md.contains("| coil100 | all | 0 | data not available |"));
+        // The CSV names are the serde (command-line) names.
+        for &m in ALL_METHODS {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+        }
     }
 }

@@ -152,12 +152,13 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         (None, None) => return Err(UdllError::config("give --labels (or --data with labels)")),
     };
     let classes = labels.iter().max().map_or(0, |m| m + 1);
+    let defaults = preset(&a.preset)?;
     let opts = EvalOptions {
         clusters: a.clusters.unwrap_or(classes),
         seed: a.seed,
         knn: a.knn,
-        edsc_lambda: a.edsc_lambda.unwrap_or(preset(&a.preset)?.edsc_lambda),
-        post: preset(&a.preset)?.post,
+        edsc_lambda: a.edsc_lambda.unwrap_or(defaults.edsc_lambda),
+        post: defaults.post,
         map_ks: parse_list(&a.map_k, "--map-k")?,
         probe: ProbeConfig { train_fraction: a.train_fraction, seed: a.seed, ..Default::default() },
     };
