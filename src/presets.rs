@@ -31,6 +31,7 @@ fn base(name: &str) -> UdllConfig {
         finetune: FinetuneConfig {
             epochs: 68,
             lr: 1e-3,
+            ae_lr: None,
             recon_weight: 1.0,
             self_expr_weight: 1000.0,
             coef_weight: 1.0,

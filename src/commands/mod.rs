@@ -135,7 +135,7 @@ fn apply_regularizer_flags(c: &mut UdllConfig, sparse: Option<f64>, mask_rate: O
 
 /// Apply the fine-tuning flags shared by `run` and `finetune`.
 #[allow(clippy::too_many_arguments)]
-fn apply_finetune_flags(c: &mut UdllConfig, method: &str, epochs: Option<usize>, lr: Option<f64>, recon: Option<f64>, alpha: Option<f64>, beta: Option<f64>, gamma: Option<f64>, init: Option<f64>, reg: &Option<String>, zero_diag: bool) -> Result<()> {
+fn apply_finetune_flags(c: &mut UdllConfig, method: &str, epochs: Option<usize>, lr: Option<f64>, ae_lr: Option<f64>, recon: Option<f64>, alpha: Option<f64>, beta: Option<f64>, gamma: Option<f64>, init: Option<f64>, reg: &Option<String>, zero_diag: bool) -> Result<()> {
     c.method = parse_enum(method, "--method", "udll, dsc")?;
     let f = &mut c.finetune;
     for (dst, v) in [(&mut f.lr, lr), (&mut f.recon_weight, recon), (&mut f.self_expr_weight, alpha), (&mut f.coef_weight, beta), (&mut f.locality_weight, gamma), (&mut f.coef_init, init)] {
@@ -145,6 +145,9 @@ fn apply_finetune_flags(c: &mut UdllConfig, method: &str, epochs: Option<usize>,
     }
     if let Some(e) = epochs {
         f.epochs = e;
+    }
+    if ae_lr.is_some() {
+        f.ae_lr = ae_lr;
     }
     if let Some(s) = reg {
         f.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;

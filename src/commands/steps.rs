@@ -253,6 +253,9 @@ pub struct RunArgs {
     /// fine-tuning learning rate
     #[argh(option)]
     lr: Option<f64>,
+    /// fine-tuning learning rate of the autoencoder's weights (default: --lr)
+    #[argh(option)]
+    ae_lr: Option<f64>,
     /// r, weight of ‖X − X̂‖² (Eq. 18: 0.5)
     #[argh(option)]
     recon_weight: Option<f64>,
@@ -321,7 +324,7 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     let mut c = preset(&name)?;
     c.seed = a.seed;
     c.pretrain.seed = a.seed;
-    apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
+    apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.ae_lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
     apply_pretrain_flags(&mut c, a.pretrain_epochs, a.pretrain_batch, a.pretrain_lr, a.pretrain_bias_init, &a.channels, &a.kernels, a.input_scale)?;
     apply_regularizer_flags(&mut c, a.pretrain_sparse, a.pretrain_mask_rate, a.pretrain_noise_sigma);
     macro_rules! set {
@@ -577,6 +580,9 @@ pub struct FinetuneArgs {
     /// fine-tuning learning rate
     #[argh(option)]
     lr: Option<f64>,
+    /// fine-tuning learning rate of the autoencoder's weights (default: --lr)
+    #[argh(option)]
+    ae_lr: Option<f64>,
     /// r, weight of ‖X − X̂‖²
     #[argh(option)]
     recon_weight: Option<f64>,
@@ -634,7 +640,7 @@ pub fn finetune(a: FinetuneArgs) -> Result<()> {
     use udll::model::udll::finetune::finetune as run_finetune;
     let threads = configure_threads(a.threads)?;
     let mut cfg = preset(&a.preset)?;
-    apply_finetune_flags(&mut cfg, &a.method, a.epochs, a.lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
+    apply_finetune_flags(&mut cfg, &a.method, a.epochs, a.lr, a.ae_lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
     let cfg = cfg.check()?;
     let ckpt = Checkpoint::load(&a.checkpoint)?;
     let ae = ckpt.autoencoder(&a.checkpoint)?;

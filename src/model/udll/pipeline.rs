@@ -140,7 +140,13 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
     // 1. Pretrained autoencoder.
     say(format!("[1/4] autoencoder: {} images, {}", n, cfg.channels.iter().zip(&cfg.kernels).map(|(c, k)| format!("{c}@{k}x{k}")).collect::<Vec<_>>().join(", ")));
     let (mut ae, pretrain_final_loss) = starting_autoencoder(ds, cfg, opts, &x)?;
-    let meta = serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "pretrain": cfg.pretrain, "seed": cfg.seed});
+    // The pretraining settings describe the weights only when they were
+    // pretrained here; otherwise say where the weights came from.
+    let meta = match &opts.start {
+        Start::Pretrain => serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "pretrain": cfg.pretrain, "seed": cfg.seed}),
+        Start::Checkpoint(p) => serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "from_checkpoint": p.display().to_string()}),
+        Start::Reference(dir, name) => serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "from_reference": dir.join(name).display().to_string()}),
+    };
     Checkpoint::from_autoencoder(&ae, "autoencoder", meta).save(&out.join("pretrained.ckpt"))?;
     let t_pre = t0.elapsed().as_secs_f64();
 
