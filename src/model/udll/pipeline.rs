@@ -112,6 +112,17 @@ fn starting_autoencoder(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, x: &[
     }
 }
 
+/// A run's checkpoint header: the dataset and input scale every checkpoint
+/// records, plus the stage's own fields (`extra`, a JSON object). serde_json
+/// keeps keys sorted, so the bytes do not depend on the merge order.
+fn checkpoint_meta(ds: &Dataset, cfg: &UdllConfig, extra: serde_json::Value) -> serde_json::Value {
+    let mut meta = serde_json::json!({"dataset": ds.name, "n": ds.n, "input_scale": cfg.input_scale});
+    if let (Some(m), serde_json::Value::Object(e)) = (meta.as_object_mut(), extra) {
+        m.extend(e);
+    }
+    meta
+}
+
 /// Run UDLL (or DSC) end to end on `ds` and write everything to
 /// `opts.out_dir`: pretrained.ckpt, latent_pretrained.npy, graph.csv,
 /// finetuned.ckpt, coef.npy, latent.npy, labels.csv, losses.csv,
@@ -142,11 +153,12 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
     let (mut ae, pretrain_final_loss) = starting_autoencoder(ds, cfg, opts, &x)?;
     // The pretraining settings describe the weights only when they were
     // pretrained here; otherwise say where the weights came from.
-    let meta = match &opts.start {
-        Start::Pretrain => serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "pretrain": cfg.pretrain, "seed": cfg.seed}),
-        Start::Checkpoint(p) => serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "from_checkpoint": p.display().to_string()}),
-        Start::Reference(dir, name) => serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "from_reference": dir.join(name).display().to_string()}),
+    let source = match &opts.start {
+        Start::Pretrain => serde_json::json!({"pretrain": cfg.pretrain, "seed": cfg.seed}),
+        Start::Checkpoint(p) => serde_json::json!({"from_checkpoint": p.display().to_string()}),
+        Start::Reference(dir, name) => serde_json::json!({"from_reference": dir.join(name).display().to_string()}),
     };
+    let meta = checkpoint_meta(ds, cfg, source);
     Checkpoint::from_autoencoder(&ae, "autoencoder", meta).save(&out.join("pretrained.ckpt"))?;
     let t_pre = t0.elapsed().as_secs_f64();
 
@@ -172,7 +184,7 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
     say(format!("[3/4] fine-tune: {} epochs, α = {}, β = {}, γ = {}", cfg.finetune.epochs, cfg.finetune.self_expr_weight, cfg.finetune.coef_weight, cfg.finetune.locality_weight));
     let (mut net, report) = finetune(ae, &x, n, graph.as_ref(), &cfg.finetune, opts.quiet)?;
     let t_ft = t2.elapsed().as_secs_f64();
-    let meta = serde_json::json!({"dataset": ds.name, "n": n, "input_scale": cfg.input_scale, "finetune": cfg.finetune, "seed": cfg.seed});
+    let meta = checkpoint_meta(ds, cfg, serde_json::json!({"finetune": cfg.finetune, "seed": cfg.seed}));
     Checkpoint::from_autoencoder(&net.ae, "finetuned", meta).save(&out.join("finetuned.ckpt"))?;
     write_npy_f32(&out.join("coef.npy"), &net.se.coef.value, n, n)?;
     let z = net.ae.embed(&x, n, 512);
