@@ -7,7 +7,7 @@
 
 use argh::FromArgs;
 use std::path::{Path, PathBuf};
-use udll::cli_support::{configure_threads, dataset_or_synthetic, describe_file};
+use udll::cli_support::{dataset_or_synthetic, describe_file};
 use udll::data::{Dataset, LoadOptions, SyntheticSpec, parse_image_size};
 use udll::io::Checkpoint;
 use udll::io::manifest::{Manifest, RunFacts};

@@ -96,7 +96,7 @@ pub struct AeArgs {
     synthetic_poses: usize,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// no progress output
     #[argh(switch)]
     quiet: bool,
@@ -105,7 +105,7 @@ pub struct AeArgs {
 pub fn ae(a: AeArgs) -> Result<()> {
     use udll::model::dense_ae::{DenseAeConfig, train_dense_ae};
     use udll::model::grdnn::{GraphKind, GrDnnConfig, train_grdnn};
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let ds = data_flags!(a).load()?;
     let grdnn = GrDnnConfig::variant(&a.variant, ds.n).transpose()?;
     let ame = udll::model::ame_ae::AmeAeConfig::variant(&a.variant).transpose()?;
@@ -248,7 +248,7 @@ pub struct CompareArgs {
     seed: u64,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// no progress output
     #[argh(switch)]
     quiet: bool,
@@ -256,7 +256,7 @@ pub struct CompareArgs {
 
 pub fn compare(a: CompareArgs) -> Result<()> {
     use udll::compare::{CompareOptions, METHODS, csv, features, markdown, score_features};
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let methods: Vec<String> = match &a.methods {
         Some(s) => s.split(',').map(|m| m.trim().to_string()).collect(),
         None => METHODS.iter().map(|m| m.to_string()).collect(),

@@ -109,7 +109,7 @@ pub struct EvalArgs {
     image_size: Option<String>,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 /// True labels from a labels.csv (its `true` column) or a 1-D .npy.
@@ -131,7 +131,7 @@ fn read_labels(path: &Path, n: usize) -> Result<Vec<usize>> {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     use udll::eval::{EvalOptions, Task, evaluate, probe::ProbeConfig};
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let tasks = a.task.split(',').map(|t| parse_enum::<Task>(t.trim(), "--task", "kmeans, spectral, edsc, map, probe")).collect::<Result<Vec<_>>>()?;
     let ds = match &a.data {
         Some(_) => Some(DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &None, image_size: &a.image_size, synthetic_objects: 0, synthetic_poses: 0, seed: 0 }.load()?),
@@ -215,7 +215,7 @@ pub struct ReproduceArgs {
     epochs: Option<usize>,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// synthetic dataset: number of objects (default 20)
     #[argh(option, default = "20")]
     synthetic_objects: usize,
@@ -229,7 +229,7 @@ pub struct ReproduceArgs {
 
 pub fn reproduce(a: ReproduceArgs) -> Result<()> {
     use udll::reproduce::{ALL_METHODS, ReproduceOptions, TableMethod, dataset_spec, markdown, reproduce as run_all, runs_csv, summary_csv};
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let datasets: Vec<String> = a.datasets.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     for d in &datasets {
         dataset_spec(d)?;

@@ -94,14 +94,14 @@ pub struct PretrainArgs {
     synthetic_poses: usize,
     /// threads for both pools (default: RAYON_NUM_THREADS or all cores)
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// no progress output
     #[argh(switch)]
     quiet: bool,
 }
 
 pub fn pretrain(a: PretrainArgs) -> Result<()> {
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let mut cfg = preset(&a.preset)?;
     cfg.seed = a.seed;
     cfg.pretrain.seed = a.seed;
@@ -165,11 +165,11 @@ pub struct EmbedArgs {
     seed: u64,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 pub fn embed(a: EmbedArgs) -> Result<()> {
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let ckpt = Checkpoint::load(&a.checkpoint)?;
     let mut ae = ckpt.autoencoder(&a.checkpoint)?;
     let ds = data_flags!(a).load()?;
@@ -312,7 +312,7 @@ pub struct RunArgs {
     synthetic_poses: usize,
     /// threads for both pools (default: RAYON_NUM_THREADS or all cores)
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// no progress output
     #[argh(switch)]
     quiet: bool,
@@ -347,7 +347,7 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
 
 pub fn run(a: RunArgs) -> Result<()> {
     use udll::model::udll::pipeline::{RunOptions, Start, run_udll};
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let cfg = resolve_run_config(&a)?;
     let ds = data_flags!(a).load()?;
     let mut inputs: Vec<PathBuf> = a.data.iter().cloned().collect();
@@ -435,14 +435,14 @@ pub struct ClusterArgs {
     image_size: Option<String>,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 pub fn cluster(a: ClusterArgs) -> Result<()> {
     use udll::io::npy_out::read_npy_matrix;
     use udll::model::self_expressive::effective_coef;
     use udll::model::udll::pipeline::{cluster_coef, labels_csv};
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let mut cfg = preset(&a.preset)?;
     if let Some(s) = &a.coef_reg {
         cfg.finetune.coef_reg = parse_enum(s, "--coef-reg", "plain, symmetric-no-diag")?;
@@ -536,11 +536,11 @@ pub struct GraphArgs {
     seed: u64,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 pub fn graph(a: GraphArgs) -> Result<()> {
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let ckpt = Checkpoint::load(&a.checkpoint)?;
     let mut ae = ckpt.autoencoder(&a.checkpoint)?;
     let ds = data_flags!(a).load()?;
@@ -630,7 +630,7 @@ pub struct FinetuneArgs {
     seed: u64,
     /// threads for both pools
     #[argh(option)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// no progress output
     #[argh(switch)]
     quiet: bool,
@@ -638,7 +638,7 @@ pub struct FinetuneArgs {
 
 pub fn finetune(a: FinetuneArgs) -> Result<()> {
     use udll::model::udll::finetune::finetune as run_finetune;
-    let threads = configure_threads(a.threads)?;
+    let threads = rayon::current_num_threads();
     let mut cfg = preset(&a.preset)?;
     apply_finetune_flags(&mut cfg, &a.method, a.epochs, a.lr, a.ae_lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
     let cfg = cfg.check()?;

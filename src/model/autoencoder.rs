@@ -10,8 +10,10 @@
 
 use crate::error::{Result, UdllError};
 use crate::linalg::Real;
+use crate::nn::conv_lanes::{from_lanes, to_lanes};
 use crate::nn::init::{conv_fans, glorot_uniform};
-use crate::nn::{Conv2d, ConvTranspose2d, HasParams, Param, Relu};
+use crate::nn::activation::{relu_backward_in_place, relu_in_place};
+use crate::nn::{Conv2d, ConvTranspose2d, HasParams, Param};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -68,8 +70,12 @@ pub struct ConvAutoencoder<T: Real> {
     pub arch: AeArch,
     pub encoder: Vec<Conv2d<T>>,
     pub decoder: Vec<ConvTranspose2d<T>>,
-    enc_act: Vec<Relu<T>>,
-    dec_act: Vec<Relu<T>>,
+    /// Lane-blocked outputs of the last encode / decode (their ReLU masks).
+    enc_out: Vec<T>,
+    dec_out: Vec<T>,
+    /// Images in the last encode / decode (the lane blocks hold no count).
+    enc_batch: usize,
+    dec_batch: usize,
 }
 
 impl<T: Real> ConvAutoencoder<T> {
@@ -91,7 +97,7 @@ impl<T: Real> ConvAutoencoder<T> {
                 ConvTranspose2d::new(&format!("dec{j}"), h, w, c, arch.channels[i], (arch.kernels[i], arch.kernels[i]), 2)
             })
             .collect();
-        Ok(ConvAutoencoder { arch: arch.clone(), encoder, decoder, enc_act: vec![Relu::new(); l], dec_act: vec![Relu::new(); l] })
+        Ok(ConvAutoencoder { arch: arch.clone(), encoder, decoder, enc_out: Vec::new(), dec_out: Vec::new(), enc_batch: 0, dec_batch: 0 })
     }
 
     /// Glorot-uniform filters (TF's conv2d fans), zero biases, from the
@@ -121,64 +127,77 @@ impl<T: Real> ConvAutoencoder<T> {
     }
 
     /// Encode n images (NHWC) to n latent rows; caches for backward.
+    /// Inside, the batch is lane-blocked (see [`crate::nn::conv_lanes`]):
+    /// only the network's input and output are converted. The ReLUs work in
+    /// place; the output each needs for its backward is the next layer's
+    /// cached input, or the kept output of the last layer.
     pub fn encode(&mut self, x: &[T], n: usize) -> Vec<T> {
         assert_eq!(x.len(), n * self.arch.input_len(), "encode: input size");
-        let mut h = x.to_vec();
-        for (conv, act) in self.encoder.iter_mut().zip(&mut self.enc_act) {
-            h = act.forward(&conv.forward(&h, n));
+        self.enc_batch = n;
+        let mut h = to_lanes(x, n, self.arch.input_len());
+        for conv in &mut self.encoder {
+            h = conv.forward_lanes(h);
+            relu_in_place(&mut h);
         }
-        h
+        let z = from_lanes(&h, n, self.latent_dim());
+        self.enc_out = h;
+        z
     }
 
     /// Decode n latent rows to n images; caches for backward.
     pub fn decode(&mut self, z: &[T], n: usize) -> Vec<T> {
         assert_eq!(z.len(), n * self.latent_dim(), "decode: latent size");
+        self.dec_batch = n;
         let l = self.decoder.len();
-        let mut h = z.to_vec();
-        for (j, (t, act)) in self.decoder.iter_mut().zip(&mut self.dec_act).enumerate() {
-            h = t.forward(&h, n);
+        let mut h = to_lanes(z, n, self.latent_dim());
+        for (j, t) in self.decoder.iter_mut().enumerate() {
+            h = t.forward_lanes(h);
             if j + 1 < l || self.arch.final_relu {
-                h = act.forward(&h);
+                relu_in_place(&mut h);
             }
         }
-        h
+        let x = from_lanes(&h, n, self.arch.input_len());
+        self.dec_out = h;
+        x
     }
 
     /// Accumulate decoder gradients from dL/dX̂; return dL/dZ.
     pub fn backward_decoder(&mut self, d_recon: &[T]) -> Vec<T> {
-        let l = self.decoder.len();
-        let mut g = d_recon.to_vec();
+        let (l, n) = (self.decoder.len(), self.dec_batch);
+        assert_eq!(d_recon.len(), n * self.arch.input_len(), "backward_decoder: gradient does not match the last decode");
+        let mut g = to_lanes(d_recon, n, self.arch.input_len());
         for j in (0..l).rev() {
-            if j + 1 < l || self.arch.final_relu {
-                g = self.dec_act[j].backward(&g);
+            if j + 1 < l {
+                relu_backward_in_place(&mut g, self.decoder[j + 1].input());
+            } else if self.arch.final_relu {
+                relu_backward_in_place(&mut g, &self.dec_out);
             }
-            g = self.decoder[j].backward(&g, true).expect("dx requested");
+            g = self.decoder[j].backward_lanes(&g, true).expect("dx requested");
         }
-        g
+        from_lanes(&g, n, self.latent_dim())
     }
 
     /// Accumulate encoder gradients from dL/dZ. When `need_input_grad`,
     /// return dL/dX (the contractive penalty and tests need it).
     pub fn backward_encoder(&mut self, d_latent: &[T], need_input_grad: bool) -> Option<Vec<T>> {
-        let l = self.encoder.len();
-        let mut g = d_latent.to_vec();
+        let (l, n) = (self.encoder.len(), self.enc_batch);
+        assert_eq!(d_latent.len(), n * self.latent_dim(), "backward_encoder: gradient does not match the last encode");
+        let mut g = to_lanes(d_latent, n, self.latent_dim());
         for i in (0..l).rev() {
-            g = self.enc_act[i].backward(&g);
+            let y = if i + 1 < l { self.encoder[i + 1].input() } else { &self.enc_out };
+            relu_backward_in_place(&mut g, y);
             let need = i > 0 || need_input_grad;
-            match self.encoder[i].backward(&g, need) {
-                Some(dx) => g = dx,
-                None => return None,
-            }
+            g = self.encoder[i].backward_lanes(&g, need)?;
         }
-        Some(g)
+        Some(from_lanes(&g, n, self.arch.input_len()))
     }
 
     /// Forget cached activations (frees memory before saving / inference).
     pub fn clear_cache(&mut self) {
         self.encoder.iter_mut().for_each(|c| c.clear_cache());
         self.decoder.iter_mut().for_each(|c| c.clear_cache());
-        self.enc_act.iter_mut().for_each(|a| a.clear_cache());
-        self.dec_act.iter_mut().for_each(|a| a.clear_cache());
+        self.enc_out = Vec::new();
+        self.dec_out = Vec::new();
     }
 
     /// Latent codes of a whole dataset, in batches (no gradients kept).

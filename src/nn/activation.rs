@@ -10,18 +10,37 @@ pub struct Relu<T> {
     output: Vec<T>,
 }
 
+/// Elements per parallel task of the in-place ReLU (a constant: the
+/// result does not depend on it, only the overhead does).
+const RELU_CHUNK: usize = 1 << 16;
+
+/// x ← max(x, 0).
+pub fn relu_in_place<T: Real>(x: &mut [T]) {
+    x.par_chunks_mut(RELU_CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v = if *v > T::ZERO { *v } else { T::ZERO }));
+}
+
+/// g ← g · [y > 0], with y the ReLU's output.
+pub fn relu_backward_in_place<T: Real>(g: &mut [T], y: &[T]) {
+    assert_eq!(g.len(), y.len(), "relu backward: gradient does not match the last forward");
+    g.par_chunks_mut(RELU_CHUNK).zip(y.par_chunks(RELU_CHUNK)).for_each(|(gc, yc)| {
+        gc.iter_mut().zip(yc).for_each(|(g, &y)| *g = if y > T::ZERO { *g } else { T::ZERO });
+    });
+}
+
 impl<T: Real> Relu<T> {
     pub fn new() -> Self {
         Relu { output: Vec::new() }
     }
     pub fn forward(&mut self, x: &[T]) -> Vec<T> {
-        let y: Vec<T> = x.par_iter().map(|&v| if v > T::ZERO { v } else { T::ZERO }).collect();
+        let mut y = x.to_vec();
+        relu_in_place(&mut y);
         self.output = y.clone();
         y
     }
     pub fn backward(&self, dy: &[T]) -> Vec<T> {
-        assert_eq!(dy.len(), self.output.len(), "relu backward: gradient does not match the last forward");
-        dy.par_iter().zip(self.output.par_iter()).map(|(&g, &y)| if y > T::ZERO { g } else { T::ZERO }).collect()
+        let mut g = dy.to_vec();
+        relu_backward_in_place(&mut g, &self.output);
+        g
     }
     pub fn clear_cache(&mut self) {
         self.output = Vec::new();

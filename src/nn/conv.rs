@@ -1,13 +1,13 @@
 //! Conv2d (TensorFlow "SAME", any stride) forward and backward.
 //!
-//! y = im2col(x) · W + b, with W the TF filter [kh, kw, c_in, c_out] read as
-//! a (kh·kw·c_in) × c_out matrix. The whole batch is one column matrix, so
-//! each product is a single GEMM through the crate wrapper.
-//! Backward: dW = colsᵀ · dy, db = Σ_rows dy, dx = col2im(dy · Wᵀ).
+//! y = Σ W · x + b with W the TF filter [kh, kw, c_in, c_out], computed by
+//! the direct lane-blocked kernels of [`crate::nn::conv_lanes`]: forward is
+//! their `gather`, dW their filter gradient, dx their `scatter`, and
+//! db = Σ_rows dy.
 
-use crate::linalg::reduce::add_column_sums;
-use crate::linalg::{Real, Trans};
-use crate::nn::conv_geom::{ConvGeom, col2im_batch, im2col_batch};
+use crate::linalg::Real;
+use crate::nn::conv_geom::ConvGeom;
+use crate::nn::conv_lanes::{add_bias_grad, add_filter_grad, from_lanes, gather, scatter, to_lanes};
 use crate::nn::param::{HasParams, Param};
 
 #[derive(Clone, Debug)]
@@ -16,7 +16,8 @@ pub struct Conv2d<T> {
     pub c_out: usize,
     pub weight: Param<T>,
     pub bias: Param<T>,
-    cols: Vec<T>,
+    /// The last forward's input, lane-blocked (for dW).
+    input: Vec<T>,
     batch: usize,
 }
 
@@ -28,7 +29,7 @@ impl<T: Real> Conv2d<T> {
             c_out,
             weight: Param::zeros(format!("{name}.weight"), &[kernel.0, kernel.1, c_in, c_out]),
             bias: Param::zeros(format!("{name}.bias"), &[c_out]),
-            cols: Vec::new(),
+            input: Vec::new(),
             batch: 0,
         }
     }
@@ -38,39 +39,47 @@ impl<T: Real> Conv2d<T> {
         self.geom.p_out() * self.c_out
     }
 
-    /// Forward a batch of n NHWC images; caches the columns for backward.
-    pub fn forward(&mut self, x: &[T], n: usize) -> Vec<T> {
-        let g = self.geom;
-        self.cols = im2col_batch(&g, x, n);
-        self.batch = n;
-        let rows = n * g.p_out();
-        let mut y: Vec<T> = Vec::with_capacity(rows * self.c_out);
-        for _ in 0..rows {
-            y.extend_from_slice(&self.bias.value);
-        }
-        T::gemm(rows, g.k(), self.c_out, T::ONE, &self.cols, Trans::No, &self.weight.value, Trans::No, T::ONE, &mut y);
+    /// Forward a lane-blocked batch (see [`crate::nn::conv_lanes`]); keeps
+    /// the input for backward.
+    pub fn forward_lanes(&mut self, xl: Vec<T>) -> Vec<T> {
+        let y = gather(&self.geom, &self.weight.value, self.c_out, Some(&self.bias.value), &xl);
+        self.input = xl;
         y
     }
 
-    /// Accumulate dW, db from dy (the gradient of the last forward's output);
-    /// return dx when asked (the first layer of a network does not need it).
+    /// Accumulate dW, db from the lane-blocked gradient of the last
+    /// forward's output (zero in padding lanes); return dx when asked (the
+    /// first layer of a network does not need it).
+    pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
+        assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.geom.in_len().max(1), "conv backward: gradient does not match the last forward");
+        add_filter_grad(&self.geom, self.c_out, &self.input, dyl, &mut self.weight.grad);
+        add_bias_grad(dyl, self.c_out, &mut self.bias.grad);
+        need_dx.then(|| scatter(&self.geom, &self.weight.value, self.c_out, dyl))
+    }
+
+    /// The last forward's input, lane-blocked.
+    pub fn input(&self) -> &[T] {
+        &self.input
+    }
+
+    /// Forward a batch of n NHWC images.
+    pub fn forward(&mut self, x: &[T], n: usize) -> Vec<T> {
+        self.batch = n;
+        let y = self.forward_lanes(to_lanes(x, n, self.geom.in_len()));
+        from_lanes(&y, n, self.out_len())
+    }
+
+    /// [`Self::backward_lanes`] for an NHWC gradient of the last [`Self::forward`].
     pub fn backward(&mut self, dy: &[T], need_dx: bool) -> Option<Vec<T>> {
-        let g = self.geom;
-        let rows = self.batch * g.p_out();
-        assert_eq!(dy.len(), rows * self.c_out, "conv backward: gradient does not match the last forward");
-        T::gemm(g.k(), rows, self.c_out, T::ONE, &self.cols, Trans::Yes, dy, Trans::No, T::ONE, &mut self.weight.grad);
-        add_column_sums(dy, rows, self.c_out, &mut self.bias.grad);
-        if !need_dx {
-            return None;
-        }
-        let mut dcols = vec![T::ZERO; rows * g.k()];
-        T::gemm(rows, self.c_out, g.k(), T::ONE, dy, Trans::No, &self.weight.value, Trans::Yes, T::ZERO, &mut dcols);
-        Some(col2im_batch(&g, &dcols, self.batch))
+        let n = self.batch;
+        assert_eq!(dy.len(), n * self.out_len(), "conv backward: gradient does not match the last forward");
+        let dx = self.backward_lanes(&to_lanes(dy, n, self.out_len()), need_dx)?;
+        Some(from_lanes(&dx, n, self.geom.in_len()))
     }
 
     /// Drop the cached activations (e.g. before a checkpoint or inference).
     pub fn clear_cache(&mut self) {
-        self.cols = Vec::new();
+        self.input = Vec::new();
     }
 }
 

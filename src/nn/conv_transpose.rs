@@ -5,14 +5,15 @@
 //! (h_big × w_big × c_out), where the SAME convolution big → small has
 //! geometry `geom`. Its filter is TF's [kh, kw, c_out, c_in], read as a
 //! (kh·kw·c_out) × c_in matrix F.
-//! Forward: y = col2im(x · Fᵀ) + b. Backward: dcols = im2col(dy),
-//! dF = dcolsᵀ · x, dx = dcols · F, db = Σ_rows dy.
+//! Forward: y = scatter(F, x) + b. Backward: dF = the filter gradient of
+//! (dy, x), dx = gather(F, dy), db = Σ_rows dy (kernels of
+//! [`crate::nn::conv_lanes`]).
 //! The explicit output size is what crops 16 → 32 and, for Yale B,
 //! 6 → 12 × 11 → 24 × 21 → 48 × 42, as the reference code does.
 
-use crate::linalg::reduce::add_column_sums;
-use crate::linalg::{Real, Trans};
-use crate::nn::conv_geom::{ConvGeom, col2im_batch, im2col_batch};
+use crate::linalg::Real;
+use crate::nn::conv_geom::ConvGeom;
+use crate::nn::conv_lanes::{add_bias, add_bias_grad, add_filter_grad, from_lanes, gather, scatter, to_lanes};
 use crate::nn::param::{HasParams, Param};
 
 #[derive(Clone, Debug)]
@@ -52,38 +53,42 @@ impl<T: Real> ConvTranspose2d<T> {
         self.geom.in_len()
     }
 
-    pub fn forward(&mut self, x: &[T], n: usize) -> Vec<T> {
-        let g = self.geom;
-        assert_eq!(x.len(), n * self.in_len(), "conv-transpose forward: input size");
-        let rows = n * g.p_out();
-        let mut cols = vec![T::ZERO; rows * g.k()];
-        T::gemm(rows, self.c_in, g.k(), T::ONE, x, Trans::No, &self.weight.value, Trans::Yes, T::ZERO, &mut cols);
-        let mut y = col2im_batch(&g, &cols, n);
-        let c = g.c_in;
-        for px in y.chunks_exact_mut(c) {
-            for (v, b) in px.iter_mut().zip(&self.bias.value) {
-                *v += *b;
-            }
-        }
-        self.input = x.to_vec();
-        self.batch = n;
+    /// Forward a lane-blocked batch; keeps the input for backward.
+    pub fn forward_lanes(&mut self, xl: Vec<T>) -> Vec<T> {
+        let mut y = scatter(&self.geom, &self.weight.value, self.c_in, &xl);
+        add_bias(&mut y, &self.bias.value);
+        self.input = xl;
         y
     }
 
+    /// Accumulate dF, db from the lane-blocked gradient of the last
+    /// forward's output (zero in padding lanes); return dx when asked.
+    pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
+        assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.in_len().max(1), "conv-transpose backward: gradient does not match the last forward");
+        add_bias_grad(dyl, self.c_out(), &mut self.bias.grad);
+        add_filter_grad(&self.geom, self.c_in, dyl, &self.input, &mut self.weight.grad);
+        need_dx.then(|| gather(&self.geom, &self.weight.value, self.c_in, None, dyl))
+    }
+
+    /// The last forward's input, lane-blocked.
+    pub fn input(&self) -> &[T] {
+        &self.input
+    }
+
+    /// Forward a batch of n NHWC maps.
+    pub fn forward(&mut self, x: &[T], n: usize) -> Vec<T> {
+        assert_eq!(x.len(), n * self.in_len(), "conv-transpose forward: input size");
+        self.batch = n;
+        let y = self.forward_lanes(to_lanes(x, n, self.in_len()));
+        from_lanes(&y, n, self.out_len())
+    }
+
+    /// [`Self::backward_lanes`] for an NHWC gradient of the last [`Self::forward`].
     pub fn backward(&mut self, dy: &[T], need_dx: bool) -> Option<Vec<T>> {
-        let g = self.geom;
         let n = self.batch;
         assert_eq!(dy.len(), n * self.out_len(), "conv-transpose backward: gradient does not match the last forward");
-        add_column_sums(dy, n * g.h_in * g.w_in, g.c_in, &mut self.bias.grad);
-        let dcols = im2col_batch(&g, dy, n);
-        let rows = n * g.p_out();
-        T::gemm(g.k(), rows, self.c_in, T::ONE, &dcols, Trans::Yes, &self.input, Trans::No, T::ONE, &mut self.weight.grad);
-        if !need_dx {
-            return None;
-        }
-        let mut dx = vec![T::ZERO; rows * self.c_in];
-        T::gemm(rows, g.k(), self.c_in, T::ONE, &dcols, Trans::No, &self.weight.value, Trans::No, T::ZERO, &mut dx);
-        Some(dx)
+        let dx = self.backward_lanes(&to_lanes(dy, n, self.out_len()), need_dx)?;
+        Some(from_lanes(&dx, n, self.in_len()))
     }
 
     pub fn clear_cache(&mut self) {

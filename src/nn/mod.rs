@@ -5,6 +5,7 @@ pub mod activation;
 pub mod adam;
 pub mod conv;
 pub mod conv_geom;
+pub mod conv_lanes;
 pub mod conv_transpose;
 pub mod dense;
 pub mod gradcheck;
