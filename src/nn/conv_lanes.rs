@@ -231,23 +231,23 @@ fn filter_grad_block<T: Real>(g: &ConvGeom, t: &TapTable, c_small: usize, big: &
     }
 }
 
-// The same bodies compiled for AVX2 (wider registers, identical arithmetic),
-// chosen at run time.
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::*;
-    #[target_feature(enable = "avx2")]
-    pub fn gather<T: Real>(g: &ConvGeom, t: &TapTable, ft: &[T], c_small: usize, bias: Option<&[T]>, big: &[T], small: &mut [T]) {
-        gather_block(g, t, ft, c_small, bias, big, small)
+/// Run `body` compiled for AVX2 when the CPU has it (`avx2`, detected once
+/// per call by the caller), else as built. The kernels are all
+/// `#[inline(always)]`, so they are compiled into whichever caller runs
+/// them; the arithmetic is the same in both, only the register width differs.
+#[inline(always)]
+fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        #[target_feature(enable = "avx2")]
+        fn on_avx2<R>(body: impl FnOnce() -> R) -> R {
+            body()
+        }
+        // SAFETY: the caller detected AVX2 on this CPU.
+        return unsafe { on_avx2(body) };
     }
-    #[target_feature(enable = "avx2")]
-    pub fn scatter<T: Real>(g: &ConvGeom, t: &TapTable, f: &[T], c_small: usize, small: &[T], big: &mut [T]) {
-        scatter_block(g, t, f, c_small, small, big)
-    }
-    #[target_feature(enable = "avx2")]
-    pub fn filter_grad<T: Real>(g: &ConvGeom, t: &TapTable, c_small: usize, big: &[T], small: &[T], acc: &mut [T]) {
-        filter_grad_block(g, t, c_small, big, small, acc)
-    }
+    let _ = avx2;
+    body()
 }
 
 fn has_avx2() -> bool {
@@ -281,13 +281,7 @@ pub fn gather<T: Real>(g: &ConvGeom, f: &[T], c_small: usize, bias: Option<&[T]>
     let ft: Vec<T> = (0..c_small * k).map(|i| f[(i % k) * c_small + i / k]).collect();
     let avx2 = has_avx2();
     small.par_chunks_mut(small_per).zip(big.par_chunks(g.in_len() * LANES)).for_each(|(s, b)| {
-        #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { avx2::gather(g, &t, &ft, c_small, bias, b, s) };
-        }
-        let _ = avx2;
-        gather_block(g, &t, &ft, c_small, bias, b, s)
+        with_best_simd(avx2, || gather_block(g, &t, &ft, c_small, bias, b, s));
     });
     small
 }
@@ -301,13 +295,7 @@ pub fn scatter<T: Real>(g: &ConvGeom, f: &[T], c_small: usize, small: &[T]) -> V
     let t = TapTable::new(g);
     let avx2 = has_avx2();
     big.par_chunks_mut(g.in_len() * LANES).zip(small.par_chunks(small_per)).for_each(|(b, s)| {
-        #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { avx2::scatter(g, &t, f, c_small, s, b) };
-        }
-        let _ = avx2;
-        scatter_block(g, &t, f, c_small, s, b)
+        with_best_simd(avx2, || scatter_block(g, &t, f, c_small, s, b));
     });
     big
 }
@@ -323,14 +311,7 @@ pub fn add_filter_grad<T: Real>(g: &ConvGeom, c_small: usize, big: &[T], small: 
         .zip(small.par_chunks(small_per))
         .map(|(b, s)| {
             let mut acc = vec![T::ZERO; grad.len() * LANES];
-            #[cfg(target_arch = "x86_64")]
-            if avx2 {
-                // SAFETY: the CPU has AVX2 (checked above).
-                unsafe { avx2::filter_grad(g, &t, c_small, b, s, &mut acc) };
-                return acc;
-            }
-            let _ = avx2;
-            filter_grad_block(g, &t, c_small, b, s, &mut acc);
+            with_best_simd(avx2, || filter_grad_block(g, &t, c_small, b, s, &mut acc));
             acc
         })
         .collect();
