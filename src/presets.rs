@@ -26,7 +26,7 @@ fn base(name: &str) -> UdllConfig {
         // Pretraining is not given by the papers: mini-batches of 64, Adam
         // 1e-3, 1500 epochs (on COIL-20: 400 epochs → ACC 0.858, 1500 → 0.920,
         // 3000 → 0.919; BENCHMARKS.md).
-        pretrain: PretrainConfig { epochs: 1500, batch_size: 64, lr: 1e-3, seed: 0, encoder_bias_init: 0.0, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0 },
+        pretrain: PretrainConfig { epochs: 1500, batch_size: 64, lr: 1e-3, seed: 0, encoder_bias_init: 0.0, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0, positive_filters: false },
         graph_k: 3,
         finetune: FinetuneConfig {
             epochs: 68,
@@ -92,6 +92,16 @@ pub fn preset(name: &str) -> Result<UdllConfig> {
             if name == "orl" {
                 c.channels = vec![3, 3, 5];
                 c.kernels = vec![3, 3, 3];
+                // Pretraining as DSC-Net's face script does it (full batch,
+                // Adam 1e-3), 5000 steps, every encoder filter starting with
+                // a non-negative sum. With 3-3-5 channels a ReLU channel that
+                // starts dead costs a fifth of the code (seed 0 lost latent
+                // channel 3). Seeds 0–4: ACC mean 0.8115, min 0.800, against
+                // 0.7865 / 0.775 with the shared mini-batch default
+                // (BENCHMARKS.md, which also has held-out seeds).
+                c.pretrain.batch_size = 0;
+                c.pretrain.epochs = 5000;
+                c.pretrain.positive_filters = true;
                 c.graph_k = 3;
                 c.finetune.epochs = 1550;
                 c.finetune.self_expr_weight = 5.0; // code: 10·½

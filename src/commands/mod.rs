@@ -97,7 +97,7 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, flag: &str, choices: &str
 
 /// Apply the architecture and pretraining flags shared by `pretrain` and `run`.
 #[allow(clippy::too_many_arguments)]
-fn apply_pretrain_flags(c: &mut UdllConfig, epochs: Option<usize>, batch: Option<usize>, lr: Option<f64>, bias_init: Option<f64>, channels: &Option<String>, kernels: &Option<String>, input_scale: Option<f32>) -> Result<()> {
+fn apply_pretrain_flags(c: &mut UdllConfig, epochs: Option<usize>, batch: Option<usize>, lr: Option<f64>, bias_init: Option<f64>, positive_filters: Option<bool>, channels: &Option<String>, kernels: &Option<String>, input_scale: Option<f32>) -> Result<()> {
     let p = &mut c.pretrain;
     if let Some(v) = epochs {
         p.epochs = v;
@@ -110,6 +110,9 @@ fn apply_pretrain_flags(c: &mut UdllConfig, epochs: Option<usize>, batch: Option
     }
     if let Some(v) = bias_init {
         p.encoder_bias_init = v;
+    }
+    if let Some(v) = positive_filters {
+        p.positive_filters = v;
     }
     if let Some(s) = channels {
         c.channels = parse_list(s, "--channels")?;

@@ -56,6 +56,10 @@ pub struct PretrainArgs {
     /// initial value of the encoder biases (default: the preset's)
     #[argh(option)]
     bias_init: Option<f64>,
+    /// true: flip the sign of each encoder filter that starts with a negative
+    /// sum, so no ReLU starts dead (default: the preset's)
+    #[argh(option)]
+    positive_filters: Option<bool>,
     /// sparse conv autoencoder: λ of λ‖z‖₁ on the latent code (default 0)
     #[argh(option)]
     sparse: Option<f64>,
@@ -105,7 +109,7 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     let mut cfg = preset(&a.preset)?;
     cfg.seed = a.seed;
     cfg.pretrain.seed = a.seed;
-    apply_pretrain_flags(&mut cfg, a.epochs, a.batch_size, a.lr, a.bias_init, &a.channels, &a.kernels, a.input_scale)?;
+    apply_pretrain_flags(&mut cfg, a.epochs, a.batch_size, a.lr, a.bias_init, a.positive_filters, &a.channels, &a.kernels, a.input_scale)?;
     apply_regularizer_flags(&mut cfg, a.sparse, a.mask_rate, a.noise_sigma);
     let cfg = cfg.check()?;
     let ds = data_flags!(a).load()?;
@@ -226,6 +230,10 @@ pub struct RunArgs {
     /// initial value of the encoder biases before pretraining
     #[argh(option)]
     pretrain_bias_init: Option<f64>,
+    /// true: start every encoder filter with a non-negative sum (flip the
+    /// negative ones) before pretraining
+    #[argh(option)]
+    pretrain_positive_filters: Option<bool>,
     /// pretraining as a sparse conv autoencoder: λ of λ‖z‖₁
     #[argh(option)]
     pretrain_sparse: Option<f64>,
@@ -325,7 +333,7 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     c.seed = a.seed;
     c.pretrain.seed = a.seed;
     apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.ae_lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
-    apply_pretrain_flags(&mut c, a.pretrain_epochs, a.pretrain_batch, a.pretrain_lr, a.pretrain_bias_init, &a.channels, &a.kernels, a.input_scale)?;
+    apply_pretrain_flags(&mut c, a.pretrain_epochs, a.pretrain_batch, a.pretrain_lr, a.pretrain_bias_init, a.pretrain_positive_filters, &a.channels, &a.kernels, a.input_scale)?;
     apply_regularizer_flags(&mut c, a.pretrain_sparse, a.pretrain_mask_rate, a.pretrain_noise_sigma);
     macro_rules! set {
         ($field:expr, $v:expr) => {

@@ -119,6 +119,25 @@ impl<T: Real> ConvAutoencoder<T> {
         self.arch.latent_dim()
     }
 
+    /// Flip the sign of every encoder filter (one output channel's weights)
+    /// whose sum is negative. On non-negative inputs (images, and the ReLU
+    /// outputs of the layers below) such a unit starts below zero almost
+    /// everywhere, and a ReLU there can stay dead for the whole training.
+    /// The Glorot distribution is symmetric, so a flipped filter is still a
+    /// Glorot draw. (The DSC-Net reference encoders' filters all have
+    /// positive sums.)
+    pub fn make_encoder_filter_sums_positive(&mut self) {
+        for conv in &mut self.encoder {
+            let c_out = conv.c_out;
+            for co in 0..c_out {
+                let sum: f64 = conv.weight.value.iter().skip(co).step_by(c_out).map(|v| v.to_f64()).sum();
+                if sum < 0.0 {
+                    conv.weight.value.iter_mut().skip(co).step_by(c_out).for_each(|v| *v = -*v);
+                }
+            }
+        }
+    }
+
     /// Set every encoder bias to `value` (an initialisation choice).
     pub fn set_encoder_biases(&mut self, value: f64) {
         for c in &mut self.encoder {
@@ -260,6 +279,25 @@ mod tests {
         assert_eq!(ae.decoder[2].out_len(), 48 * 42);
         let a = AeArch { height: 32, width: 32, channels_in: 1, channels: vec![15], kernels: vec![3], final_relu: true };
         assert_eq!(a.latent_dim(), 3840);
+    }
+
+    #[test]
+    fn positive_filter_start_flips_only_negative_encoder_filters() {
+        let a = AeArch { height: 12, width: 10, channels_in: 1, channels: vec![6, 8], kernels: vec![3, 3], final_relu: true };
+        let mut ae = ConvAutoencoder::<f64>::new(&a).unwrap();
+        ae.init_glorot(3);
+        let sums = |ae: &ConvAutoencoder<f64>| -> Vec<Vec<f64>> {
+            ae.encoder.iter().map(|c| (0..c.c_out).map(|co| c.weight.value.iter().skip(co).step_by(c.c_out).sum()).collect()).collect()
+        };
+        let before = sums(&ae);
+        assert!(before.iter().flatten().any(|s| *s < 0.0), "seed 3 draws some negative filters");
+        let dec_before: Vec<Vec<f64>> = ae.decoder.iter().map(|d| d.weight.value.clone()).collect();
+        ae.make_encoder_filter_sums_positive();
+        let after = sums(&ae);
+        for (b, a) in before.iter().flatten().zip(after.iter().flatten()) {
+            assert_eq!(*a, b.abs(), "each filter keeps its weights up to sign");
+        }
+        assert_eq!(ae.decoder.iter().map(|d| d.weight.value.clone()).collect::<Vec<_>>(), dec_before, "decoder untouched");
     }
 
     #[test]

@@ -37,10 +37,19 @@ pub struct PretrainConfig {
     /// Denoising conv autoencoder: σ of additive Gaussian input noise.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub noise_sigma: f64,
+    /// Start every encoder filter with a non-negative sum (see
+    /// [`ConvAutoencoder::make_encoder_filter_sums_positive`]). Not
+    /// serialised when off, so checkpoints of other runs keep their bytes.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub positive_filters: bool,
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl PretrainConfig {
@@ -146,7 +155,7 @@ mod tests {
     /// off by default (the default serialises as before).
     #[test]
     fn sparse_and_denoising_options() {
-        let plain = PretrainConfig { epochs: 5, batch_size: 4, lr: 1e-2, seed: 0, encoder_bias_init: 0.1, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0 };
+        let plain = PretrainConfig { epochs: 5, batch_size: 4, lr: 1e-2, seed: 0, encoder_bias_init: 0.1, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0, positive_filters: false };
         let (lp, zp) = run(&plain);
         let sparse = PretrainConfig { sparse: 0.5, ..plain.clone() };
         let (_, zs) = run(&sparse);
@@ -157,7 +166,7 @@ mod tests {
         assert_eq!(run(&dae).0, la, "seeded");
         assert_ne!(la, lp);
         let json = serde_json::to_string(&plain).unwrap();
-        assert!(!json.contains("sparse") && !json.contains("mask_rate"), "{json}");
+        assert!(!json.contains("sparse") && !json.contains("mask_rate") && !json.contains("positive_filters"), "{json}");
         assert!(PretrainConfig { mask_rate: 1.0, ..plain }.validate().is_err());
     }
 }

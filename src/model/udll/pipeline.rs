@@ -84,11 +84,15 @@ pub fn arch_for(cfg: &UdllConfig, ds: &Dataset) -> AeArch {
     AeArch { height: ds.height, width: ds.width, channels_in: ds.channels, channels: cfg.channels.clone(), kernels: cfg.kernels.clone(), final_relu: true }
 }
 
-/// An untrained autoencoder for `ds`: Glorot filters from the seed, encoder
-/// biases at the configured start.
+/// An untrained autoencoder for `ds`: Glorot filters from the seed (with
+/// non-negative encoder filter sums when configured), encoder biases at the
+/// configured start.
 pub fn fresh_autoencoder(cfg: &UdllConfig, ds: &Dataset) -> Result<ConvAutoencoder<f32>> {
     let mut ae = ConvAutoencoder::<f32>::new(&arch_for(cfg, ds))?;
     ae.init_glorot(cfg.seed);
+    if cfg.pretrain.positive_filters {
+        ae.make_encoder_filter_sums_positive();
+    }
     ae.set_encoder_biases(cfg.pretrain.encoder_bias_init);
     Ok(ae)
 }
