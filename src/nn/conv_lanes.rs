@@ -85,17 +85,17 @@ fn lane_mut<T>(s: &mut [T], i: usize) -> &mut Lane<T> {
     (&mut s[i * LANES..(i + 1) * LANES]).try_into().unwrap()
 }
 
-
-/// For every small pixel, its valid (filter row, big pixel) pairs, where a
-/// filter row j = tap · c_big + ci indexes F as a (kh·kw·c_big) × c_small
-/// matrix. Built once per call; the kernels then never test bounds.
-pub struct TapTable {
+/// For every small pixel, its (tap, big pixel) pairs that fall inside the
+/// map, tap = ky·kw + kx. The filter rows of a tap are j = tap·c_big + ci
+/// of F read as a (kh·kw·c_big) × c_small matrix. Built once per call; the
+/// kernels then never test bounds.
+struct TapTable {
     start: Vec<usize>,
     taps: Vec<(usize, usize)>,
 }
 
 impl TapTable {
-    pub fn new(g: &ConvGeom) -> Self {
+    fn new(g: &ConvGeom) -> Self {
         let mut start = Vec::with_capacity(g.p_out() + 1);
         let mut taps = Vec::new();
         for oy in 0..g.h_out {
