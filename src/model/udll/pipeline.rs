@@ -237,3 +237,29 @@ fn write_manifest(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, out: &Path)
     let facts = RunFacts { config: serde_json::to_value(cfg).expect("config serialises"), seed: cfg.seed, dataset: ds.summary(), inputs: &opts.inputs, threads: opts.threads };
     Manifest::record_and_write(facts, out, true, RUN_ARTEFACTS).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{SyntheticSpec, generate};
+    use crate::presets::preset;
+
+    /// The ORL preset's positive-filter start reaches the autoencoder that
+    /// runs pretrain; without it, some seeds start with negative filters.
+    #[test]
+    fn fresh_autoencoder_applies_the_positive_filter_start() {
+        let ds = generate(&SyntheticSpec { objects: 2, poses: 3, size: 32, seed: 0, noise: 0.0 }).unwrap();
+        let filter_sums = |positive: bool, seed: u64| -> Vec<f64> {
+            let mut cfg = preset("orl").unwrap();
+            cfg.seed = seed;
+            cfg.pretrain.positive_filters = positive;
+            let ae = fresh_autoencoder(&cfg, &ds).unwrap();
+            ae.encoder.iter().flat_map(|c| (0..c.c_out).map(move |co| c.weight.value.iter().skip(co).step_by(c.c_out).map(|v| *v as f64).sum::<f64>())).collect()
+        };
+        assert!(preset("orl").unwrap().pretrain.positive_filters, "the ORL preset asks for it");
+        for seed in 0..4 {
+            assert!(filter_sums(true, seed).iter().all(|s| *s >= 0.0), "seed {seed}");
+        }
+        assert!((0..4).any(|seed| filter_sums(false, seed).iter().any(|s| *s < 0.0)), "Glorot draws some negative filters");
+    }
+}
