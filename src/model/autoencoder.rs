@@ -129,8 +129,7 @@ impl<T: Real> ConvAutoencoder<T> {
     pub fn make_encoder_filter_sums_positive(&mut self) {
         for conv in &mut self.encoder {
             let c_out = conv.c_out;
-            for co in 0..c_out {
-                let sum: f64 = conv.weight.value.iter().skip(co).step_by(c_out).map(|v| v.to_f64()).sum();
+            for (co, sum) in conv.filter_sums().into_iter().enumerate() {
                 if sum < 0.0 {
                     conv.weight.value.iter_mut().skip(co).step_by(c_out).for_each(|v| *v = -*v);
                 }
@@ -286,9 +285,7 @@ mod tests {
         let a = AeArch { height: 12, width: 10, channels_in: 1, channels: vec![6, 8], kernels: vec![3, 3], final_relu: true };
         let mut ae = ConvAutoencoder::<f64>::new(&a).unwrap();
         ae.init_glorot(3);
-        let sums = |ae: &ConvAutoencoder<f64>| -> Vec<Vec<f64>> {
-            ae.encoder.iter().map(|c| (0..c.c_out).map(|co| c.weight.value.iter().skip(co).step_by(c.c_out).sum()).collect()).collect()
-        };
+        let sums = |ae: &ConvAutoencoder<f64>| -> Vec<Vec<f64>> { ae.encoder.iter().map(|c| c.filter_sums()).collect() };
         let before = sums(&ae);
         assert!(before.iter().flatten().any(|s| *s < 0.0), "seed 3 draws some negative filters");
         let dec_before: Vec<Vec<f64>> = ae.decoder.iter().map(|d| d.weight.value.clone()).collect();

@@ -57,6 +57,12 @@ impl<T: Real> Conv2d<T> {
         need_dx.then(|| scatter(&self.geom, &self.weight.value, self.c_out, dyl))
     }
 
+    /// Sum of each output channel's filter weights (the filter is
+    /// [kh, kw, c_in, c_out], so channel co is every c_out-th value from co).
+    pub fn filter_sums(&self) -> Vec<f64> {
+        (0..self.c_out).map(|co| self.weight.value.iter().skip(co).step_by(self.c_out).map(|v| v.to_f64()).sum()).collect()
+    }
+
     /// The last forward's input, lane-blocked.
     pub fn input(&self) -> &[T] {
         &self.input

@@ -254,7 +254,7 @@ mod tests {
             cfg.seed = seed;
             cfg.pretrain.positive_filters = positive;
             let ae = fresh_autoencoder(&cfg, &ds).unwrap();
-            ae.encoder.iter().flat_map(|c| (0..c.c_out).map(move |co| c.weight.value.iter().skip(co).step_by(c.c_out).map(|v| *v as f64).sum::<f64>())).collect()
+            ae.encoder.iter().flat_map(|c| c.filter_sums()).collect()
         };
         assert!(preset("orl").unwrap().pretrain.positive_filters, "the ORL preset asks for it");
         for seed in 0..4 {
