@@ -11,32 +11,42 @@ pub const REDUCE_CHUNK_ROWS: usize = 1024;
 
 /// Column sums of a row-major `rows × cols` matrix, accumulated into `out`.
 pub fn add_column_sums<T: Real>(mat: &[T], rows: usize, cols: usize, out: &mut [T]) {
-    assert_eq!(mat.len(), rows * cols);
     assert_eq!(out.len(), cols);
+    for (o, t) in out.iter_mut().zip(grouped_column_sums(mat, rows, cols, 1)) {
+        *o += T::from_f64(t);
+    }
+}
+
+/// Column sums of a row-major `rows × cols` matrix in f64, each run of
+/// `group` adjacent columns summed into one total (`cols / group` of them).
+/// With group 1 these are plain column sums; the lane-blocked convolution
+/// layout uses group = its lane count to total a channel over its images.
+pub fn grouped_column_sums<T: Real>(mat: &[T], rows: usize, cols: usize, group: usize) -> Vec<f64> {
+    assert_eq!(mat.len(), rows * cols);
+    assert!(group > 0 && cols % group == 0, "grouped_column_sums: {cols} columns in groups of {group}");
+    let groups = cols / group;
     if rows == 0 || cols == 0 {
-        return;
+        return vec![0.0; groups];
     }
     let partials: Vec<Vec<f64>> = mat
         .par_chunks(REDUCE_CHUNK_ROWS * cols)
         .map(|chunk| {
-            let mut p = vec![0.0f64; cols];
+            let mut p = vec![0.0f64; groups];
             for row in chunk.chunks_exact(cols) {
-                for (acc, v) in p.iter_mut().zip(row) {
-                    *acc += v.to_f64();
+                for (acc, run) in p.iter_mut().zip(row.chunks_exact(group)) {
+                    *acc += run.iter().map(|v| v.to_f64()).sum::<f64>();
                 }
             }
             p
         })
         .collect();
-    let mut total = vec![0.0f64; cols];
+    let mut total = vec![0.0f64; groups];
     for p in &partials {
         for (t, v) in total.iter_mut().zip(p) {
             *t += v;
         }
     }
-    for (o, t) in out.iter_mut().zip(&total) {
-        *o += T::from_f64(*t);
-    }
+    total
 }
 
 /// Σ f(x_i) over a slice in f64, chunked deterministically.

@@ -24,6 +24,7 @@
 //! the same bits as the baseline SSE2 one.
 
 use crate::linalg::Real;
+use crate::linalg::reduce::grouped_column_sums;
 use crate::nn::conv_geom::ConvGeom;
 use rayon::prelude::*;
 
@@ -340,30 +341,14 @@ pub fn add_bias<T: Real>(y: &mut [T], bias: &[T]) {
 }
 
 /// grad[c] += Σ over pixels and lanes of a lane-blocked gradient with c
-/// channels per pixel. Summed in f64 per block, blocks added in order.
+/// channels per pixel: the crate's deterministic column sums, each
+/// channel's LANES columns totalled together in f64.
 pub fn add_bias_grad<T: Real>(dyl: &[T], c: usize, grad: &mut [T]) {
     assert_eq!(grad.len(), c);
-    if dyl.is_empty() {
-        return;
+    let rows = dyl.len() / (c * LANES).max(1);
+    for (g, t) in grad.iter_mut().zip(grouped_column_sums(dyl, rows, c * LANES, LANES)) {
+        *g += T::from_f64(t);
     }
-    // Chunks of a fixed number of pixels, never the thread count.
-    let partials: Vec<Vec<f64>> = dyl
-        .par_chunks(1024 * c * LANES)
-        .map(|blk| {
-            let mut p = vec![0.0f64; c];
-            for px in blk.chunks_exact(c * LANES) {
-                for (ch, acc) in p.iter_mut().enumerate() {
-                    *acc += lane(px, ch).iter().map(|v| v.to_f64()).sum::<f64>();
-                }
-            }
-            p
-        })
-        .collect();
-    let mut total = vec![0.0f64; c];
-    for p in &partials {
-        total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
-    }
-    grad.iter_mut().zip(&total).for_each(|(g, t)| *g += T::from_f64(*t));
 }
 
 #[cfg(test)]
