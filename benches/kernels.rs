@@ -12,6 +12,9 @@
 //! - post-processing + spectral clustering of a noisy block-structured
 //!   coefficient matrix at n = 1440 (K = 20).
 //!
+//! `cargo bench --bench kernels -- conv` (or `sgemm`, `eigen`, `cluster`)
+//! runs only the sections whose names contain the words given.
+//!
 //! With UDLL_BENCH_LARGE=1 also the COIL-100 shape of the self-expressive
 //! step, (7200, 12800), against sgemm of that shape (best of 1; about 2 GB);
 //! with UDLL_BENCH_LARGE_CLUSTER=1 post-processing + spectral clustering at
@@ -61,16 +64,43 @@ fn main() {
     rayon::scope(|_| benchmarks(threads));
 }
 
+/// Whether the section `name` was asked for: every section when no words
+/// are given (cargo passes `--bench` itself, which is not a word).
+fn wanted(name: &str) -> bool {
+    let words: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    words.is_empty() || words.iter().any(|w| name.contains(w.as_str()))
+}
+
 fn benchmarks(threads: usize) {
     println!("udll kernel benchmarks, {threads} threads, kernel features {:?}", udll::linalg::gemm::cpu_kernel_features());
+    if wanted("sgemm") {
+        sgemm_section();
+    }
+    if wanted("conv") {
+        conv_section();
+    }
+    if wanted("eigen") {
+        eigen_section();
+    }
+    if wanted("cluster") {
+        post_processing_and_spectral(1440, 20);
+        if std::env::var_os("UDLL_BENCH_LARGE_CLUSTER").is_some() {
+            post_processing_and_spectral(7200, 100);
+        }
+    }
+}
 
-    let large = std::env::var_os("UDLL_BENCH_LARGE").is_some();
+fn sgemm_section() {
+
     let n = 1440usize;
     self_expressive_vs_sgemm(n, 3840, 3);
-    if large {
+    if std::env::var_os("UDLL_BENCH_LARGE").is_some() {
         self_expressive_vs_sgemm(7200, 12800, 1);
     }
+}
 
+fn conv_section() {
+    let n = 1440usize;
     // Conv autoencoder forward + backward: COIL-20 and Yale B architectures,
     // the whole set at once (fine-tuning) and batches of 64 (pretraining).
     for m in [n, 64] {
@@ -81,6 +111,10 @@ fn benchmarks(threads: usize) {
         let t_conv = ae_step_seconds(&[10, 20, 30], &[5, 3, 3], 48, 42, m);
         println!("conv AE Yale B 10-20-30 fwd+bwd on {m} images of 48×42: {:.4}s, {:.0} images/s", t_conv, m as f64 / t_conv);
     }
+}
+
+fn eigen_section() {
+    let n = 1440usize;
 
     // Eigen: top 20 of a random symmetric 1440 × 1440.
     let mut r = Rng::stream(0, "eigen-bench");
@@ -100,11 +134,6 @@ fn benchmarks(threads: usize) {
         m_used = symmetric_top_eigen(&a, n, 20, Which::Largest, &EigenOptions { full_below: 0, tol: 1e-6, ..Default::default() }).unwrap().iterations;
     });
     println!("eigen top-20 of random symmetric {n}²: full {t_full:.2}s, Lanczos {t_lz:.2}s (m = {m_used}), speed-up {:.1}×", t_full / t_lz);
-
-    post_processing_and_spectral(1440, 20);
-    if std::env::var_os("UDLL_BENCH_LARGE_CLUSTER").is_some() {
-        post_processing_and_spectral(7200, 100);
-    }
 }
 
 /// The self-expressive forward + backward (three n²·d GEMMs) against one

@@ -7,6 +7,9 @@ use crate::linalg::Real;
 use crate::nn::param::Param;
 use rayon::prelude::*;
 
+/// Parameters per tensor below which the update runs on the calling thread.
+const PARALLEL_MIN: usize = 1 << 14;
+
 #[derive(Clone, Debug)]
 pub struct Adam<T> {
     pub lr: f64,
@@ -37,15 +40,18 @@ impl<T: Real> Adam<T> {
         let (one_b1, one_b2) = (T::ONE - b1, T::ONE - b2);
         for ((p, m), v) in params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
             assert_eq!(m.len(), p.len(), "Adam: parameter {} changed size", p.name);
-            p.value
-                .par_iter_mut()
-                .zip(p.grad.par_iter())
-                .zip(m.par_iter_mut().zip(v.par_iter_mut()))
-                .for_each(|((w, &g), (mi, vi))| {
-                    *mi = b1 * *mi + one_b1 * g;
-                    *vi = b2 * *vi + one_b2 * g * g;
-                    *w -= lr_t * *mi / (vi.sqrt() + eps);
-                });
+            let step = |((w, &g), (mi, vi)): ((&mut T, &T), (&mut T, &mut T))| {
+                *mi = b1 * *mi + one_b1 * g;
+                *vi = b2 * *vi + one_b2 * g * g;
+                *w -= lr_t * *mi / (vi.sqrt() + eps);
+            };
+            // Element by element, so splitting changes no bits; small
+            // tensors (a conv layer's filters) are not worth a parallel region.
+            if p.len() < PARALLEL_MIN {
+                p.value.iter_mut().zip(p.grad.iter()).zip(m.iter_mut().zip(v.iter_mut())).for_each(step);
+            } else {
+                p.value.par_iter_mut().zip(p.grad.par_iter()).zip(m.par_iter_mut().zip(v.par_iter_mut())).for_each(step);
+            }
         }
     }
 }

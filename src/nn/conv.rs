@@ -7,7 +7,7 @@
 
 use crate::linalg::Real;
 use crate::nn::conv_geom::ConvGeom;
-use crate::nn::conv_lanes::{add_bias_grad, add_filter_grad, from_lanes, gather, scatter, to_lanes};
+use crate::nn::conv_lanes::{LaneConv, add_bias_grad, from_lanes, to_lanes};
 use crate::nn::param::{HasParams, Param};
 
 #[derive(Clone, Debug)]
@@ -42,7 +42,7 @@ impl<T: Real> Conv2d<T> {
     /// Forward a lane-blocked batch (see [`crate::nn::conv_lanes`]); keeps
     /// the input for backward.
     pub fn forward_lanes(&mut self, xl: Vec<T>) -> Vec<T> {
-        let y = gather(&self.geom, &self.weight.value, self.c_out, Some(&self.bias.value), &xl);
+        let y = self.kernels().gather(Some(&self.bias.value), &xl);
         self.input = xl;
         y
     }
@@ -52,9 +52,15 @@ impl<T: Real> Conv2d<T> {
     /// first layer of a network does not need it).
     pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
         assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.geom.in_len().max(1), "conv backward: gradient does not match the last forward");
-        add_filter_grad(&self.geom, self.c_out, &self.input, dyl, &mut self.weight.grad);
+        let conv = LaneConv::new(&self.geom, &self.weight.value, self.c_out);
+        conv.add_filter_grad(&self.input, dyl, &mut self.weight.grad);
         add_bias_grad(dyl, self.c_out, &mut self.bias.grad);
-        need_dx.then(|| scatter(&self.geom, &self.weight.value, self.c_out, dyl))
+        need_dx.then(|| conv.scatter(dyl))
+    }
+
+    /// The lane kernels of this layer's geometry and current filter.
+    pub fn kernels(&self) -> LaneConv<'_, T> {
+        LaneConv::new(&self.geom, &self.weight.value, self.c_out)
     }
 
     /// Sum of each output channel's filter weights (the filter is

@@ -10,12 +10,15 @@
 //!
 //! Three kernels cover both layers, each over a SAME geometry `g` from the
 //! big map (h_in × w_in × c_in) to the small one (h_out × w_out × c_small),
-//! with the TF filter F[ky][kx][c_big][c_small]:
-//! - [`gather`]: small = Σ F · big (+ bias): Conv2d forward, and the input
+//! with the TF filter F[ky][kx][c_big][c_small]. A [`LaneConv`] holds one
+//! geometry and filter, and runs each kernel on one block (`*_block`, for
+//! callers that split the work themselves, as the fused reconstruction
+//! step does) or on a whole batch in parallel:
+//! - gather: small = Σ F · big (+ bias): Conv2d forward, and the input
 //!   gradient of ConvTranspose2d;
-//! - [`scatter`]: big = Σ Fᵀ · small, its adjoint: Conv2d's input gradient,
+//! - scatter: big = Σ Fᵀ · small, its adjoint: Conv2d's input gradient,
 //!   ConvTranspose2d forward;
-//! - [`add_filter_grad`]: dF += Σ big ⊗ small over pixels and images.
+//! - filter gradient: dF += Σ big ⊗ small over pixels and images.
 //!
 //! Determinism: blocks are independent and processed in parallel; within a
 //! block every sum runs in a fixed order, and the filter gradient's
@@ -88,31 +91,39 @@ fn lane_mut<T>(s: &mut [T], i: usize) -> &mut Lane<T> {
 
 /// For every small pixel, its (tap, big pixel) pairs that fall inside the
 /// map, tap = ky·kw + kx. The filter rows of a tap are j = tap·c_big + ci
-/// of F read as a (kh·kw·c_big) × c_small matrix. Built once per call; the
-/// kernels then never test bounds.
+/// of F read as a (kh·kw·c_big) × c_small matrix. The kernels then never
+/// test bounds. `by_tap` is the same map the other way round: for each tap
+/// and small pixel, the big pixel or [`OUTSIDE`].
 struct TapTable {
     start: Vec<usize>,
     taps: Vec<(usize, usize)>,
+    by_tap: Vec<usize>,
 }
+
+const OUTSIDE: usize = usize::MAX;
 
 impl TapTable {
     fn new(g: &ConvGeom) -> Self {
         let mut start = Vec::with_capacity(g.p_out() + 1);
         let mut taps = Vec::new();
+        let mut by_tap = vec![OUTSIDE; g.kh * g.kw * g.p_out()];
         for oy in 0..g.h_out {
             for ox in 0..g.w_out {
+                let po = oy * g.w_out + ox;
                 start.push(taps.len());
                 for ky in 0..g.kh {
                     for kx in 0..g.kw {
                         if let Some((iy, ix)) = g.source(oy, ox, ky, kx) {
-                            taps.push((ky * g.kw + kx, iy * g.w_in + ix));
+                            let tap = ky * g.kw + kx;
+                            taps.push((tap, iy * g.w_in + ix));
+                            by_tap[tap * g.p_out() + po] = iy * g.w_in + ix;
                         }
                     }
                 }
             }
         }
         start.push(taps.len());
-        TapTable { start, taps }
+        TapTable { start, taps, by_tap }
     }
     #[inline(always)]
     fn of(&self, po: usize) -> &[(usize, usize)] {
@@ -139,6 +150,13 @@ fn load_patch<T: Real>(g: &ConvGeom, t: &TapTable, po: usize, big: &[T], patch: 
     }
 }
 
+/// a + w · x lane by lane (a multiply, then an add: never fused, so every
+/// instruction set gives the same bits).
+#[inline(always)]
+fn lanes_mul_add<T: Real>(a: Lane<T>, w: Lane<T>, x: Lane<T>) -> Lane<T> {
+    std::array::from_fn(|l| a[l] + w[l] * x[l])
+}
+
 /// out[r] = init[r] + Σ_i m[r][i] · v[i] for the `rows` × `cols` matrix m
 /// and lane vectors v, out (sums in i order). Rows go in groups of 8, 4, 2,
 /// 1 so that each group's sums are independent chains the CPU overlaps; one
@@ -158,19 +176,16 @@ fn matvec_lanes<T: Real>(m: &[T], rows: usize, cols: usize, v: &[T], init: impl 
 
 #[inline(always)]
 fn rows_group<T: Real, const N: usize>(m: &[T], r0: usize, cols: usize, v: &[T], init: &impl Fn(usize) -> T, out: &mut [T]) -> usize {
-    let mut acc = [[T::ZERO; LANES]; N];
-    for (g, a) in acc.iter_mut().enumerate() {
-        *a = [init(r0 + g); LANES];
-    }
+    let mut acc: [Lane<T>; N] = std::array::from_fn(|g| [init(r0 + g); LANES]);
     let mg = &m[r0 * cols..(r0 + N) * cols];
     for i in 0..cols {
         let x = *lane(v, i);
-        // Fixed-size loops only, so the compiler keeps `acc` in registers.
-        let w: [T; N] = std::array::from_fn(|g| mg[g * cols + i]);
+        // Fixed-size loops only, so the compiler keeps `acc` in registers;
+        // each weight broadcast to a whole lane vector first, so every
+        // operation is lane by lane (else the vectoriser may run across
+        // the rows and shuffle).
         for g in 0..N {
-            for l in 0..LANES {
-                acc[g][l] += w[g] * x[l];
-            }
+            acc[g] = lanes_mul_add(acc[g], [mg[g * cols + i]; LANES], x);
         }
     }
     for (g, a) in acc.iter().enumerate() {
@@ -179,63 +194,28 @@ fn rows_group<T: Real, const N: usize>(m: &[T], r0: usize, cols: usize, v: &[T],
     N
 }
 
-/// `ft` is F transposed to [c_small][filter row].
+/// acc[co0 + g] += Σ_po row(po) · small[po][co0 + g] for g < N, each sum in
+/// pixel order, the N accumulators in registers for the whole run.
 #[inline(always)]
-fn gather_block<T: Real>(g: &ConvGeom, t: &TapTable, ft: &[T], c_small: usize, bias: Option<&[T]>, big: &[T], small: &mut [T]) {
-    let k = g.k();
-    let mut patch = vec![T::ZERO; k * LANES];
-    for po in 0..g.p_out() {
-        load_patch(g, t, po, big, &mut patch);
-        let out = &mut small[po * c_small * LANES..][..c_small * LANES];
-        matvec_lanes(ft, c_small, k, &patch, |co| bias.map_or(T::ZERO, |b| b[co]), out);
-    }
-}
-
-#[inline(always)]
-fn scatter_block<T: Real>(g: &ConvGeom, t: &TapTable, f: &[T], c_small: usize, small: &[T], big: &mut [T]) {
-    let c_big = g.c_in;
-    let mut dpatch = vec![T::ZERO; g.k() * LANES];
-    for po in 0..g.p_out() {
-        let src = &small[po * c_small * LANES..][..c_small * LANES];
-        matvec_lanes(f, g.k(), c_small, src, |_| T::ZERO, &mut dpatch);
-        for &(tap, pi) in t.of(po) {
-            for ci in 0..c_big {
-                let d = lane_mut(big, pi * c_big + ci);
-                let a = lane(&dpatch, tap * c_big + ci);
-                for l in 0..LANES {
-                    d[l] += a[l];
-                }
-            }
+fn outer_group<T: Real, const N: usize>(p_out: usize, row: &impl Fn(usize) -> Lane<T>, small: &[T], c_small: usize, co0: usize, acc: &mut [T]) -> usize {
+    let mut a: [Lane<T>; N] = std::array::from_fn(|g| *lane(acc, co0 + g));
+    for po in 0..p_out {
+        let v = row(po);
+        let s = &small[(po * c_small + co0) * LANES..][..N * LANES];
+        for g in 0..N {
+            a[g] = lanes_mul_add(a[g], v, *lane(s, g));
         }
     }
-}
-
-/// One block's filter gradient, per lane (`acc` is [filter row][c_small][lane]).
-#[inline(always)]
-fn filter_grad_block<T: Real>(g: &ConvGeom, t: &TapTable, c_small: usize, big: &[T], small: &[T], acc: &mut [T]) {
-    let k = g.k();
-    let mut patch = vec![T::ZERO; k * LANES];
-    for po in 0..g.p_out() {
-        load_patch(g, t, po, big, &mut patch);
-        let s = &small[po * c_small * LANES..][..c_small * LANES];
-        for j in 0..k {
-            let v = *lane(&patch, j);
-            let row = &mut acc[j * c_small * LANES..][..c_small * LANES];
-            for co in 0..c_small {
-                let a = lane_mut(row, co);
-                let sv = lane(s, co);
-                for l in 0..LANES {
-                    a[l] += v[l] * sv[l];
-                }
-            }
-        }
+    for (g, v) in a.iter().enumerate() {
+        *lane_mut(acc, co0 + g) = *v;
     }
+    N
 }
 
 /// Run `body` compiled for AVX2 when the CPU has it (`avx2`, detected once
-/// per call by the caller), else as built. The kernels are all
-/// `#[inline(always)]`, so they are compiled into whichever caller runs
-/// them; the arithmetic is the same in both, only the register width differs.
+/// by the caller), else as built. The kernels are all `#[inline(always)]`,
+/// so they are compiled into whichever caller runs them; the arithmetic is
+/// the same in both, only the register width differs.
 #[inline(always)]
 fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -262,82 +242,190 @@ fn has_avx2() -> bool {
     }
 }
 
-fn check_sizes(g: &ConvGeom, f_len: usize, c_small: usize, big_len: usize, small_len: usize) -> usize {
-    assert_eq!(f_len, g.k() * c_small, "conv kernel: filter size");
-    let big_per = g.in_len() * LANES;
-    let small_per = g.p_out() * c_small * LANES;
-    assert!(big_per > 0 && small_per > 0, "conv kernel: empty map");
-    assert_eq!(big_len % big_per, 0, "conv kernel: big map size");
-    assert_eq!(big_len / big_per * small_per, small_len, "conv kernel: small map size");
-    big_len / big_per
+/// One convolution — a SAME geometry from the big map to the small one and
+/// its filter F ([filter row][c_small]) — ready for the kernels on single
+/// lane blocks: the tap table, F in both orders, the instruction set.
+pub struct LaneConv<'a, T> {
+    g: &'a ConvGeom,
+    c_small: usize,
+    f: &'a [T],
+    /// F transposed to [c_small][filter row] (gather reads it by rows).
+    ft: Vec<T>,
+    taps: TapTable,
+    avx2: bool,
 }
 
-/// small = Σ F · big (+ bias), lane-blocked; returns the small map.
-pub fn gather<T: Real>(g: &ConvGeom, f: &[T], c_small: usize, bias: Option<&[T]>, big: &[T]) -> Vec<T> {
-    let nb = big.len() / (g.in_len() * LANES).max(1);
-    let small_per = g.p_out() * c_small * LANES;
-    let mut small = vec![T::ZERO; nb * small_per];
-    check_sizes(g, f.len(), c_small, big.len(), small.len());
-    let (t, k) = (TapTable::new(g), g.k());
-    let ft: Vec<T> = (0..c_small * k).map(|i| f[(i % k) * c_small + i / k]).collect();
-    let avx2 = has_avx2();
-    small.par_chunks_mut(small_per).zip(big.par_chunks(g.in_len() * LANES)).for_each(|(s, b)| {
-        with_best_simd(avx2, || gather_block(g, &t, &ft, c_small, bias, b, s));
-    });
-    small
-}
+impl<'a, T: Real> LaneConv<'a, T> {
+    pub fn new(g: &'a ConvGeom, f: &'a [T], c_small: usize) -> Self {
+        let k = g.k();
+        assert_eq!(f.len(), k * c_small, "conv kernel: filter size");
+        assert!(g.in_len() > 0 && g.p_out() * c_small > 0, "conv kernel: empty map");
+        let ft = (0..c_small * k).map(|i| f[(i % k) * c_small + i / k]).collect();
+        LaneConv { g, c_small, f, ft, taps: TapTable::new(g), avx2: has_avx2() }
+    }
 
-/// big = Σ Fᵀ · small, lane-blocked (the adjoint of [`gather`] without bias).
-pub fn scatter<T: Real>(g: &ConvGeom, f: &[T], c_small: usize, small: &[T]) -> Vec<T> {
-    let small_per = g.p_out() * c_small * LANES;
-    let nb = small.len() / small_per.max(1);
-    let mut big = vec![T::ZERO; nb * g.in_len() * LANES];
-    check_sizes(g, f.len(), c_small, big.len(), small.len());
-    let t = TapTable::new(g);
-    let avx2 = has_avx2();
-    big.par_chunks_mut(g.in_len() * LANES).zip(small.par_chunks(small_per)).for_each(|(b, s)| {
-        with_best_simd(avx2, || scatter_block(g, &t, f, c_small, s, b));
-    });
-    big
-}
+    /// Values in one block of the big map.
+    pub fn big_len(&self) -> usize {
+        self.g.in_len() * LANES
+    }
 
-/// grad += Σ_{pixels, images} big ⊗ small, in the filter's layout.
-pub fn add_filter_grad<T: Real>(g: &ConvGeom, c_small: usize, big: &[T], small: &[T], grad: &mut [T]) {
-    check_sizes(g, grad.len(), c_small, big.len(), small.len());
-    let small_per = g.p_out() * c_small * LANES;
-    let t = TapTable::new(g);
-    let avx2 = has_avx2();
-    let partials: Vec<Vec<T>> = big
-        .par_chunks(g.in_len() * LANES)
-        .zip(small.par_chunks(small_per))
-        .map(|(b, s)| {
-            let mut acc = vec![T::ZERO; grad.len() * LANES];
-            with_best_simd(avx2, || filter_grad_block(g, &t, c_small, b, s, &mut acc));
-            acc
-        })
-        .collect();
-    for acc in &partials {
-        for (gv, lanes) in grad.iter_mut().zip(acc.chunks_exact(LANES)) {
-            let mut s = T::ZERO;
-            for &v in lanes {
-                s += v;
+    /// Values in one block of the small map.
+    pub fn small_len(&self) -> usize {
+        self.g.p_out() * self.c_small * LANES
+    }
+
+    /// Values in the filter gradient's per-lane accumulator.
+    pub fn grad_len(&self) -> usize {
+        self.f.len() * LANES
+    }
+
+    /// Blocks in a big map of `big` values and a small map of `small`.
+    fn blocks_of(&self, big: usize, small: usize) -> usize {
+        assert_eq!(big % self.big_len(), 0, "conv kernel: big map size");
+        assert_eq!(big / self.big_len() * self.small_len(), small, "conv kernel: small map size");
+        big / self.big_len()
+    }
+
+    /// small = Σ F · big (+ bias) over one block; every value of `small` is
+    /// written.
+    pub fn gather_block(&self, bias: Option<&[T]>, big: &[T], small: &mut [T]) {
+        let (g, t, k, cs) = (self.g, &self.taps, self.g.k(), self.c_small);
+        with_best_simd(self.avx2, #[inline(always)] || {
+            let mut patch = vec![T::ZERO; k * LANES];
+            for po in 0..g.p_out() {
+                load_patch(g, t, po, big, &mut patch);
+                let out = &mut small[po * cs * LANES..][..cs * LANES];
+                matvec_lanes(&self.ft, cs, k, &patch, |co| bias.map_or(T::ZERO, |b| b[co]), out);
             }
-            *gv += s;
+        })
+    }
+
+    /// big += Σ Fᵀ · small over one block.
+    pub fn scatter_block(&self, small: &[T], big: &mut [T]) {
+        let (g, t, k, cs) = (self.g, &self.taps, self.g.k(), self.c_small);
+        let c_big = g.c_in;
+        with_best_simd(self.avx2, #[inline(always)] || {
+            let mut dpatch = vec![T::ZERO; k * LANES];
+            for po in 0..g.p_out() {
+                let src = &small[po * cs * LANES..][..cs * LANES];
+                matvec_lanes(self.f, k, cs, src, |_| T::ZERO, &mut dpatch);
+                for &(tap, pi) in t.of(po) {
+                    for ci in 0..c_big {
+                        let (d, a) = (lane_mut(big, pi * c_big + ci), lane(&dpatch, tap * c_big + ci));
+                        for l in 0..LANES {
+                            d[l] += a[l];
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// acc[j][co][lane] += Σ_po patch[po][j] · small[po][co] over one block
+    /// (`acc` has [`Self::grad_len`] values), each sum in pixel order. The
+    /// patch values are read straight from the big map through the tap
+    /// table, so a group of output channels' accumulators stays in
+    /// registers for the whole run over the pixels.
+    pub fn filter_grad_block(&self, big: &[T], small: &[T], acc: &mut [T]) {
+        let (g, cs, p_out, c_big) = (self.g, self.c_small, self.g.p_out(), self.g.c_in);
+        with_best_simd(self.avx2, #[inline(always)] || {
+            for j in 0..g.k() {
+                let (tap, ci) = (j / c_big, j % c_big);
+                let src = &self.taps.by_tap[tap * p_out..][..p_out];
+                let row = |po: usize| match src[po] {
+                    OUTSIDE => [T::ZERO; LANES],
+                    pi => *lane(big, pi * c_big + ci),
+                };
+                let out = &mut acc[j * cs * LANES..][..cs * LANES];
+                let mut co = 0;
+                while co < cs {
+                    co += match cs - co {
+                        8.. => outer_group::<T, 8>(p_out, &row, small, cs, co, out),
+                        4..=7 => outer_group::<T, 4>(p_out, &row, small, cs, co, out),
+                        2 | 3 => outer_group::<T, 2>(p_out, &row, small, cs, co, out),
+                        _ => outer_group::<T, 1>(p_out, &row, small, cs, co, out),
+                    };
+                }
+            }
+        })
+    }
+}
+
+impl<T: Real> LaneConv<'_, T> {
+    /// small = Σ F · big (+ bias) for a whole lane-blocked batch.
+    pub fn gather(&self, bias: Option<&[T]>, big: &[T]) -> Vec<T> {
+        let mut small = vec![T::ZERO; big.len() / self.big_len() * self.small_len()];
+        self.blocks_of(big.len(), small.len());
+        small.par_chunks_mut(self.small_len()).zip(big.par_chunks(self.big_len())).for_each(|(s, b)| self.gather_block(bias, b, s));
+        small
+    }
+
+    /// big = Σ Fᵀ · small for a whole lane-blocked batch (the adjoint of
+    /// [`Self::gather`] without bias).
+    pub fn scatter(&self, small: &[T]) -> Vec<T> {
+        let mut big = vec![T::ZERO; small.len() / self.small_len() * self.big_len()];
+        self.blocks_of(big.len(), small.len());
+        big.par_chunks_mut(self.big_len()).zip(small.par_chunks(self.small_len())).for_each(|(b, s)| self.scatter_block(s, b));
+        big
+    }
+
+    /// grad += Σ_{pixels, images} big ⊗ small in the filter's layout, for a
+    /// whole batch: one per-lane partial per block, added in block order.
+    pub fn add_filter_grad(&self, big: &[T], small: &[T], grad: &mut [T]) {
+        self.blocks_of(big.len(), small.len());
+        let partials: Vec<Vec<T>> = big
+            .par_chunks(self.big_len())
+            .zip(small.par_chunks(self.small_len()))
+            .map(|(b, s)| {
+                let mut acc = vec![T::ZERO; self.grad_len()];
+                self.filter_grad_block(b, s, &mut acc);
+                acc
+            })
+            .collect();
+        for acc in &partials {
+            add_lane_sums(acc, grad);
         }
+    }
+}
+
+/// grad += Σ_lanes acc, for a per-lane accumulator `acc` ([value][lane]).
+pub fn add_lane_sums<T: Real>(acc: &[T], grad: &mut [T]) {
+    assert_eq!(acc.len(), grad.len() * LANES, "lane sums: size");
+    for (gv, lanes) in grad.iter_mut().zip(acc.chunks_exact(LANES)) {
+        let mut s = T::ZERO;
+        for &v in lanes {
+            s += v;
+        }
+        *gv += s;
     }
 }
 
 /// y[..][c][lane] += bias[c] over a lane-blocked map with `bias.len()`
 /// channels per pixel (padding lanes too; they are never read back).
 pub fn add_bias<T: Real>(y: &mut [T], bias: &[T]) {
+    y.par_chunks_mut(bias.len() * LANES * 64).for_each(|chunk| add_bias_block(chunk, bias));
+}
+
+/// [`add_bias`] on one block (or any whole number of pixels).
+pub fn add_bias_block<T: Real>(y: &mut [T], bias: &[T]) {
     let c = bias.len();
-    y.par_chunks_mut(c * LANES * 64).for_each(|chunk| {
-        for px in chunk.chunks_exact_mut(c * LANES) {
-            for (ch, &b) in bias.iter().enumerate() {
-                lane_mut(px, ch).iter_mut().for_each(|v| *v += b);
-            }
+    for px in y.chunks_exact_mut(c * LANES) {
+        for (ch, &b) in bias.iter().enumerate() {
+            lane_mut(px, ch).iter_mut().for_each(|v| *v += b);
         }
-    });
+    }
+}
+
+/// acc[c][lane] += Σ over pixels of a lane-blocked gradient with c
+/// channels per pixel (one block, or any whole number of pixels), in pixel
+/// order: the bias gradient's per-lane partial.
+pub fn add_bias_grad_block<T: Real>(dy: &[T], c: usize, acc: &mut [T]) {
+    assert_eq!(acc.len(), c * LANES, "bias gradient: accumulator size");
+    for px in dy.chunks_exact(c * LANES) {
+        for (a, &v) in acc.iter_mut().zip(px) {
+            *a += v;
+        }
+    }
 }
 
 /// grad[c] += Σ over pixels and lanes of a lane-blocked gradient with c
@@ -384,10 +472,11 @@ mod tests {
             let f = randv(g.k() * cs, &mut r);
             let u = randv(n * g.in_len(), &mut r);
             let v = randv(n * g.p_out() * cs, &mut r);
-            let gu = gather(&g, &f, cs, None, &u);
-            let sv = scatter(&g, &f, cs, &v);
+            let conv = LaneConv::new(&g, &f, cs);
+            let gu = conv.gather(None, &u);
+            let sv = conv.scatter(&v);
             let mut df = vec![0.0; f.len()];
-            add_filter_grad(&g, cs, &u, &v, &mut df);
+            conv.add_filter_grad(&u, &v, &mut df);
             let a: f64 = gu.iter().zip(&v).map(|(x, y)| x * y).sum();
             let b: f64 = u.iter().zip(&sv).map(|(x, y)| x * y).sum();
             let c: f64 = f.iter().zip(&df).map(|(x, y)| x * y).sum();
@@ -408,25 +497,23 @@ mod tests {
         let bias: Vec<f32> = (0..cs).map(|_| r.normal() as f32).collect();
         let big: Vec<f32> = (0..g.in_len() * LANES).map(|_| r.normal() as f32).collect();
         let small: Vec<f32> = (0..g.p_out() * cs * LANES).map(|_| r.normal() as f32).collect();
-        let t = TapTable::new(&g);
-        let k = g.k();
-        let ft: Vec<f32> = (0..cs * k).map(|i| f[(i % k) * cs + i / k]).collect();
+        let fast = LaneConv::new(&g, &f, cs);
+        let base = LaneConv { avx2: false, ..LaneConv::new(&g, &f, cs) };
+        let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
 
-        let mut want = vec![0.0f32; small.len()];
-        gather_block(&g, &t, &ft, cs, Some(&bias), &big, &mut want);
-        let got = gather(&g, &f, cs, Some(&bias), &big);
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "gather");
+        let (mut want, mut got) = (vec![0.0f32; small.len()], vec![0.0f32; small.len()]);
+        base.gather_block(Some(&bias), &big, &mut want);
+        fast.gather_block(Some(&bias), &big, &mut got);
+        assert!(same(&got, &want), "gather");
 
-        let mut want = vec![0.0f32; big.len()];
-        scatter_block(&g, &t, &f, cs, &small, &mut want);
-        let got = scatter(&g, &f, cs, &small);
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "scatter");
+        let (mut want, mut got) = (big.clone(), big.clone());
+        base.scatter_block(&small, &mut want);
+        fast.scatter_block(&small, &mut got);
+        assert!(same(&got, &want), "scatter");
 
-        let mut acc = vec![0.0f32; f.len() * LANES];
-        filter_grad_block(&g, &t, cs, &big, &small, &mut acc);
-        let want: Vec<f32> = acc.chunks(LANES).map(|c| c.iter().fold(0.0f32, |s, v| s + v)).collect();
-        let mut got = vec![0.0f32; f.len()];
-        add_filter_grad(&g, cs, &big, &small, &mut got);
-        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "filter gradient");
+        let (mut want, mut got) = (vec![0.5f32; f.len() * LANES], vec![0.5f32; f.len() * LANES]);
+        base.filter_grad_block(&big, &small, &mut want);
+        fast.filter_grad_block(&big, &small, &mut got);
+        assert!(same(&got, &want), "filter gradient");
     }
 }

@@ -13,7 +13,7 @@
 
 use crate::linalg::Real;
 use crate::nn::conv_geom::ConvGeom;
-use crate::nn::conv_lanes::{add_bias, add_bias_grad, add_filter_grad, from_lanes, gather, scatter, to_lanes};
+use crate::nn::conv_lanes::{LaneConv, add_bias, add_bias_grad, from_lanes, to_lanes};
 use crate::nn::param::{HasParams, Param};
 
 #[derive(Clone, Debug)]
@@ -55,7 +55,7 @@ impl<T: Real> ConvTranspose2d<T> {
 
     /// Forward a lane-blocked batch; keeps the input for backward.
     pub fn forward_lanes(&mut self, xl: Vec<T>) -> Vec<T> {
-        let mut y = scatter(&self.geom, &self.weight.value, self.c_in, &xl);
+        let mut y = self.kernels().scatter(&xl);
         add_bias(&mut y, &self.bias.value);
         self.input = xl;
         y
@@ -66,8 +66,15 @@ impl<T: Real> ConvTranspose2d<T> {
     pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
         assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.in_len().max(1), "conv-transpose backward: gradient does not match the last forward");
         add_bias_grad(dyl, self.c_out(), &mut self.bias.grad);
-        add_filter_grad(&self.geom, self.c_in, dyl, &self.input, &mut self.weight.grad);
-        need_dx.then(|| gather(&self.geom, &self.weight.value, self.c_in, None, dyl))
+        let conv = LaneConv::new(&self.geom, &self.weight.value, self.c_in);
+        conv.add_filter_grad(dyl, &self.input, &mut self.weight.grad);
+        need_dx.then(|| conv.gather(None, dyl))
+    }
+
+    /// The lane kernels of this layer's geometry (big = its output) and
+    /// current filter.
+    pub fn kernels(&self) -> LaneConv<'_, T> {
+        LaneConv::new(&self.geom, &self.weight.value, self.c_in)
     }
 
     /// The last forward's input, lane-blocked.
