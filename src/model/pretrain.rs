@@ -6,8 +6,8 @@
 use crate::error::{Result, UdllError};
 use crate::model::autoencoder::ConvAutoencoder;
 use crate::model::dense_ae::corrupt;
-use crate::model::regularizers::sparse_l1;
-use crate::nn::loss::squared_error;
+use crate::model::reconstruction_step::reconstruction_step;
+use crate::nn::conv_lanes::to_lanes;
 use crate::nn::{Adam, HasParams};
 use crate::progress::Progress;
 use crate::rng::Rng;
@@ -94,6 +94,8 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
     let mut xb = Vec::with_capacity(batch * d);
     let mut noise = Rng::stream(cfg.seed, "corruption");
     let denoising = cfg.mask_rate > 0.0 || cfg.noise_sigma > 0.0;
+    // Full batch: the same lane-blocked target every step.
+    let full_lanes = (batch == n).then(|| to_lanes(x, n, d));
     for epoch in 1..=cfg.epochs {
         if batch < n {
             shuffle.shuffle(&mut order);
@@ -110,22 +112,21 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
                 }
                 &xb
             };
+            let target = match &full_lanes {
+                Some(t) => t,
+                None => &to_lanes(xs, m, d),
+            };
             ae.zero_grad();
-            let corrupted = if denoising { Some(corrupt(xs, cfg.mask_rate, cfg.noise_sigma, &mut noise)) } else { None };
-            let z = ae.encode(corrupted.as_deref().unwrap_or(xs), m);
-            let recon = ae.decode(&z, m);
-            let (mut loss, grad) = squared_error(&recon, xs, 0.5);
+            let loss = if denoising {
+                let input = to_lanes(&corrupt(xs, cfg.mask_rate, cfg.noise_sigma, &mut noise), m, d);
+                reconstruction_step(ae, &input, target, m, cfg.sparse)
+            } else {
+                reconstruction_step(ae, target, target, m, cfg.sparse)
+            };
             if !loss.is_finite() {
                 return Err(UdllError::Numeric(format!("pretrain: the loss became {loss} at epoch {epoch}; lower the learning rate")));
             }
-            let mut dz = ae.backward_decoder(&grad);
-            if cfg.sparse > 0.0 {
-                let (p, gs) = sparse_l1(&z, cfg.sparse);
-                loss += p;
-                dz.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
-            }
             total += loss;
-            ae.backward_encoder(&dz, false);
             adam.update(&mut ae.params_mut());
         }
         let mean = total / n as f64;

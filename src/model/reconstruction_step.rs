@@ -1,0 +1,253 @@
+//! One reconstruction step of the convolutional autoencoder (pretraining's
+//! ½‖X − g(f(X̃))‖², optionally + λ‖f(X̃)‖₁), fused per lane block.
+//!
+//! The layer-by-layer path ([`ConvAutoencoder::encode`] …
+//! [`ConvAutoencoder::backward_encoder`]) runs each layer over the whole
+//! batch: about fifteen parallel regions and as many batch-sized buffers per
+//! step. Pretraining's steps are small (64 images, 8 blocks), so those
+//! costs rivalled the arithmetic. Here each block of [`LANES`] images goes
+//! through encoder, decoder, loss and back in one task, with its
+//! activations in a workspace reused across the blocks a task runs: one
+//! parallel region per step.
+//!
+//! Determinism: every block's loss and per-lane gradient partials are
+//! computed in a fixed order, and the partials are added to the
+//! parameters' gradients in block order, whatever thread ran them.
+
+use crate::linalg::Real;
+use crate::model::autoencoder::ConvAutoencoder;
+use crate::nn::HasParams;
+use crate::nn::activation::{relu_backward_serial, relu_serial};
+use crate::nn::conv_lanes::{LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks};
+use rayon::prelude::*;
+
+/// One block's activations and gradient scratch, sized for the network.
+struct Workspace<T> {
+    /// Output of each encoder layer (after its ReLU).
+    enc: Vec<Vec<T>>,
+    /// Output of each decoder layer (after its ReLU, if any).
+    dec: Vec<Vec<T>>,
+    /// The gradient at the current layer's output, and at its input.
+    cur: Vec<T>,
+    next: Vec<T>,
+}
+
+/// Loss and per-lane parameter-gradient partials of one block, in the
+/// order of [`HasParams::params`].
+struct BlockResult<T> {
+    loss: f64,
+    grads: Vec<Vec<T>>,
+}
+
+/// ½ Σ ‖x̂ − target‖² (+ λ Σ |z| when `sparse` > 0) over the n images of
+/// the lane-blocked `input` (what the encoder sees) and `target` (what the
+/// decoder should give back); adds the gradients to the autoencoder's
+/// parameters (as a backward pass does) and returns the loss. Padding lanes
+/// of the last block contribute nothing.
+pub fn reconstruction_step<T: Real>(ae: &mut ConvAutoencoder<T>, input: &[T], target: &[T], n: usize, sparse: f64) -> f64 {
+    let block_len = ae.arch.input_len() * LANES;
+    assert_eq!(input.len(), blocks(n) * block_len, "reconstruction step: input size");
+    assert_eq!(target.len(), input.len(), "reconstruction step: target size");
+    let results: Vec<BlockResult<T>> = {
+        let enc: Vec<LaneConv<T>> = ae.encoder.iter().map(|c| c.kernels()).collect();
+        let dec: Vec<LaneConv<T>> = ae.decoder.iter().map(|t| t.kernels()).collect();
+        let net = Net { ae: &*ae, enc: &enc, dec: &dec, sparse: T::from_f64(sparse) };
+        (0..blocks(n))
+            .into_par_iter()
+            .map_init(
+                || net.workspace(),
+                |ws, b| {
+                    let valid = (n - b * LANES).min(LANES);
+                    net.block(&input[b * block_len..][..block_len], &target[b * block_len..][..block_len], valid, ws)
+                },
+            )
+            .collect()
+    };
+    let mut loss = 0.0;
+    let mut params = ae.params_mut();
+    for r in &results {
+        loss += r.loss;
+        for (p, acc) in params.iter_mut().zip(&r.grads) {
+            add_lane_sums(acc, &mut p.grad);
+        }
+    }
+    loss
+}
+
+/// The network as the block kernels see it.
+struct Net<'a, T: Real> {
+    ae: &'a ConvAutoencoder<T>,
+    enc: &'a [LaneConv<'a, T>],
+    dec: &'a [LaneConv<'a, T>],
+    sparse: T,
+}
+
+impl<T: Real> Net<'_, T> {
+    fn workspace(&self) -> Workspace<T> {
+        let enc = self.enc.iter().map(|c| vec![T::ZERO; c.small_len()]).collect();
+        let dec = self.dec.iter().map(|c| vec![T::ZERO; c.big_len()]).collect();
+        Workspace { enc, dec, cur: Vec::new(), next: Vec::new() }
+    }
+
+    /// Whether decoder layer j is followed by a ReLU.
+    fn dec_relu(&self, j: usize) -> bool {
+        j + 1 < self.dec.len() || self.ae.arch.final_relu
+    }
+
+    /// Forward and backward of one block with `valid` real images.
+    fn block(&self, input: &[T], target: &[T], valid: usize, ws: &mut Workspace<T>) -> BlockResult<T> {
+        let (ae, l) = (self.ae, self.enc.len());
+        for i in 0..l {
+            let (done, rest) = ws.enc.split_at_mut(i);
+            let x = if i == 0 { input } else { &done[i - 1] };
+            self.enc[i].gather_block(Some(&ae.encoder[i].bias.value), x, &mut rest[0]);
+            relu_serial(&mut rest[0]);
+        }
+        for j in 0..l {
+            let (done, rest) = ws.dec.split_at_mut(j);
+            let z = if j == 0 { &ws.enc[l - 1] } else { &done[j - 1] };
+            let y = &mut rest[0];
+            y.fill(T::ZERO);
+            self.dec[j].scatter_block(z, y);
+            add_bias_block(y, &ae.decoder[j].bias.value);
+            if self.dec_relu(j) {
+                relu_serial(y);
+            }
+        }
+
+        // dL/dx̂ = x̂ − target on the valid lanes, 0 on padding lanes.
+        let mut loss = 0.0;
+        ws.cur.clear();
+        ws.cur.extend(ws.dec[l - 1].iter().zip(target).enumerate().map(|(k, (&y, &t))| if k % LANES < valid { y - t } else { T::ZERO }));
+        for v in &ws.cur {
+            loss += 0.5 * v.to_f64() * v.to_f64();
+        }
+
+        // Parameters are encoder (weight, bias) per layer, then decoder's.
+        let mut grads: Vec<Vec<T>> = ae.params().iter().map(|p| vec![T::ZERO; p.len() * LANES]).collect();
+        let (enc_grads, dec_grads) = grads.split_at_mut(2 * l);
+        for j in (0..l).rev() {
+            if self.dec_relu(j) {
+                relu_backward_serial(&mut ws.cur, &ws.dec[j]);
+            }
+            let z = if j == 0 { &ws.enc[l - 1] } else { &ws.dec[j - 1] };
+            let [dw, db] = &mut dec_grads[2 * j..2 * j + 2] else { unreachable!() };
+            add_bias_grad_block(&ws.cur, ae.decoder[j].c_out(), db);
+            self.dec[j].filter_grad_block(&ws.cur, z, dw);
+            ws.next.resize(self.dec[j].small_len(), T::ZERO);
+            self.dec[j].gather_block(None, &ws.cur, &mut ws.next);
+            std::mem::swap(&mut ws.cur, &mut ws.next);
+        }
+
+        // The sparse code's λ‖z‖₁ (z ≥ 0 after the ReLU).
+        if self.sparse > T::ZERO {
+            for (k, (g, &z)) in ws.cur.iter_mut().zip(&ws.enc[l - 1]).enumerate() {
+                if k % LANES < valid && z > T::ZERO {
+                    loss += self.sparse.to_f64() * z.to_f64();
+                    *g += self.sparse;
+                }
+            }
+        }
+
+        for i in (0..l).rev() {
+            relu_backward_serial(&mut ws.cur, &ws.enc[i]);
+            let x = if i == 0 { input } else { &ws.enc[i - 1] };
+            let [dw, db] = &mut enc_grads[2 * i..2 * i + 2] else { unreachable!() };
+            add_bias_grad_block(&ws.cur, ae.encoder[i].c_out, db);
+            self.enc[i].filter_grad_block(x, &ws.cur, dw);
+            if i > 0 {
+                ws.next.clear();
+                ws.next.resize(self.enc[i].big_len(), T::ZERO);
+                self.enc[i].scatter_block(&ws.cur, &mut ws.next);
+                std::mem::swap(&mut ws.cur, &mut ws.next);
+            }
+        }
+        BlockResult { loss, grads }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::autoencoder::AeArch;
+    use crate::model::regularizers::sparse_l1;
+    use crate::nn::conv_lanes::to_lanes;
+    use crate::nn::gradcheck::{check_gradient, random_fill};
+    use crate::nn::loss::squared_error;
+    use crate::rng::Rng;
+
+    /// A two-layer autoencoder with random weights and biases, and 11
+    /// images (a partial last block) of input and a different target.
+    fn setup(final_relu: bool) -> (ConvAutoencoder<f64>, Vec<f64>, Vec<f64>, usize) {
+        let arch = AeArch { height: 9, width: 7, channels_in: 1, channels: vec![3, 2], kernels: vec![3, 3], final_relu };
+        let mut ae = ConvAutoencoder::<f64>::new(&arch).unwrap();
+        let mut rng = Rng::stream(5, "fused-step");
+        for p in ae.params_mut() {
+            random_fill(&mut p.value, &mut rng);
+        }
+        let n = 11;
+        let mut x = vec![0.0; n * arch.input_len()];
+        let mut t = vec![0.0; x.len()];
+        random_fill(&mut x, &mut rng);
+        random_fill(&mut t, &mut rng);
+        x.iter_mut().for_each(|v| *v = v.abs());
+        (ae, x, t, n)
+    }
+
+    fn grads(ae: &ConvAutoencoder<f64>) -> Vec<Vec<f64>> {
+        ae.params().iter().map(|p| p.grad.clone()).collect()
+    }
+
+    /// The fused step gives the loss and gradients of the layer-by-layer
+    /// path (encode, decode, squared error, sparse penalty, backward).
+    #[test]
+    fn matches_the_layer_by_layer_path() {
+        for (final_relu, lambda) in [(true, 0.0), (true, 0.3), (false, 0.3)] {
+            let (mut ae, x, t, n) = setup(final_relu);
+            ae.zero_grad();
+            let z = ae.encode(&x, n);
+            let r = ae.decode(&z, n);
+            let (mut want_loss, g) = squared_error(&r, &t, 0.5);
+            let mut dz = ae.backward_decoder(&g);
+            if lambda > 0.0 {
+                let (p, gs) = sparse_l1(&z, lambda);
+                want_loss += p;
+                dz.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
+            }
+            ae.backward_encoder(&dz, false);
+            let want = grads(&ae);
+
+            ae.zero_grad();
+            let per = ae.arch.input_len();
+            let loss = reconstruction_step(&mut ae, &to_lanes(&x, n, per), &to_lanes(&t, n, per), n, lambda);
+            assert!((loss - want_loss).abs() < 1e-10 * want_loss, "loss {loss} vs {want_loss}");
+            for (p, (got, want)) in ae.params().iter().zip(grads(&ae).iter().zip(&want)) {
+                for (a, b) in got.iter().zip(want) {
+                    assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "{}: {a} vs {b} (final ReLU {final_relu}, λ {lambda})", p.name);
+                }
+            }
+        }
+    }
+
+    /// Every parameter gradient of the fused step is the derivative of the
+    /// loss it returns.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let (mut ae, x, t, n) = setup(true);
+        let per = ae.arch.input_len();
+        let (xl, tl) = (to_lanes(&x, n, per), to_lanes(&t, n, per));
+        ae.zero_grad();
+        reconstruction_step(&mut ae, &xl, &tl, n, 0.2);
+        // Taken before any difference: each call adds to the gradients.
+        for (pi, grad) in grads(&ae).into_iter().enumerate() {
+            let (theta, name) = (ae.params()[pi].value.clone(), ae.params()[pi].name.clone());
+            let mut f = |th: &[f64]| {
+                ae.params_mut()[pi].value.copy_from_slice(th);
+                reconstruction_step(&mut ae, &xl, &tl, n, 0.2)
+            };
+            check_gradient(&mut f, &theta, &grad, 1e-6, 1e-5, &format!("fused step: d/d{name}"));
+            ae.params_mut()[pi].value.copy_from_slice(&theta);
+        }
+    }
+}
