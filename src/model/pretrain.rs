@@ -7,7 +7,7 @@ use crate::error::{Result, UdllError};
 use crate::model::autoencoder::ConvAutoencoder;
 use crate::model::dense_ae::corrupt;
 use crate::model::reconstruction_step::reconstruction_step;
-use crate::nn::conv_lanes::to_lanes;
+use crate::nn::conv_lanes::{rows_to_lanes, to_lanes};
 use crate::nn::{Adam, HasParams};
 use crate::progress::Progress;
 use crate::rng::Rng;
@@ -103,21 +103,21 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
         let mut total = 0.0;
         for chunk in order.chunks(batch) {
             let m = chunk.len();
-            let xs: &[f32] = if batch == n {
-                x
-            } else {
-                xb.clear();
-                for &i in chunk {
-                    xb.extend_from_slice(&x[i * d..(i + 1) * d]);
-                }
-                &xb
-            };
             let target = match &full_lanes {
                 Some(t) => t,
-                None => &to_lanes(xs, m, d),
+                None => &rows_to_lanes(x, d, chunk),
             };
             ae.zero_grad();
             let loss = if denoising {
+                let xs: &[f32] = if batch == n {
+                    x
+                } else {
+                    xb.clear();
+                    for &i in chunk {
+                        xb.extend_from_slice(&x[i * d..(i + 1) * d]);
+                    }
+                    &xb
+                };
                 let input = to_lanes(&corrupt(xs, cfg.mask_rate, cfg.noise_sigma, &mut noise), m, d);
                 reconstruction_step(ae, &input, target, m, cfg.sparse)
             } else {

@@ -17,19 +17,20 @@
 use crate::linalg::Real;
 use crate::model::autoencoder::ConvAutoencoder;
 use crate::nn::HasParams;
-use crate::nn::activation::{relu_backward_serial, relu_serial};
-use crate::nn::conv_lanes::{LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks};
+use crate::nn::conv_lanes::{GatherOut, LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks, has_avx2, mask_block, with_best_simd};
 use rayon::prelude::*;
 
-/// One block's activations and gradient scratch, sized for the network.
+/// One block's activations and their gradients, sized for the network;
+/// every buffer keeps its size, so reusing the workspace for the next
+/// block costs nothing.
 struct Workspace<T> {
-    /// Output of each encoder layer (after its ReLU).
+    /// Output of each encoder layer (after its ReLU), and the gradient there.
     enc: Vec<Vec<T>>,
-    /// Output of each decoder layer (after its ReLU, if any).
+    enc_grad: Vec<Vec<T>>,
+    /// Output of each decoder layer (after its ReLU, if any), and the
+    /// gradient there.
     dec: Vec<Vec<T>>,
-    /// The gradient at the current layer's output, and at its input.
-    cur: Vec<T>,
-    next: Vec<T>,
+    dec_grad: Vec<Vec<T>>,
 }
 
 /// Loss and per-lane parameter-gradient partials of one block, in the
@@ -52,13 +53,15 @@ pub fn reconstruction_step<T: Real>(ae: &mut ConvAutoencoder<T>, input: &[T], ta
         let enc: Vec<LaneConv<T>> = ae.encoder.iter().map(|c| c.kernels()).collect();
         let dec: Vec<LaneConv<T>> = ae.decoder.iter().map(|t| t.kernels()).collect();
         let net = Net { ae: &*ae, enc: &enc, dec: &dec, sparse: T::from_f64(sparse) };
+        let avx2 = has_avx2();
         (0..blocks(n))
             .into_par_iter()
             .map_init(
                 || net.workspace(),
                 |ws, b| {
                     let valid = (n - b * LANES).min(LANES);
-                    net.block(&input[b * block_len..][..block_len], &target[b * block_len..][..block_len], valid, ws)
+                    let (x, t) = (&input[b * block_len..][..block_len], &target[b * block_len..][..block_len]);
+                    with_best_simd(avx2, #[inline(always)] || net.block(x, t, valid, ws))
                 },
             )
             .collect()
@@ -84,9 +87,9 @@ struct Net<'a, T: Real> {
 
 impl<T: Real> Net<'_, T> {
     fn workspace(&self) -> Workspace<T> {
-        let enc = self.enc.iter().map(|c| vec![T::ZERO; c.small_len()]).collect();
-        let dec = self.dec.iter().map(|c| vec![T::ZERO; c.big_len()]).collect();
-        Workspace { enc, dec, cur: Vec::new(), next: Vec::new() }
+        let enc: Vec<Vec<T>> = self.enc.iter().map(|c| vec![T::ZERO; c.small_len()]).collect();
+        let dec: Vec<Vec<T>> = self.dec.iter().map(|c| vec![T::ZERO; c.big_len()]).collect();
+        Workspace { enc_grad: enc.clone(), enc, dec_grad: dec.clone(), dec }
     }
 
     /// Whether decoder layer j is followed by a ReLU.
@@ -94,14 +97,15 @@ impl<T: Real> Net<'_, T> {
         j + 1 < self.dec.len() || self.ae.arch.final_relu
     }
 
-    /// Forward and backward of one block with `valid` real images.
+    /// Forward and backward of one block with `valid` real images (inlined
+    /// into the caller's instruction-set dispatch, as the kernels are).
+    #[inline(always)]
     fn block(&self, input: &[T], target: &[T], valid: usize, ws: &mut Workspace<T>) -> BlockResult<T> {
         let (ae, l) = (self.ae, self.enc.len());
         for i in 0..l {
             let (done, rest) = ws.enc.split_at_mut(i);
             let x = if i == 0 { input } else { &done[i - 1] };
-            self.enc[i].gather_block(Some(&ae.encoder[i].bias.value), x, &mut rest[0]);
-            relu_serial(&mut rest[0]);
+            self.enc[i].gather_block(Some(&ae.encoder[i].bias.value), x, &mut rest[0], GatherOut::Relu);
         }
         for j in 0..l {
             let (done, rest) = ws.dec.split_at_mut(j);
@@ -109,39 +113,44 @@ impl<T: Real> Net<'_, T> {
             let y = &mut rest[0];
             y.fill(T::ZERO);
             self.dec[j].scatter_block(z, y);
-            add_bias_block(y, &ae.decoder[j].bias.value);
-            if self.dec_relu(j) {
-                relu_serial(y);
+            add_bias_block(y, &ae.decoder[j].bias.value, self.dec_relu(j));
+        }
+
+        // dL/dx̂ = x̂ − target on the valid lanes, 0 on padding lanes; the
+        // loss summed per lane (independent chains), then over the lanes.
+        // The gradient leaving is masked by the last ReLU, if any.
+        let (out, g_out) = (&ws.dec[l - 1], &mut ws.dec_grad[l - 1]);
+        let last_relu = self.dec_relu(l - 1);
+        let mut per_lane = [0.0f64; LANES];
+        for ((g, y), t) in g_out.chunks_exact_mut(LANES).zip(out.chunks_exact(LANES)).zip(target.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                let d = if l < valid { y[l] - t[l] } else { T::ZERO };
+                per_lane[l] += d.to_f64() * d.to_f64();
+                g[l] = if !last_relu || y[l] > T::ZERO { d } else { T::ZERO };
             }
         }
-
-        // dL/dx̂ = x̂ − target on the valid lanes, 0 on padding lanes.
-        let mut loss = 0.0;
-        ws.cur.clear();
-        ws.cur.extend(ws.dec[l - 1].iter().zip(target).enumerate().map(|(k, (&y, &t))| if k % LANES < valid { y - t } else { T::ZERO }));
-        for v in &ws.cur {
-            loss += 0.5 * v.to_f64() * v.to_f64();
-        }
+        let mut loss = 0.5 * per_lane.iter().sum::<f64>();
 
         // Parameters are encoder (weight, bias) per layer, then decoder's.
+        // Each layer's output gradient is already through its ReLU: the
+        // input gradient a gather returns is masked in the kernel by the
+        // ReLU output feeding the layer.
         let mut grads: Vec<Vec<T>> = ae.params().iter().map(|p| vec![T::ZERO; p.len() * LANES]).collect();
         let (enc_grads, dec_grads) = grads.split_at_mut(2 * l);
         for j in (0..l).rev() {
-            if self.dec_relu(j) {
-                relu_backward_serial(&mut ws.cur, &ws.dec[j]);
-            }
-            let z = if j == 0 { &ws.enc[l - 1] } else { &ws.dec[j - 1] };
+            let (done, rest) = ws.dec_grad.split_at_mut(j);
+            let dy = &rest[0];
+            let (z, dz) = if j == 0 { (&ws.enc[l - 1], &mut ws.enc_grad[l - 1]) } else { (&ws.dec[j - 1], &mut done[j - 1]) };
             let [dw, db] = &mut dec_grads[2 * j..2 * j + 2] else { unreachable!() };
-            add_bias_grad_block(&ws.cur, ae.decoder[j].c_out(), db);
-            self.dec[j].filter_grad_block(&ws.cur, z, dw);
-            ws.next.resize(self.dec[j].small_len(), T::ZERO);
-            self.dec[j].gather_block(None, &ws.cur, &mut ws.next);
-            std::mem::swap(&mut ws.cur, &mut ws.next);
+            add_bias_grad_block(dy, ae.decoder[j].c_out(), db);
+            self.dec[j].filter_grad_block(dy, z, dw);
+            self.dec[j].gather_block(None, dy, dz, GatherOut::MaskedBy(z));
         }
 
-        // The sparse code's λ‖z‖₁ (z ≥ 0 after the ReLU).
+        // The sparse code's λ‖z‖₁: its gradient is λ where z > 0, where the
+        // ReLU mask passes it anyway.
         if self.sparse > T::ZERO {
-            for (k, (g, &z)) in ws.cur.iter_mut().zip(&ws.enc[l - 1]).enumerate() {
+            for (k, (g, &z)) in ws.enc_grad[l - 1].iter_mut().zip(&ws.enc[l - 1]).enumerate() {
                 if k % LANES < valid && z > T::ZERO {
                     loss += self.sparse.to_f64() * z.to_f64();
                     *g += self.sparse;
@@ -150,16 +159,17 @@ impl<T: Real> Net<'_, T> {
         }
 
         for i in (0..l).rev() {
-            relu_backward_serial(&mut ws.cur, &ws.enc[i]);
+            let (done, rest) = ws.enc_grad.split_at_mut(i);
+            let dy = &rest[0];
             let x = if i == 0 { input } else { &ws.enc[i - 1] };
             let [dw, db] = &mut enc_grads[2 * i..2 * i + 2] else { unreachable!() };
-            add_bias_grad_block(&ws.cur, ae.encoder[i].c_out, db);
-            self.enc[i].filter_grad_block(x, &ws.cur, dw);
+            add_bias_grad_block(dy, ae.encoder[i].c_out, db);
+            self.enc[i].filter_grad_block(x, dy, dw);
             if i > 0 {
-                ws.next.clear();
-                ws.next.resize(self.enc[i].big_len(), T::ZERO);
-                self.enc[i].scatter_block(&ws.cur, &mut ws.next);
-                std::mem::swap(&mut ws.cur, &mut ws.next);
+                let dx = &mut done[i - 1];
+                dx.fill(T::ZERO);
+                self.enc[i].scatter_block(dy, dx);
+                mask_block(dx, x);
             }
         }
         BlockResult { loss, grads }

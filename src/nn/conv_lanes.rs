@@ -42,13 +42,24 @@ pub fn blocks(n: usize) -> usize {
 /// `[n][per]` (one image per row) → `[block][per][lane]`; lanes past n are 0.
 pub fn to_lanes<T: Real>(x: &[T], n: usize, per: usize) -> Vec<T> {
     assert_eq!(x.len(), n * per, "to_lanes: {} values for {n} × {per}", x.len());
+    lanes_of(n, per, |i| &x[i * per..][..per])
+}
+
+/// Rows `rows` of x (`[..][per]`), in that order, as lane blocks: a
+/// mini-batch straight from the dataset, without copying it out first.
+pub fn rows_to_lanes<T: Real>(x: &[T], per: usize, rows: &[usize]) -> Vec<T> {
+    lanes_of(rows.len(), per, |i| &x[rows[i] * per..][..per])
+}
+
+/// The n images `image(i)` of `per` values each, lane-blocked.
+fn lanes_of<'a, T: Real>(n: usize, per: usize, image: impl Fn(usize) -> &'a [T] + Sync) -> Vec<T> {
     let mut out = vec![T::ZERO; blocks(n) * per * LANES];
     if per == 0 {
         return out;
     }
-    out.par_chunks_mut(per * LANES).zip(x.par_chunks(per * LANES)).for_each(|(blk, imgs)| {
-        for (l, img) in imgs.chunks_exact(per).enumerate() {
-            for (j, v) in img.iter().enumerate() {
+    out.par_chunks_mut(per * LANES).enumerate().for_each(|(b, blk)| {
+        for l in 0..LANES.min(n - b * LANES) {
+            for (j, v) in image(b * LANES + l).iter().enumerate() {
                 blk[j * LANES + l] = *v;
             }
         }
@@ -145,7 +156,10 @@ fn load_patch<T: Real>(g: &ConvGeom, t: &TapTable, po: usize, big: &[T], patch: 
     }
     for &(tap, pi) in taps {
         for ci in 0..c_big {
-            *lane_mut(patch, tap * c_big + ci) = *lane(big, pi * c_big + ci);
+            // A slice copy: the compiler moves it as one vector (an array
+            // assignment through `lane` became eight scalar moves).
+            let (j, i) = (tap * c_big + ci, pi * c_big + ci);
+            patch[j * LANES..(j + 1) * LANES].copy_from_slice(&big[i * LANES..(i + 1) * LANES]);
         }
     }
 }
@@ -157,51 +171,133 @@ fn lanes_mul_add<T: Real>(a: Lane<T>, w: Lane<T>, x: Lane<T>) -> Lane<T> {
     std::array::from_fn(|l| a[l] + w[l] * x[l])
 }
 
-/// out[r] = init[r] + Σ_i m[r][i] · v[i] for the `rows` × `cols` matrix m
-/// and lane vectors v, out (sums in i order). Rows go in groups of 8, 4, 2,
-/// 1 so that each group's sums are independent chains the CPU overlaps; one
-/// chain at a time would wait on every add's latency.
+/// A rows × cols matrix laid out for [`matvec_lanes`]: its rows cut into
+/// [`row_groups`], each group stored column by column, so the kernel walks
+/// it in order with no index arithmetic.
+struct GroupedMatrix<T> {
+    cols: usize,
+    /// [`row_groups`] of the rows, computed once (the kernels would
+    /// otherwise divide at every pixel).
+    groups: Vec<(usize, usize)>,
+    data: Vec<T>,
+}
+
+/// The most rows (or output channels) whose sums a kernel keeps in
+/// registers at once: 12 accumulators, the input vector and a product fit
+/// in the 16 vector registers of AVX2.
+const MAX_GROUP: usize = 12;
+
+/// `rows` cut into as few groups of at most [`MAX_GROUP`] as possible, of
+/// near-equal sizes (15 → 8 + 7, not 12 + 3): (first row, size) of each.
+/// Each group's sums are independent chains the CPU overlaps, and the
+/// fewer the groups, the fewer times the input is read.
+fn row_groups(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    let groups = rows.div_ceil(MAX_GROUP);
+    (0..groups).map(move |i| {
+        let (base, extra) = (rows / groups, rows % groups);
+        (i * base + i.min(extra), base + usize::from(i < extra))
+    })
+}
+
+/// `$f::<$t, N>($args)` with the const N equal to the run-time `$n`
+/// (1 ..= [`MAX_GROUP`]).
+macro_rules! with_group_size {
+    ($n:expr, $f:ident::<$t:ty>($($arg:expr),* $(,)?)) => {
+        match $n {
+            1 => $f::<$t, 1>($($arg),*),
+            2 => $f::<$t, 2>($($arg),*),
+            3 => $f::<$t, 3>($($arg),*),
+            4 => $f::<$t, 4>($($arg),*),
+            5 => $f::<$t, 5>($($arg),*),
+            6 => $f::<$t, 6>($($arg),*),
+            7 => $f::<$t, 7>($($arg),*),
+            8 => $f::<$t, 8>($($arg),*),
+            9 => $f::<$t, 9>($($arg),*),
+            10 => $f::<$t, 10>($($arg),*),
+            11 => $f::<$t, 11>($($arg),*),
+            _ => $f::<$t, 12>($($arg),*),
+        }
+    };
+}
+
+impl<T: Real> GroupedMatrix<T> {
+    /// From `m(r, c)`, the matrix's values.
+    fn new(rows: usize, cols: usize, m: impl Fn(usize, usize) -> T) -> Self {
+        let mut data = Vec::with_capacity(rows * cols);
+        let groups: Vec<(usize, usize)> = row_groups(rows).collect();
+        for &(r0, n) in &groups {
+            for c in 0..cols {
+                data.extend((r0..r0 + n).map(|r| m(r, c)));
+            }
+        }
+        GroupedMatrix { cols, groups, data }
+    }
+}
+
+/// out[r] = finish(r, init[r] + Σ_i m[r][i] · v[i]) for the lane vectors v
+/// and out (each sum in i order).
 #[inline(always)]
-fn matvec_lanes<T: Real>(m: &[T], rows: usize, cols: usize, v: &[T], init: impl Fn(usize) -> T, out: &mut [T]) {
-    let mut r = 0;
-    while r < rows {
-        r += match rows - r {
-            8.. => rows_group::<T, 8>(m, r, cols, v, &init, out),
-            4..=7 => rows_group::<T, 4>(m, r, cols, v, &init, out),
-            2 | 3 => rows_group::<T, 2>(m, r, cols, v, &init, out),
-            _ => rows_group::<T, 1>(m, r, cols, v, &init, out),
-        };
+fn matvec_lanes<T: Real>(m: &GroupedMatrix<T>, v: &[T], init: impl Fn(usize) -> T, finish: impl Fn(usize, Lane<T>) -> Lane<T>, out: &mut [T]) {
+    let v = &v[..m.cols * LANES];
+    for &(r0, n) in &m.groups {
+        let block = &m.data[r0 * m.cols..(r0 + n) * m.cols];
+        with_group_size!(n, rows_group::<T>(block, r0, v, &init, &finish, out));
     }
 }
 
 #[inline(always)]
-fn rows_group<T: Real, const N: usize>(m: &[T], r0: usize, cols: usize, v: &[T], init: &impl Fn(usize) -> T, out: &mut [T]) -> usize {
+fn rows_group<T: Real, const N: usize>(block: &[T], r0: usize, v: &[T], init: &impl Fn(usize) -> T, finish: &impl Fn(usize, Lane<T>) -> Lane<T>, out: &mut [T]) {
     let mut acc: [Lane<T>; N] = std::array::from_fn(|g| [init(r0 + g); LANES]);
-    let mg = &m[r0 * cols..(r0 + N) * cols];
-    for i in 0..cols {
-        let x = *lane(v, i);
+    for (w, x) in block.chunks_exact(N).zip(v.chunks_exact(LANES)) {
+        let x: Lane<T> = x.try_into().unwrap();
         // Fixed-size loops only, so the compiler keeps `acc` in registers;
         // each weight broadcast to a whole lane vector first, so every
         // operation is lane by lane (else the vectoriser may run across
         // the rows and shuffle).
         for g in 0..N {
-            acc[g] = lanes_mul_add(acc[g], [mg[g * cols + i]; LANES], x);
+            acc[g] = lanes_mul_add(acc[g], [w[g]; LANES], x);
         }
     }
     for (g, a) in acc.iter().enumerate() {
-        *lane_mut(out, r0 + g) = *a;
+        *lane_mut(out, r0 + g) = finish(r0 + g, *a);
     }
-    N
 }
 
-/// acc[co0 + g] += Σ_po row(po) · small[po][co0 + g] for g < N, each sum in
-/// pixel order, the N accumulators in registers for the whole run.
+/// What [`LaneConv::gather_block`] does to each value before storing it:
+/// the ReLU of a forward pass, or the ReLU mask of a backward pass (keep
+/// the value where the given ReLU output, laid out as the result, is
+/// positive). Fused into the kernel's store, so the map is not read and
+/// written a second time.
+#[derive(Clone, Copy)]
+pub enum GatherOut<'a, T> {
+    Plain,
+    Relu,
+    MaskedBy(&'a [T]),
+}
+
+/// max(a, 0) lane by lane, as `if a > 0 { a } else { 0 }` (NaN and −0 go
+/// to +0), in registers.
 #[inline(always)]
-fn outer_group<T: Real, const N: usize>(p_out: usize, row: &impl Fn(usize) -> Lane<T>, small: &[T], c_small: usize, co0: usize, acc: &mut [T]) -> usize {
+fn relu_lane<T: Real>(a: Lane<T>) -> Lane<T> {
+    std::array::from_fn(|l| if a[l] > T::ZERO { a[l] } else { T::ZERO })
+}
+
+/// a where y > 0, else 0, lane by lane.
+#[inline(always)]
+fn mask_lane<T: Real>(a: Lane<T>, y: &Lane<T>) -> Lane<T> {
+    std::array::from_fn(|l| if y[l] > T::ZERO { a[l] } else { T::ZERO })
+}
+
+/// acc[co0 + g] += Σ_po big[src[po]][ci] · small[po][co0 + g] for g < N
+/// (a zero lane where src[po] is [`OUTSIDE`]), each sum in pixel order,
+/// the N accumulators in registers for the whole run.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn outer_group<T: Real, const N: usize>(src: &[usize], big: &[T], c_big: usize, ci: usize, small: &[T], c_small: usize, co0: usize, acc: &mut [T]) {
     let mut a: [Lane<T>; N] = std::array::from_fn(|g| *lane(acc, co0 + g));
-    for po in 0..p_out {
-        let v = row(po);
-        let s = &small[(po * c_small + co0) * LANES..][..N * LANES];
+    for (&pi, s) in src.iter().zip(small.chunks_exact(c_small * LANES)) {
+        let v = if pi == OUTSIDE { [T::ZERO; LANES] } else { *lane(big, pi * c_big + ci) };
+        let s = &s[co0 * LANES..(co0 + N) * LANES];
         for g in 0..N {
             a[g] = lanes_mul_add(a[g], v, *lane(s, g));
         }
@@ -209,7 +305,6 @@ fn outer_group<T: Real, const N: usize>(p_out: usize, row: &impl Fn(usize) -> La
     for (g, v) in a.iter().enumerate() {
         *lane_mut(acc, co0 + g) = *v;
     }
-    N
 }
 
 /// Run `body` compiled for AVX2 when the CPU has it (`avx2`, detected once
@@ -217,7 +312,7 @@ fn outer_group<T: Real, const N: usize>(p_out: usize, row: &impl Fn(usize) -> La
 /// so they are compiled into whichever caller runs them; the arithmetic is
 /// the same in both, only the register width differs.
 #[inline(always)]
-fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
+pub(crate) fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if avx2 {
         #[target_feature(enable = "avx2")]
@@ -231,7 +326,7 @@ fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
     body()
 }
 
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2")
@@ -249,8 +344,9 @@ pub struct LaneConv<'a, T> {
     g: &'a ConvGeom,
     c_small: usize,
     f: &'a [T],
-    /// F transposed to [c_small][filter row] (gather reads it by rows).
-    ft: Vec<T>,
+    /// F (scatter's matrix) and Fᵀ (gather's), grouped for the kernels.
+    f_grouped: GroupedMatrix<T>,
+    ft_grouped: GroupedMatrix<T>,
     taps: TapTable,
     avx2: bool,
 }
@@ -260,8 +356,9 @@ impl<'a, T: Real> LaneConv<'a, T> {
         let k = g.k();
         assert_eq!(f.len(), k * c_small, "conv kernel: filter size");
         assert!(g.in_len() > 0 && g.p_out() * c_small > 0, "conv kernel: empty map");
-        let ft = (0..c_small * k).map(|i| f[(i % k) * c_small + i / k]).collect();
-        LaneConv { g, c_small, f, ft, taps: TapTable::new(g), avx2: has_avx2() }
+        let f_grouped = GroupedMatrix::new(k, c_small, |j, co| f[j * c_small + co]);
+        let ft_grouped = GroupedMatrix::new(c_small, k, |co, j| f[j * c_small + co]);
+        LaneConv { g, c_small, f, f_grouped, ft_grouped, taps: TapTable::new(g), avx2: has_avx2() }
     }
 
     /// Values in one block of the big map.
@@ -286,16 +383,24 @@ impl<'a, T: Real> LaneConv<'a, T> {
         big / self.big_len()
     }
 
-    /// small = Σ F · big (+ bias) over one block; every value of `small` is
-    /// written.
-    pub fn gather_block(&self, bias: Option<&[T]>, big: &[T], small: &mut [T]) {
+    /// small = out(Σ F · big (+ bias)) over one block; every value of
+    /// `small` is written.
+    pub fn gather_block(&self, bias: Option<&[T]>, big: &[T], small: &mut [T], out: GatherOut<'_, T>) {
         let (g, t, k, cs) = (self.g, &self.taps, self.g.k(), self.c_small);
         with_best_simd(self.avx2, #[inline(always)] || {
             let mut patch = vec![T::ZERO; k * LANES];
             for po in 0..g.p_out() {
                 load_patch(g, t, po, big, &mut patch);
-                let out = &mut small[po * cs * LANES..][..cs * LANES];
-                matvec_lanes(&self.ft, cs, k, &patch, |co| bias.map_or(T::ZERO, |b| b[co]), out);
+                let res = &mut small[po * cs * LANES..][..cs * LANES];
+                let init = |co: usize| bias.map_or(T::ZERO, |b| b[co]);
+                match out {
+                    GatherOut::Plain => matvec_lanes(&self.ft_grouped, &patch, init, |_, a| a, res),
+                    GatherOut::Relu => matvec_lanes(&self.ft_grouped, &patch, init, |_, a| relu_lane(a), res),
+                    GatherOut::MaskedBy(y) => {
+                        let y = &y[po * cs * LANES..][..cs * LANES];
+                        matvec_lanes(&self.ft_grouped, &patch, init, |co, a| mask_lane(a, lane(y, co)), res)
+                    }
+                }
             }
         })
     }
@@ -308,13 +413,14 @@ impl<'a, T: Real> LaneConv<'a, T> {
             let mut dpatch = vec![T::ZERO; k * LANES];
             for po in 0..g.p_out() {
                 let src = &small[po * cs * LANES..][..cs * LANES];
-                matvec_lanes(self.f, k, cs, src, |_| T::ZERO, &mut dpatch);
+                matvec_lanes(&self.f_grouped, src, |_| T::ZERO, |_, a| a, &mut dpatch);
                 for &(tap, pi) in t.of(po) {
                     for ci in 0..c_big {
-                        let (d, a) = (lane_mut(big, pi * c_big + ci), lane(&dpatch, tap * c_big + ci));
-                        for l in 0..LANES {
-                            d[l] += a[l];
-                        }
+                        // Whole lane vectors in and out: element-wise `+=`
+                        // through the slices compiled to scalar adds.
+                        let a = *lane(&dpatch, tap * c_big + ci);
+                        let d = lane_mut(big, pi * c_big + ci);
+                        *d = std::array::from_fn(|l| d[l] + a[l]);
                     }
                 }
             }
@@ -329,22 +435,13 @@ impl<'a, T: Real> LaneConv<'a, T> {
     pub fn filter_grad_block(&self, big: &[T], small: &[T], acc: &mut [T]) {
         let (g, cs, p_out, c_big) = (self.g, self.c_small, self.g.p_out(), self.g.c_in);
         with_best_simd(self.avx2, #[inline(always)] || {
+            let groups: Vec<(usize, usize)> = row_groups(cs).collect();
             for j in 0..g.k() {
                 let (tap, ci) = (j / c_big, j % c_big);
                 let src = &self.taps.by_tap[tap * p_out..][..p_out];
-                let row = |po: usize| match src[po] {
-                    OUTSIDE => [T::ZERO; LANES],
-                    pi => *lane(big, pi * c_big + ci),
-                };
                 let out = &mut acc[j * cs * LANES..][..cs * LANES];
-                let mut co = 0;
-                while co < cs {
-                    co += match cs - co {
-                        8.. => outer_group::<T, 8>(p_out, &row, small, cs, co, out),
-                        4..=7 => outer_group::<T, 4>(p_out, &row, small, cs, co, out),
-                        2 | 3 => outer_group::<T, 2>(p_out, &row, small, cs, co, out),
-                        _ => outer_group::<T, 1>(p_out, &row, small, cs, co, out),
-                    };
+                for &(co, n) in &groups {
+                    with_group_size!(n, outer_group::<T>(src, big, c_big, ci, small, cs, co, out));
                 }
             }
         })
@@ -356,7 +453,7 @@ impl<T: Real> LaneConv<'_, T> {
     pub fn gather(&self, bias: Option<&[T]>, big: &[T]) -> Vec<T> {
         let mut small = vec![T::ZERO; big.len() / self.big_len() * self.small_len()];
         self.blocks_of(big.len(), small.len());
-        small.par_chunks_mut(self.small_len()).zip(big.par_chunks(self.big_len())).for_each(|(s, b)| self.gather_block(bias, b, s));
+        small.par_chunks_mut(self.small_len()).zip(big.par_chunks(self.big_len())).for_each(|(s, b)| self.gather_block(bias, b, s, GatherOut::Plain));
         small
     }
 
@@ -403,16 +500,33 @@ pub fn add_lane_sums<T: Real>(acc: &[T], grad: &mut [T]) {
 /// y[..][c][lane] += bias[c] over a lane-blocked map with `bias.len()`
 /// channels per pixel (padding lanes too; they are never read back).
 pub fn add_bias<T: Real>(y: &mut [T], bias: &[T]) {
-    y.par_chunks_mut(bias.len() * LANES * 64).for_each(|chunk| add_bias_block(chunk, bias));
+    y.par_chunks_mut(bias.len() * LANES * 64).for_each(|chunk| add_bias_block(chunk, bias, false));
 }
 
-/// [`add_bias`] on one block (or any whole number of pixels).
-pub fn add_bias_block<T: Real>(y: &mut [T], bias: &[T]) {
+/// [`add_bias`] on one block (or any whole number of pixels), then the
+/// ReLU when `relu`, in the same pass.
+#[inline(always)]
+pub fn add_bias_block<T: Real>(y: &mut [T], bias: &[T], relu: bool) {
     let c = bias.len();
     for px in y.chunks_exact_mut(c * LANES) {
         for (ch, &b) in bias.iter().enumerate() {
-            lane_mut(px, ch).iter_mut().for_each(|v| *v += b);
+            let v = lane_mut(px, ch);
+            let a: Lane<T> = std::array::from_fn(|l| v[l] + b);
+            *v = if relu { relu_lane(a) } else { a };
         }
+    }
+}
+
+/// g ← g where y > 0, else 0 (the ReLU mask of y), lane vector by lane
+/// vector: every value is rewritten, which the compiler keeps as plain
+/// vector stores (written as a conditional zeroing it becomes masked
+/// stores, which are slow on some CPUs).
+#[inline(always)]
+pub fn mask_block<T: Real>(g: &mut [T], y: &[T]) {
+    assert_eq!(g.len(), y.len(), "ReLU mask: sizes");
+    for (gv, yv) in g.chunks_exact_mut(LANES).zip(y.chunks_exact(LANES)) {
+        let gl: &mut Lane<T> = gv.try_into().unwrap();
+        *gl = mask_lane(*gl, yv.try_into().unwrap());
     }
 }
 
@@ -502,8 +616,8 @@ mod tests {
         let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
 
         let (mut want, mut got) = (vec![0.0f32; small.len()], vec![0.0f32; small.len()]);
-        base.gather_block(Some(&bias), &big, &mut want);
-        fast.gather_block(Some(&bias), &big, &mut got);
+        base.gather_block(Some(&bias), &big, &mut want, GatherOut::Plain);
+        fast.gather_block(Some(&bias), &big, &mut got, GatherOut::Plain);
         assert!(same(&got, &want), "gather");
 
         let (mut want, mut got) = (big.clone(), big.clone());
