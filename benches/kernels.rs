@@ -6,7 +6,8 @@
 //!   COIL-20 shape (1440, 3840), as GFLOP/s and as a ratio to a plain sgemm
 //!   of the same n × n × d through the same wrapper (best of 3 each);
 //! - conv forward + backward of the COIL-20 and Yale B autoencoders, images/s,
-//!   on the full set and on pretraining's mini-batches of 64;
+//!   on the full set and on pretraining's mini-batches of 64: pretraining's
+//!   fused per-block step, and the layer-by-layer path fine-tuning uses;
 //! - the spectral-embedding eigen problem, Lanczos vs nalgebra's full
 //!   decomposition;
 //! - post-processing + spectral clustering of a noisy block-structured
@@ -58,6 +59,22 @@ fn ae_step_seconds(channels: &[usize], kernels: &[usize], h: usize, w: usize, m:
     })
 }
 
+/// Best time of one fused reconstruction step (forward, loss, backward)
+/// on m images, as pretraining runs it.
+fn fused_step_seconds(channels: &[usize], kernels: &[usize], h: usize, w: usize, m: usize) -> f64 {
+    use udll::model::reconstruction_step::{Workspaces, reconstruction_step};
+    use udll::nn::conv_lanes::to_lanes;
+    let arch = AeArch { height: h, width: w, channels_in: 1, channels: channels.to_vec(), kernels: kernels.to_vec(), final_relu: true };
+    let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
+    ae.init_glorot(0);
+    let x = to_lanes(&random(m * h * w, 4), m, h * w);
+    let pool = Workspaces::default();
+    best_of(if m <= 64 { 30 } else { 3 }, || {
+        ae.zero_grad();
+        reconstruction_step(&mut ae, &x, &x, m, 0.0, &pool);
+    })
+}
+
 fn main() {
     let threads = udll::cli_support::configure_threads(None).unwrap();
     // On a pool thread, as the udll binary runs its commands.
@@ -101,6 +118,16 @@ fn sgemm_section() {
 
 fn conv_section() {
     let n = 1440usize;
+    // Pretraining's fused step (whole network per 8-image block, one
+    // parallel region), next to the layer-by-layer path below.
+    for m in [n, 64] {
+        let t = fused_step_seconds(&[15], &[3], 32, 32, m);
+        println!("fused reconstruction step 1→15@3×3 on {m} images: {t:.4}s, {:.0} images/s", m as f64 / t);
+    }
+    for m in [512, 64] {
+        let t = fused_step_seconds(&[10, 20, 30], &[5, 3, 3], 48, 42, m);
+        println!("fused reconstruction step Yale B 10-20-30 on {m} images of 48×42: {t:.4}s, {:.0} images/s", m as f64 / t);
+    }
     // Conv autoencoder forward + backward: COIL-20 and Yale B architectures,
     // the whole set at once (fine-tuning) and batches of 64 (pretraining).
     for m in [n, 64] {

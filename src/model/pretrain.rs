@@ -6,7 +6,7 @@
 use crate::error::{Result, UdllError};
 use crate::model::autoencoder::ConvAutoencoder;
 use crate::model::dense_ae::corrupt;
-use crate::model::reconstruction_step::reconstruction_step;
+use crate::model::reconstruction_step::{Workspaces, reconstruction_step};
 use crate::nn::conv_lanes::{rows_to_lanes, to_lanes};
 use crate::nn::{Adam, HasParams};
 use crate::progress::Progress;
@@ -96,6 +96,7 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
     let denoising = cfg.mask_rate > 0.0 || cfg.noise_sigma > 0.0;
     // Full batch: the same lane-blocked target every step.
     let full_lanes = (batch == n).then(|| to_lanes(x, n, d));
+    let workspaces = Workspaces::default();
     for epoch in 1..=cfg.epochs {
         if batch < n {
             shuffle.shuffle(&mut order);
@@ -119,9 +120,9 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
                     &xb
                 };
                 let input = to_lanes(&corrupt(xs, cfg.mask_rate, cfg.noise_sigma, &mut noise), m, d);
-                reconstruction_step(ae, &input, target, m, cfg.sparse)
+                reconstruction_step(ae, &input, target, m, cfg.sparse, &workspaces)
             } else {
-                reconstruction_step(ae, target, target, m, cfg.sparse)
+                reconstruction_step(ae, target, target, m, cfg.sparse, &workspaces)
             };
             if !loss.is_finite() {
                 return Err(UdllError::Numeric(format!("pretrain: the loss became {loss} at epoch {epoch}; lower the learning rate")));

@@ -58,10 +58,21 @@ fn lanes_of<'a, T: Real>(n: usize, per: usize, image: impl Fn(usize) -> &'a [T] 
         return out;
     }
     out.par_chunks_mut(per * LANES).enumerate().for_each(|(b, blk)| {
-        for l in 0..LANES.min(n - b * LANES) {
-            for (j, v) in image(b * LANES + l).iter().enumerate() {
-                blk[j * LANES + l] = *v;
+        let m = LANES.min(n - b * LANES);
+        if m < LANES {
+            for l in 0..m {
+                for (j, v) in image(b * LANES + l).iter().enumerate() {
+                    blk[j * LANES + l] = *v;
+                }
             }
+            return;
+        }
+        // A full block: each lane vector written once, from the block's
+        // eight images read side by side.
+        let imgs: [&[T]; LANES] = std::array::from_fn(|l| image(b * LANES + l));
+        for (j, dst) in blk.chunks_exact_mut(LANES).enumerate() {
+            let v: Lane<T> = std::array::from_fn(|l| imgs[l][j]);
+            dst.copy_from_slice(&v);
         }
     });
     out
