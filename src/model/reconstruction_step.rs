@@ -17,7 +17,7 @@
 use crate::linalg::Real;
 use crate::model::autoencoder::ConvAutoencoder;
 use crate::nn::HasParams;
-use crate::nn::conv_lanes::{GatherOut, LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks, has_avx2, mask_block, with_best_simd};
+use crate::nn::conv_lanes::{GatherOut, LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks, has_avx2, mask_into, with_best_simd};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -32,6 +32,8 @@ struct Workspace<T> {
     /// gradient there.
     dec: Vec<Vec<T>>,
     dec_grad: Vec<Vec<T>>,
+    /// An encoder layer's input gradient before its ReLU mask.
+    unmasked: Vec<T>,
 }
 
 /// Loss and per-lane parameter-gradient partials of one block, in the
@@ -120,7 +122,7 @@ impl<T: Real> Net<'_, T> {
         let ws = reused.unwrap_or_else(|| {
             let enc: Vec<Vec<T>> = enc_lens.iter().map(|&n| vec![T::ZERO; n]).collect();
             let dec: Vec<Vec<T>> = dec_lens.iter().map(|&n| vec![T::ZERO; n]).collect();
-            Workspace { enc_grad: enc.clone(), enc, dec_grad: dec.clone(), dec }
+            Workspace { enc_grad: enc.clone(), enc, dec_grad: dec.clone(), dec, unmasked: Vec::new() }
         });
         Lease { ws: Some(ws), pool }
     }
@@ -199,10 +201,10 @@ impl<T: Real> Net<'_, T> {
             add_bias_grad_block(dy, ae.encoder[i].c_out, db);
             self.enc[i].filter_grad_block(x, dy, dw);
             if i > 0 {
-                let dx = &mut done[i - 1];
-                dx.fill(T::ZERO);
-                self.enc[i].scatter_block(dy, dx);
-                mask_block(dx, x);
+                ws.unmasked.clear();
+                ws.unmasked.resize(self.enc[i].big_len(), T::ZERO);
+                self.enc[i].scatter_block(dy, &mut ws.unmasked);
+                mask_into(&ws.unmasked, x, &mut done[i - 1]);
             }
         }
         BlockResult { loss, grads }

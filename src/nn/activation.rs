@@ -16,25 +16,15 @@ const RELU_CHUNK: usize = 1 << 16;
 
 /// x ← max(x, 0).
 pub fn relu_in_place<T: Real>(x: &mut [T]) {
-    x.par_chunks_mut(RELU_CHUNK).for_each(relu_serial);
+    x.par_chunks_mut(RELU_CHUNK).for_each(|c| c.iter_mut().for_each(|v| *v = if *v > T::ZERO { *v } else { T::ZERO }));
 }
 
 /// g ← g · [y > 0], with y the ReLU's output.
 pub fn relu_backward_in_place<T: Real>(g: &mut [T], y: &[T]) {
     assert_eq!(g.len(), y.len(), "relu backward: gradient does not match the last forward");
-    g.par_chunks_mut(RELU_CHUNK).zip(y.par_chunks(RELU_CHUNK)).for_each(|(gc, yc)| relu_backward_serial(gc, yc));
-}
-
-/// [`relu_in_place`] on the calling thread (for work already split into
-/// tasks).
-pub fn relu_serial<T: Real>(x: &mut [T]) {
-    x.iter_mut().for_each(|v| *v = if *v > T::ZERO { *v } else { T::ZERO });
-}
-
-/// [`relu_backward_in_place`] on the calling thread.
-pub fn relu_backward_serial<T: Real>(g: &mut [T], y: &[T]) {
-    assert_eq!(g.len(), y.len(), "relu backward: gradient does not match the forward");
-    g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > T::ZERO { *g } else { T::ZERO });
+    g.par_chunks_mut(RELU_CHUNK).zip(y.par_chunks(RELU_CHUNK)).for_each(|(gc, yc)| {
+        gc.iter_mut().zip(yc).for_each(|(g, &y)| *g = if y > T::ZERO { *g } else { T::ZERO });
+    });
 }
 
 impl<T: Real> Relu<T> {

@@ -528,16 +528,14 @@ pub fn add_bias_block<T: Real>(y: &mut [T], bias: &[T], relu: bool) {
     }
 }
 
-/// g ← g where y > 0, else 0 (the ReLU mask of y), lane vector by lane
-/// vector: every value is rewritten, which the compiler keeps as plain
-/// vector stores (written as a conditional zeroing it becomes masked
-/// stores, which are slow on some CPUs).
+/// dst ← src where y > 0, else 0 (the ReLU mask of y). Out of place on
+/// purpose: done in place, the compiler turns the zeroing into masked
+/// stores, which are slow on some CPUs (AMD's are microcoded).
 #[inline(always)]
-pub fn mask_block<T: Real>(g: &mut [T], y: &[T]) {
-    assert_eq!(g.len(), y.len(), "ReLU mask: sizes");
-    for (gv, yv) in g.chunks_exact_mut(LANES).zip(y.chunks_exact(LANES)) {
-        let gl: &mut Lane<T> = gv.try_into().unwrap();
-        *gl = mask_lane(*gl, yv.try_into().unwrap());
+pub fn mask_into<T: Real>(src: &[T], y: &[T], dst: &mut [T]) {
+    assert!(src.len() == y.len() && dst.len() == y.len(), "ReLU mask: sizes");
+    for ((d, s), yv) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)).zip(y.chunks_exact(LANES)) {
+        d.copy_from_slice(&mask_lane(s.try_into().unwrap(), yv.try_into().unwrap()));
     }
 }
 
