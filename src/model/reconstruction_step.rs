@@ -7,8 +7,8 @@
 //! step. Pretraining's steps are small (64 images, 8 blocks), so those
 //! costs rivalled the arithmetic. Here each block of [`LANES`] images goes
 //! through encoder, decoder, loss and back in one task, with its
-//! activations in a workspace reused across the blocks a task runs: one
-//! parallel region per step.
+//! activations in a workspace reused across blocks and steps: one parallel
+//! region per step.
 //!
 //! Determinism: every block's loss and per-lane gradient partials are
 //! computed in a fixed order, and the partials are added to the
@@ -44,8 +44,8 @@ struct BlockResult<T> {
 }
 
 /// Block workspaces kept from one step to the next (a training loop holds
-/// one): allocating and zeroing them afresh each step cost about a fifth
-/// of a COIL-20 pretraining step in memory traffic.
+/// one): allocating and zeroing them afresh each step cost about 15 % of
+/// a COIL-20 pretraining step, in memory traffic.
 #[derive(Default)]
 pub struct Workspaces<T> {
     free: Mutex<Vec<Workspace<T>>>,

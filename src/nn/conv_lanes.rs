@@ -354,7 +354,6 @@ pub(crate) fn has_avx2() -> bool {
 pub struct LaneConv<'a, T> {
     g: &'a ConvGeom,
     c_small: usize,
-    f: &'a [T],
     /// F (scatter's matrix) and Fᵀ (gather's), grouped for the kernels.
     f_grouped: GroupedMatrix<T>,
     ft_grouped: GroupedMatrix<T>,
@@ -369,7 +368,7 @@ impl<'a, T: Real> LaneConv<'a, T> {
         assert!(g.in_len() > 0 && g.p_out() * c_small > 0, "conv kernel: empty map");
         let f_grouped = GroupedMatrix::new(k, c_small, |j, co| f[j * c_small + co]);
         let ft_grouped = GroupedMatrix::new(c_small, k, |co, j| f[j * c_small + co]);
-        LaneConv { g, c_small, f, f_grouped, ft_grouped, taps: TapTable::new(g), avx2: has_avx2() }
+        LaneConv { g, c_small, f_grouped, ft_grouped, taps: TapTable::new(g), avx2: has_avx2() }
     }
 
     /// Values in one block of the big map.
@@ -384,7 +383,7 @@ impl<'a, T: Real> LaneConv<'a, T> {
 
     /// Values in the filter gradient's per-lane accumulator.
     pub fn grad_len(&self) -> usize {
-        self.f.len() * LANES
+        self.g.k() * self.c_small * LANES
     }
 
     /// Blocks in a big map of `big` values and a small map of `small`.
