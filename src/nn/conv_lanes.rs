@@ -445,12 +445,13 @@ impl<'a, T: Real> LaneConv<'a, T> {
     pub fn filter_grad_block(&self, big: &[T], small: &[T], acc: &mut [T]) {
         let (g, cs, p_out, c_big) = (self.g, self.c_small, self.g.p_out(), self.g.c_in);
         with_best_simd(self.avx2, #[inline(always)] || {
-            let groups: Vec<(usize, usize)> = row_groups(cs).collect();
+            // Output channels in the groups Fᵀ's rows already have.
+            let groups = &self.ft_grouped.groups;
             for j in 0..g.k() {
                 let (tap, ci) = (j / c_big, j % c_big);
                 let src = &self.taps.by_tap[tap * p_out..][..p_out];
                 let out = &mut acc[j * cs * LANES..][..cs * LANES];
-                for &(co, n) in &groups {
+                for &(co, n) in groups {
                     with_group_size!(n, outer_group::<T>(src, big, c_big, ci, small, cs, co, out));
                 }
             }
