@@ -12,11 +12,17 @@
 
 use crate::cluster::kmeans::kmeans;
 use crate::error::{Result, UdllError};
-use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
+use crate::linalg::eigen::{EigenOptions, symmetric_eigen_below_shift};
 use crate::model::udll::LabelAssign;
 use crate::rng::Rng;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+
+/// σ − 1 for the shift-invert eigen solve: the top eigenvalue 1 maps to
+/// 1/δ and one at 1 − ε to 1/(δ + ε), so a δ well below the gaps it must
+/// separate (ring modes of a cluster sit ~1e-2 below 1) makes them far
+/// apart, while σI − A keeps a condition number of about 2/δ.
+const SHIFT_ABOVE_ONE: f64 = 1e-3;
 
 /// The spectral embedding (n × k, row-major) of a symmetric affinity.
 pub fn spectral_embedding(affinity: &[f64], n: usize, k: usize, seed: u64) -> Result<Vec<f64>> {
@@ -39,8 +45,11 @@ pub fn spectral_embedding(affinity: &[f64], n: usize, k: usize, seed: u64) -> Re
             }
         }
     });
+    // D^{-1/2} W D^{-1/2} is similar to the row-stochastic D⁻¹W, so its
+    // eigenvalues lie in [−1, 1]: a shift just above 1 separates the top
+    // ones from the slow modes below them (eigen.rs).
     let opts = EigenOptions { seed, tol: 1e-6, ..Default::default() };
-    let eig = symmetric_top_eigen(&m, n, k, Which::Largest, &opts)?;
+    let eig = symmetric_eigen_below_shift(&m, n, k, 1.0 + SHIFT_ABOVE_ONE, &opts)?;
     let mut emb = eig.vectors;
     for (row, d) in emb.chunks_exact_mut(k).zip(&dd) {
         row.iter_mut().for_each(|v| *v /= d);
