@@ -8,9 +8,9 @@
 //! normalised affinity D^{-1/2} L D^{-1/2} in spectral clustering.
 //!
 //! Step j costs one matrix–vector product (rows in parallel, each a
-//! sequential dot product, so the bits do not depend on threads) and two
-//! classical Gram–Schmidt passes against the basis (GEMMs through the crate
-//! wrapper). The Krylov basis grows until every wanted Ritz pair has a
+//! fixed-order dot product, so the bits do not depend on threads) and two
+//! classical Gram–Schmidt passes against the basis (matrix–vector products
+//! written the same way). The Krylov basis grows until every wanted Ritz pair has a
 //! residual bound β_m·|s_m,i| ≤ tol·|θ_max|; the m × m tridiagonal problem is
 //! solved by nalgebra. Lanczos copes with the clustered spectra that the
 //! post-processing produces (C − diag(C) + I puts most eigenvalues near 1),
@@ -28,6 +28,7 @@
 
 use crate::error::{Result, UdllError};
 use crate::linalg::gemm::{Trans, dgemm};
+use crate::linalg::reduce::dot;
 use crate::rng::Rng;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
@@ -167,23 +168,23 @@ pub fn full_decomposition(a: &[f64], n: usize, k: usize, which: Which) -> EigenP
     EigenPairs { values, vectors, n, k, iterations: 0, converged: true }
 }
 
-/// y = A·x, one row per task; each row is a sequential dot product.
+/// y = A·x, one row per task; each row is one fixed-order dot product.
 fn matvec(a: &[f64], n: usize, x: &[f64], y: &mut [f64]) {
     y.par_iter_mut().enumerate().for_each(|(i, yi)| {
-        *yi = a[i * n..(i + 1) * n].iter().zip(x).map(|(p, q)| p * q).sum();
+        *yi = dot(&a[i * n..(i + 1) * n], x);
     });
 }
 
 /// Remove from w its components along the j basis vectors in `basis`
 /// (j × n, row-major), twice (classical Gram–Schmidt, "twice is enough").
 /// Both passes are memory-bound matrix–vector products, written out so
-/// that each output is one sequential sum (thread-count independent).
+/// that each output is one fixed-order sum (thread-count independent).
 fn reorthogonalise(basis: &[f64], j: usize, n: usize, w: &mut [f64]) {
     if j == 0 {
         return;
     }
     for _ in 0..2 {
-        let h: Vec<f64> = basis[..j * n].par_chunks(n).map(|b| b.iter().zip(w.iter()).map(|(x, y)| x * y).sum()).collect();
+        let h: Vec<f64> = basis[..j * n].par_chunks(n).map(|b| dot(b, w)).collect();
         w.par_chunks_mut(256).enumerate().for_each(|(c, wc)| {
             let off = c * 256;
             for (i, hi) in h.iter().enumerate() {
@@ -197,7 +198,7 @@ fn reorthogonalise(basis: &[f64], j: usize, n: usize, w: &mut [f64]) {
 }
 
 fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+    dot(v, v).sqrt()
 }
 
 /// Ritz values and vectors (columns) of the tridiagonal T(α, β), with the
@@ -249,7 +250,7 @@ fn lanczos(apply: &dyn Fn(&[f64], &mut [f64]), n: usize, k: usize, which: Which,
         let j = alpha.len();
         basis.extend_from_slice(&q);
         apply(&q, &mut w);
-        let aj: f64 = q.iter().zip(&w).map(|(x, y)| x * y).sum();
+        let aj = dot(&q, &w);
         alpha.push(aj);
         reorthogonalise(&basis, j + 1, n, &mut w);
         let bj = norm(&w);
