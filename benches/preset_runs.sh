@@ -4,15 +4,21 @@
 # state beside it: C, its gradient and Adam's two moments, 4·n² f32.
 # Reports, asserts nothing.
 # Usage: bash benches/preset_runs.sh [OUT_DIR] [THREADS] [PRESETS]   (data from ../shared/data;
-# PRESETS is a comma-separated subset, default all present)
+# PRESETS is a comma-separated subset, default all present). UDLL_BIN=path
+# times that binary instead of building this tree's (an older build, run
+# alternately with the new one in the same hour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/presets}
 THREADS=${2:-2}
 ONLY=${3:-synthetic,coil20,orl,yaleb32,coil100,yaleb}
 DATA=../shared/data
-B=target/release/udll
-cargo build --release --quiet
+if [ -n "${UDLL_BIN:-}" ]; then
+    B=$UDLL_BIN
+else
+    B=target/release/udll
+    cargo build --release --quiet
+fi
 mkdir -p "$OUT"
 echo "preset,n,threads,pretrain_s,graph_s,finetune_s,cluster_s,total_s,peak_rss_mb,state_4n2_mb,acc"
 run() { # preset n [udll run args...]
