@@ -242,9 +242,9 @@ enum Tolerance {
 /// the spectrum, so that is proof of a miss), its top pair is converged and
 /// takes the k-th's place. At most k rounds.
 fn lanczos_complete(apply: &dyn Fn(&[f64], &mut [f64]), n: usize, k: usize, which: Which, tolerance: Tolerance, opts: &EigenOptions) -> Option<EigenPairs> {
+    let size = |v: f64| if which == Which::Magnitude { v.abs() } else { v };
     let mut found = lanczos(apply, n, k, which, tolerance, opts, "eigen")?;
     for round in 0..k {
-        let size = |v: f64| if which == Which::Magnitude { v.abs() } else { v };
         let kth = size(found.values[k - 1]);
         let margin = opts.tol * match tolerance {
             Tolerance::OfLargest => size(found.values[0]).abs(),
@@ -263,6 +263,8 @@ fn lanczos_complete(apply: &dyn Fn(&[f64], &mut [f64]), n: usize, k: usize, whic
         if size(probe.values[0]) <= kth + margin {
             return Some(found);
         }
+        // The same start as the probe: its first steps are redone, then
+        // the basis grows until the pair converges.
         let extra = lanczos(&deflated, n, 1, which, tolerance, opts, &stream)?;
         let mut x = extra.vectors;
         project_out(v, k, &mut x);
