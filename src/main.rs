@@ -76,7 +76,7 @@ fn run(cli: Cli) -> Result<()> {
 /// fine-tuning's per-epoch buffers (n × d f32, 22 MB each on COIL-20) were
 /// faulted in and zeroed by the kernel again every epoch: 526 k page faults
 /// in a 30-epoch COIL-20 fine-tuning, 68 k with this, and system time
-/// 2.5–2.8 s → 1.1–1.3 s. One arena, no trimming, and mmap only above
+/// 2.1 / 2.0 s → 0.8 / 1.3 s. One arena, no trimming, and mmap only above
 /// 32 MB (glibc's ceiling for that threshold) keep freed memory for reuse;
 /// the peak RSS does not grow (BENCHMARKS.md). Allocation never changes a
 /// result's bits.

