@@ -155,15 +155,7 @@ impl<T: Real> Net<'_, T> {
         // loss summed per lane (independent chains), then over the lanes.
         // The gradient leaving is masked by the last ReLU, if any.
         let (out, g_out) = (&ws.dec[l - 1], &mut ws.dec_grad[l - 1]);
-        let last_relu = self.dec_relu(l - 1);
-        let mut per_lane = [0.0f64; LANES];
-        for ((g, y), t) in g_out.chunks_exact_mut(LANES).zip(out.chunks_exact(LANES)).zip(target.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                let d = if l < valid { y[l] - t[l] } else { T::ZERO };
-                per_lane[l] += d.to_f64() * d.to_f64();
-                g[l] = if !last_relu || y[l] > T::ZERO { d } else { T::ZERO };
-            }
-        }
+        let per_lane = if self.dec_relu(l - 1) { loss_and_grad::<T, true>(out, target, valid, g_out) } else { loss_and_grad::<T, false>(out, target, valid, g_out) };
         let mut loss = 0.5 * per_lane.iter().sum::<f64>();
 
         // Parameters are encoder (weight, bias) per layer, then decoder's.
@@ -211,6 +203,26 @@ impl<T: Real> Net<'_, T> {
     }
 }
 
+/// Σ (x̂ − target)² per lane over a block's valid lanes, in f64, and
+/// dL/dx̂ = x̂ − target there (0 on padding lanes), masked by the last
+/// ReLU when `RELU`. Whole lanes at a time, with the ReLU choice out of
+/// the loop, so it compiles to vector code (it was scalar, and cost as
+/// much as a convolution kernel).
+#[inline(always)]
+fn loss_and_grad<T: Real, const RELU: bool>(out: &[T], target: &[T], valid: usize, g_out: &mut [T]) -> [f64; LANES] {
+    let live: [bool; LANES] = std::array::from_fn(|l| l < valid);
+    let mut per_lane = [0.0f64; LANES];
+    for ((g, y), t) in g_out.chunks_exact_mut(LANES).zip(out.chunks_exact(LANES)).zip(target.chunks_exact(LANES)) {
+        let (y, t): (&[T; LANES], &[T; LANES]) = (y.try_into().unwrap(), t.try_into().unwrap());
+        let d: [T; LANES] = std::array::from_fn(|l| if live[l] { y[l] - t[l] } else { T::ZERO });
+        for l in 0..LANES {
+            per_lane[l] += d[l].to_f64() * d[l].to_f64();
+        }
+        let gv: [T; LANES] = std::array::from_fn(|l| if !RELU || y[l] > T::ZERO { d[l] } else { T::ZERO });
+        g.copy_from_slice(&gv);
+    }
+    per_lane
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@
 
 use crate::linalg::Real;
 use crate::nn::conv_geom::ConvGeom;
-use crate::nn::conv_lanes::{LaneConv, add_bias_grad, from_lanes, to_lanes};
+use crate::nn::conv_lanes::{LaneConv, TapCache, add_bias_grad, from_lanes, to_lanes};
 use crate::nn::param::{HasParams, Param};
 
 #[derive(Clone, Debug)]
@@ -19,6 +19,8 @@ pub struct Conv2d<T> {
     /// The last forward's input, lane-blocked (for dW).
     input: Vec<T>,
     batch: usize,
+    /// The kernels' tap table of `geom`.
+    taps: TapCache,
 }
 
 impl<T: Real> Conv2d<T> {
@@ -31,6 +33,7 @@ impl<T: Real> Conv2d<T> {
             bias: Param::zeros(format!("{name}.bias"), &[c_out]),
             input: Vec::new(),
             batch: 0,
+            taps: TapCache::default(),
         }
     }
 
@@ -52,7 +55,7 @@ impl<T: Real> Conv2d<T> {
     /// first layer of a network does not need it).
     pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
         assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.geom.in_len().max(1), "conv backward: gradient does not match the last forward");
-        let conv = LaneConv::new(&self.geom, &self.weight.value, self.c_out);
+        let conv = LaneConv::new(&self.geom, self.taps.get(&self.geom, self.c_out), &self.weight.value, self.c_out);
         conv.add_filter_grad(&self.input, dyl, &mut self.weight.grad);
         add_bias_grad(dyl, self.c_out, &mut self.bias.grad);
         need_dx.then(|| conv.scatter(dyl))
@@ -60,7 +63,7 @@ impl<T: Real> Conv2d<T> {
 
     /// The lane kernels of this layer's geometry and current filter.
     pub fn kernels(&self) -> LaneConv<'_, T> {
-        LaneConv::new(&self.geom, &self.weight.value, self.c_out)
+        LaneConv::new(&self.geom, self.taps.get(&self.geom, self.c_out), &self.weight.value, self.c_out)
     }
 
     /// Sum of each output channel's filter weights (the filter is

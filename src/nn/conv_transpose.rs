@@ -13,7 +13,7 @@
 
 use crate::linalg::Real;
 use crate::nn::conv_geom::ConvGeom;
-use crate::nn::conv_lanes::{LaneConv, add_bias, add_bias_grad, from_lanes, to_lanes};
+use crate::nn::conv_lanes::{LaneConv, TapCache, add_bias, add_bias_grad, from_lanes, to_lanes};
 use crate::nn::param::{HasParams, Param};
 
 #[derive(Clone, Debug)]
@@ -25,6 +25,8 @@ pub struct ConvTranspose2d<T> {
     pub bias: Param<T>,
     input: Vec<T>,
     batch: usize,
+    /// The kernels' tap table of `geom`.
+    taps: TapCache,
 }
 
 impl<T: Real> ConvTranspose2d<T> {
@@ -39,6 +41,7 @@ impl<T: Real> ConvTranspose2d<T> {
             bias: Param::zeros(format!("{name}.bias"), &[c_out]),
             input: Vec::new(),
             batch: 0,
+            taps: TapCache::default(),
         }
     }
     pub fn c_out(&self) -> usize {
@@ -66,7 +69,7 @@ impl<T: Real> ConvTranspose2d<T> {
     pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
         assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.in_len().max(1), "conv-transpose backward: gradient does not match the last forward");
         add_bias_grad(dyl, self.c_out(), &mut self.bias.grad);
-        let conv = LaneConv::new(&self.geom, &self.weight.value, self.c_in);
+        let conv = LaneConv::new(&self.geom, self.taps.get(&self.geom, self.c_in), &self.weight.value, self.c_in);
         conv.add_filter_grad(dyl, &self.input, &mut self.weight.grad);
         need_dx.then(|| conv.gather(None, dyl))
     }
@@ -74,7 +77,7 @@ impl<T: Real> ConvTranspose2d<T> {
     /// The lane kernels of this layer's geometry (big = its output) and
     /// current filter.
     pub fn kernels(&self) -> LaneConv<'_, T> {
-        LaneConv::new(&self.geom, &self.weight.value, self.c_in)
+        LaneConv::new(&self.geom, self.taps.get(&self.geom, self.c_in), &self.weight.value, self.c_in)
     }
 
     /// The last forward's input, lane-blocked.
