@@ -10,6 +10,9 @@
 //!   fused per-block step, and the layer-by-layer path fine-tuning uses;
 //! - the spectral-embedding eigen problem, Lanczos vs nalgebra's full
 //!   decomposition;
+//! - the shift-invert factorisation: the blocked Cholesky vs nalgebra's
+//!   unblocked one at n = 1440 and 3000 (and the blocked one alone at 7200
+//!   with UDLL_BENCH_LARGE=1);
 //! - post-processing + spectral clustering of a noisy block-structured
 //!   coefficient matrix at n = 1440 (K = 20).
 //!
@@ -99,6 +102,9 @@ fn benchmarks(threads: usize) {
     if wanted("eigen") {
         eigen_section();
     }
+    if wanted("cholesky") {
+        cholesky_section();
+    }
     if wanted("cluster") {
         post_processing_and_spectral(1440, 20);
         if std::env::var_os("UDLL_BENCH_LARGE_CLUSTER").is_some() {
@@ -161,6 +167,41 @@ fn eigen_section() {
         m_used = symmetric_top_eigen(&a, n, 20, Which::Largest, &EigenOptions { full_below: 0, tol: 1e-6, ..Default::default() }).unwrap().iterations;
     });
     println!("eigen top-20 of random symmetric {n}²: full {t_full:.2}s, Lanczos {t_lz:.2}s (m = {m_used}), speed-up {:.1}×", t_full / t_lz);
+}
+
+/// The shift-invert solver's factorisation of a symmetric positive definite
+/// n × n matrix: the blocked Cholesky against nalgebra's unblocked one,
+/// best of 1 each (nalgebra's takes minutes at 7200, so that size runs the
+/// blocked one alone).
+fn cholesky_section() {
+    let mut sizes = vec![1440usize, 3000];
+    if std::env::var_os("UDLL_BENCH_LARGE").is_some() {
+        sizes.push(7200);
+    }
+    for n in sizes {
+        let mut r = Rng::stream(n as u64, "cholesky-bench");
+        let mut a = vec![0.0f64; n * n];
+        for i in 0..n {
+            for j in 0..i {
+                let v = 0.1 * r.normal() / (n as f64).sqrt();
+                a[i * n + j] = v;
+                a[j * n + i] = v;
+            }
+            a[i * n + i] = 2.0;
+        }
+        let flops = (n as f64).powi(3) / 3.0;
+        let t_blocked = best_of(1, || {
+            udll::linalg::cholesky::blocked_cholesky(&a, n, udll::linalg::cholesky::BLOCK).expect("positive definite");
+        });
+        if n > 3000 {
+            println!("cholesky n = {n}: blocked {t_blocked:.2}s ({:.1} GFLOP/s)", flops / t_blocked / 1e9);
+            continue;
+        }
+        let t_nalgebra = best_of(1, || {
+            nalgebra::DMatrix::from_row_slice(n, n, &a).cholesky().expect("positive definite");
+        });
+        println!("cholesky n = {n}: nalgebra {t_nalgebra:.2}s, blocked {t_blocked:.2}s ({:.1} GFLOP/s), speed-up {:.1}×", flops / t_blocked / 1e9, t_nalgebra / t_blocked);
+    }
 }
 
 /// The self-expressive forward + backward (three n²·d GEMMs) against one

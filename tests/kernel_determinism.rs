@@ -109,6 +109,16 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let e = symmetric_top_eigen(&sym, ne, 8, Which::Magnitude, &EigenOptions::default()).unwrap();
     h.insert("eigen (Lanczos)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
 
+    // The blocked Cholesky (several panels, the last one partial): its row
+    // solves run in parallel and its trailing updates through the GEMM.
+    let nch = 600;
+    let gc = random(nch * nch, 51);
+    let mut spd = vec![0.0; nch * nch];
+    dgemm(nch, nch, nch, 1.0, &gc, Trans::No, &gc, Trans::Yes, 0.0, &mut spd);
+    (0..nch).for_each(|i| spd[i * nch + i] += nch as f64);
+    let chol = udll::linalg::cholesky::blocked_cholesky(&spd, nch, 128).unwrap();
+    h.insert("blocked Cholesky", hash(chol.l_dirty().as_slice()));
+
     // Post-processing and spectral clustering of a block-structured C.
     let nc = 360;
     let coef: Vec<f32> = (0..nc * nc).map(|i| if (i / nc) % 6 == (i % nc) % 6 { 0.1 + 0.01 * ((i * 7919) % 13) as f32 } else { 0.001 * ((i * 104729) % 5) as f32 }).collect();

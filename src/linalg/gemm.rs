@@ -61,6 +61,26 @@ gemm_wrapper!(
     dgemm, f64, matrixmultiply::dgemm
 );
 
+/// C ← alpha · A · Bᵀ + beta · C, where C is the m × n block starting at
+/// `c[offset]` of a row-major matrix with row stride `ldc` (a block of a
+/// larger matrix, updated in place), A is m × k and B is n × k, both
+/// stored row-major and contiguous. The blocked Cholesky's trailing
+/// update.
+#[allow(clippy::too_many_arguments)]
+pub fn dgemm_abt_into(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], b: &[f64], beta: f64, c: &mut [f64], offset: usize, ldc: usize) {
+    assert_eq!(a.len(), m * k, "dgemm_abt_into: A has {} elements, expected {m}×{k}", a.len());
+    assert_eq!(b.len(), n * k, "dgemm_abt_into: B has {} elements, expected {n}×{k}", b.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(n <= ldc && offset + (m - 1) * ldc + n <= c.len(), "dgemm_abt_into: the {m}×{n} block at {offset} (stride {ldc}) leaves C ({} elements)", c.len());
+    // SAFETY: the asserts above keep every index the strides reach inside
+    // the slices; C does not alias A or B (borrow rules).
+    unsafe {
+        matrixmultiply::dgemm(m, k, n, alpha, a.as_ptr(), k as isize, 1, b.as_ptr(), 1, k as isize, beta, c.as_mut_ptr().add(offset), ldc as isize, 1);
+    }
+}
+
 /// Which SIMD features decide matrixmultiply's kernel on this CPU.
 pub fn cpu_kernel_features() -> Vec<&'static str> {
     #[allow(unused_mut)]
