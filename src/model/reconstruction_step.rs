@@ -206,8 +206,8 @@ impl<T: Real> Net<'_, T> {
 /// Σ (x̂ − target)² per lane over a block's valid lanes, in f64, and
 /// dL/dx̂ = x̂ − target there (0 on padding lanes), masked by the last
 /// ReLU when `RELU`. Whole lanes at a time, with the ReLU choice out of
-/// the loop, so it compiles to vector code (it was scalar, and cost as
-/// much as a convolution kernel).
+/// the loop, so it compiles to vector code (per value it had compiled to
+/// scalar f64 code).
 #[inline(always)]
 fn loss_and_grad<T: Real, const RELU: bool>(out: &[T], target: &[T], valid: usize, g_out: &mut [T]) -> [f64; LANES] {
     let live: [bool; LANES] = std::array::from_fn(|l| l < valid);
