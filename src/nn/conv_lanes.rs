@@ -708,6 +708,14 @@ mod tests {
         }
     }
 
+    /// Random f32 filter, bias, one block of the big map and one of the
+    /// small map for geometry `g` with `cs` small channels.
+    #[allow(clippy::type_complexity)]
+    fn random_conv_inputs(g: &ConvGeom, cs: usize, r: &mut Rng) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let mut v = |len: usize| -> Vec<f32> { (0..len).map(|_| r.normal() as f32).collect() };
+        (v(g.k() * cs), v(cs), v(g.in_len() * LANES), v(g.p_out() * cs * LANES))
+    }
+
     /// The kernels read through the tap table (in place in the interior,
     /// runs of in-map pixels for the filter gradient) and give the bits of
     /// the definition summed in the same order over a zero-padded patch:
@@ -718,10 +726,7 @@ mod tests {
         let mut r = Rng::stream(2, "lanes-table");
         for &(h, w, cb, cs, k, stride) in &[(32, 32, 1, 15, 3, 2), (12, 11, 3, 4, 5, 2), (9, 7, 2, 3, 3, 1)] {
             let g = ConvGeom::same(h, w, cb, k, k, stride);
-            let f: Vec<f32> = (0..g.k() * cs).map(|_| r.normal() as f32).collect();
-            let bias: Vec<f32> = (0..cs).map(|_| r.normal() as f32).collect();
-            let big: Vec<f32> = (0..g.in_len() * LANES).map(|_| r.normal() as f32).collect();
-            let small: Vec<f32> = (0..g.p_out() * cs * LANES).map(|_| r.normal() as f32).collect();
+            let (f, bias, big, small) = random_conv_inputs(&g, cs, &mut r);
             let taps = TapTable::new(&g, cs);
             let conv = LaneConv::new(&g, &taps, &f, cs);
             // patch[po][j][lane], zero where the tap falls outside the map.
@@ -776,10 +781,7 @@ mod tests {
         let mut r = Rng::stream(1, "lanes-bits");
         let g = ConvGeom::same(21, 11, 2, 3, 3, 2);
         let cs = 15;
-        let f: Vec<f32> = (0..g.k() * cs).map(|_| r.normal() as f32).collect();
-        let bias: Vec<f32> = (0..cs).map(|_| r.normal() as f32).collect();
-        let big: Vec<f32> = (0..g.in_len() * LANES).map(|_| r.normal() as f32).collect();
-        let small: Vec<f32> = (0..g.p_out() * cs * LANES).map(|_| r.normal() as f32).collect();
+        let (f, bias, big, small) = random_conv_inputs(&g, cs, &mut r);
         let taps = TapTable::new(&g, cs);
         let fast = LaneConv::new(&g, &taps, &f, cs);
         let base = LaneConv { avx2: false, ..LaneConv::new(&g, &taps, &f, cs) };
