@@ -26,12 +26,13 @@ pub const BLOCK: usize = 128;
 const UPDATE_ROWS: usize = 256;
 
 /// The Cholesky factor of the symmetric positive definite n × n matrix `a`
-/// (row-major; only its lower triangle is read), as nalgebra's
-/// [`Cholesky`] for its solves, or None if `a` is not positive definite.
-pub fn blocked_cholesky(a: &[f64], n: usize, block: usize) -> Option<Cholesky<f64, Dyn>> {
+/// (row-major; only its lower triangle is read, and the buffer becomes the
+/// factor's), as nalgebra's [`Cholesky`] for its solves, or None if `a` is
+/// not positive definite.
+pub fn blocked_cholesky(a: Vec<f64>, n: usize, block: usize) -> Option<Cholesky<f64, Dyn>> {
     assert_eq!(a.len(), n * n, "cholesky: {} entries, expected {n}²", a.len());
     assert!(block > 0, "cholesky: empty block");
-    let mut l = a.to_vec();
+    let mut l = a;
     let mut panel = Vec::new();
     for k0 in (0..n).step_by(block) {
         let k1 = (k0 + block).min(n);
@@ -64,9 +65,12 @@ pub fn blocked_cholesky(a: &[f64], n: usize, block: usize) -> Option<Cholesky<f6
             dgemm_abt_into(i1 - i0, kb, i1 - k1, -1.0, rows, cols, 1.0, below, (i0 - k1) * n + k1, n);
         }
     }
-    // nalgebra is column-major: its L is our lower triangle transposed into
-    // place, i.e. element (i, j) of L is l[i·n + j] for j ≤ i.
-    let factor = DMatrix::from_fn(n, n, |i, j| if j <= i { l[i * n + j] } else { 0.0 });
+    // nalgebra is column-major: our row-major buffer read that way is Lᵀ,
+    // so one in-place transpose gives its L. The strict upper triangle
+    // keeps leftovers of the input, which nalgebra's "dirty" factor allows
+    // (its solves read the lower triangle only).
+    let mut factor = DMatrix::from_vec(n, n, l);
+    factor.transpose_mut();
     Some(Cholesky::pack_dirty(factor))
 }
 
@@ -112,10 +116,10 @@ mod tests {
         let n = 300;
         let a = spd(n, 3);
         let want = DMatrix::from_row_slice(n, n, &a).cholesky().unwrap().l();
-        let got = blocked_cholesky(&a, n, 64).unwrap().l();
+        let got = blocked_cholesky(a.clone(), n, 64).unwrap().l();
         let scale = want.amax();
         assert!((&got - &want).amax() < 1e-12 * scale, "max difference {}", (&got - &want).amax());
-        let chol = blocked_cholesky(&a, n, 64).unwrap();
+        let chol = blocked_cholesky(a.clone(), n, 64).unwrap();
         let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
         let mut ax = vec![0.0; n];
         crate::linalg::dgemm(n, n, 1, 1.0, &a, crate::linalg::Trans::No, &x, crate::linalg::Trans::No, 0.0, &mut ax);
@@ -132,9 +136,9 @@ mod tests {
         // An eigenvalue pushed below zero late in the matrix, so the
         // failure comes in a later panel's diagonal block.
         a[140 * n + 140] = -1e6;
-        assert!(blocked_cholesky(&a, n, 64).is_none());
+        assert!(blocked_cholesky(a, n, 64).is_none());
         let mut nan = spd(n, 4);
         nan[5 * n + 5] = f64::NAN;
-        assert!(blocked_cholesky(&nan, n, 64).is_none());
+        assert!(blocked_cholesky(nan, n, 64).is_none());
     }
 }

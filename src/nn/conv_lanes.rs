@@ -226,13 +226,12 @@ impl TapCache {
 #[inline(always)]
 fn load_patch<T: Real>(g: &ConvGeom, t: &TapTable, po: usize, big: &[T], patch: &mut [T]) {
     let c_big = g.c_in;
-    let taps = t.of(po);
-    if taps.len() < g.kh * g.kw {
-        for j in 0..g.k() {
-            *lane_mut(patch, j) = [T::ZERO; LANES];
-        }
+    // Only edge pixels come here (gather reads full fields in place), so
+    // some of the patch is always padding.
+    for j in 0..g.k() {
+        *lane_mut(patch, j) = [T::ZERO; LANES];
     }
-    for &(tap, pi) in taps {
+    for &(tap, pi) in t.of(po) {
         for ci in 0..c_big {
             // A slice copy: the compiler moves it as one vector (an array
             // assignment through `lane` became eight scalar moves).
