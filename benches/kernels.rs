@@ -8,7 +8,7 @@
 //! - conv forward + backward of the COIL-20 and Yale B autoencoders, images/s,
 //!   on the full set and on pretraining's mini-batches of 64: pretraining's
 //!   fused per-block step, and the layer-by-layer path fine-tuning uses;
-//! - the spectral-embedding eigen problem, Lanczos vs nalgebra's full
+//! - the spectral-embedding eigen problem, Lanczos vs the full
 //!   decomposition;
 //! - the shift-invert factorisation: the blocked Cholesky vs nalgebra's
 //!   unblocked one at n = 1440 and 3000 (and the blocked one alone at 7200
@@ -160,8 +160,13 @@ fn eigen_section() {
         }
     }
     let t_full = best_of(1, || {
-        let _ = full_decomposition(&a, n, 20, Which::Largest);
+        let _ = full_decomposition(&a, n, 20, Which::Largest).unwrap();
     });
+    // The dense solver udll used before faer, on the same matrix.
+    let t_nalgebra = best_of(1, || {
+        let _ = nalgebra::DMatrix::from_row_slice(n, n, &a).symmetric_eigen();
+    });
+    println!("dense decomposition of random symmetric {n}²: faer {t_full:.2}s, nalgebra {t_nalgebra:.2}s, ratio {:.1}", t_nalgebra / t_full);
     let mut m_used = 0;
     let t_lz = best_of(1, || {
         m_used = symmetric_top_eigen(&a, n, 20, Which::Largest, &EigenOptions { full_below: 0, tol: 1e-6, ..Default::default() }).unwrap().iterations;

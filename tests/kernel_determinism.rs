@@ -101,13 +101,20 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let km = udll::cluster::kmeans::kmeans(&pts, nk, dk, 9, 4, 100, 7).unwrap();
     h.insert("k-means", hash_usize(&km.labels) + &hash(&km.centroids));
 
-    // A symmetric matrix above the full-decomposition threshold: Lanczos.
-    let ne = 400;
+    // A symmetric matrix, by Lanczos (forced: the full-decomposition
+    // threshold set to 0) and by the dense decomposition (faer's, whose
+    // work is split into a fixed number of parts), large enough that faer
+    // runs its parallel paths.
+    let ne = 800;
     let g0 = random(ne * ne, 50);
     let sym: Vec<f64> = (0..ne * ne).map(|i| g0[i] + g0[(i % ne) * ne + i / ne]).collect();
     use udll::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
-    let e = symmetric_top_eigen(&sym, ne, 8, Which::Magnitude, &EigenOptions::default()).unwrap();
+    let e = symmetric_top_eigen(&sym, ne, 8, Which::Magnitude, &EigenOptions { full_below: 0, ..Default::default() }).unwrap();
+    assert!(e.iterations > 0, "Lanczos was expected to answer");
     h.insert("eigen (Lanczos)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
+    let e = symmetric_top_eigen(&sym, ne, 8, Which::Magnitude, &EigenOptions::default()).unwrap();
+    assert_eq!(e.iterations, 0, "the dense decomposition was expected to answer");
+    h.insert("eigen (dense)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
 
     // The blocked Cholesky (several panels, the last one partial): its row
     // solves run in parallel and its trailing updates through the GEMM.
