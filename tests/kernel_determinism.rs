@@ -115,6 +115,21 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let e = symmetric_top_eigen(&sym, ne, 8, Which::Magnitude, &EigenOptions::default()).unwrap();
     assert_eq!(e.iterations, 0, "the dense decomposition was expected to answer");
     h.insert("eigen (dense)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
+    // Shift-invert block iteration (forced below the dense threshold) on a
+    // normalised affinity of 6 loosely coupled blocks: its many-vector
+    // solves and block products through the GEMM.
+    let (ns, parts) = (600, 6);
+    let gs = random(ns * ns, 52);
+    let w: Vec<f64> = (0..ns * ns).map(|e| {
+        let (i, j) = (e / ns, e % ns);
+        let v = (gs[i.min(j) * ns + i.max(j)]).abs();
+        if i == j { 0.0 } else if i * parts / ns == j * parts / ns { v } else { 1e-3 * v }
+    }).collect();
+    let dd: Vec<f64> = w.chunks_exact(ns).map(|r| r.iter().sum::<f64>().sqrt()).collect();
+    let norm_aff: Vec<f64> = (0..ns * ns).map(|e| w[e] / (dd[e / ns] * dd[e % ns])).collect();
+    let e = udll::linalg::eigen::symmetric_eigen_below_shift(&norm_aff, ns, parts, 1.001, &EigenOptions { full_below: 0, ..Default::default() }).unwrap();
+    assert!(e.iterations > 0, "the block iteration was expected to answer");
+    h.insert("eigen (shift-invert block)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
 
     // The blocked Cholesky (several panels, the last one partial): its row
     // solves run in parallel and its trailing updates through the GEMM.

@@ -81,6 +81,29 @@ pub fn dgemm_abt_into(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], b: &[
     }
 }
 
+/// C ← alpha · A · B + beta · C on strided views, for blocks of larger
+/// matrices: A (m × k) has element (i, p) at `a[i·rsa + p·csa]`, B (k × n)
+/// has (p, j) at `b[p·rsb + j·csb]`, and C (m × n) has (i, j) at
+/// `c[i·rsc + j]`. The triangular solves of [`crate::linalg::cholesky`]
+/// read the column-major factor through it.
+#[allow(clippy::too_many_arguments)]
+pub fn dgemm_strided(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], rsa: usize, csa: usize, b: &[f64], rsb: usize, csb: usize, beta: f64, c: &mut [f64], rsc: usize) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + cols.saturating_sub(1) * cs;
+    if k > 0 {
+        assert!(last(m, rsa, k, csa) < a.len(), "dgemm_strided: A's {m}×{k} view leaves its slice ({} elements)", a.len());
+        assert!(last(k, rsb, n, csb) < b.len(), "dgemm_strided: B's {k}×{n} view leaves its slice ({} elements)", b.len());
+    }
+    assert!(n <= rsc && last(m, rsc, n, 1) < c.len(), "dgemm_strided: C's {m}×{n} view (row stride {rsc}) leaves its slice ({} elements)", c.len());
+    // SAFETY: the asserts above keep every index the strides reach inside
+    // the slices; C does not alias A or B (borrow rules).
+    unsafe {
+        matrixmultiply::dgemm(m, k, n, alpha, a.as_ptr(), rsa as isize, csa as isize, b.as_ptr(), rsb as isize, csb as isize, beta, c.as_mut_ptr(), rsc as isize, 1);
+    }
+}
+
 /// Which SIMD features decide matrixmultiply's kernel on this CPU.
 pub fn cpu_kernel_features() -> Vec<&'static str> {
     #[allow(unused_mut)]

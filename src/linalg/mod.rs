@@ -1,12 +1,14 @@
 //! Dense linear algebra: the GEMM wrapper, deterministic reductions, the
-//! partial eigen solver used by post-processing and spectral clustering, and
-//! the blocked Cholesky its shift-invert mode uses at large n.
+//! eigen solvers of post-processing and spectral clustering (Lanczos, the
+//! dense decomposition, and the shift-invert block iteration with the
+//! blocked Cholesky and its many-vector solves).
 
 pub mod cholesky;
 pub mod eigen;
 pub mod gemm;
 pub mod real;
 pub mod reduce;
+pub mod subspace;
 
 pub use gemm::{Trans, dgemm, sgemm};
 pub use real::Real;
