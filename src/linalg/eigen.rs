@@ -116,7 +116,7 @@ pub fn symmetric_top_eigen(
 }
 
 /// The k largest eigenpairs of the symmetric n × n row-major matrix `a`,
-/// whose eigenvalues must all lie below `sigma`: Lanczos on (σI − A)⁻¹,
+/// whose eigenvalues must all lie below `sigma`, computed on (σI − A)⁻¹,
 /// whose largest eigenvalues 1/(σ − λ) are those of the wanted λ, spread
 /// far apart from the rest when σ is close above them. (σI − A) is
 /// factorised once (Cholesky); then a block of k + oversample vectors is
