@@ -12,7 +12,7 @@
 //! Determinism: every value is computed by one task in a fixed order, and
 //! the GEMM keeps the order of its inner sums for any thread count.
 
-use crate::linalg::gemm::{dgemm_abt_into, dgemm_strided};
+use crate::linalg::gemm::dgemm_strided;
 use nalgebra::{Cholesky, DMatrix, Dyn};
 use rayon::prelude::*;
 
@@ -62,7 +62,8 @@ pub fn blocked_cholesky(a: Vec<f64>, n: usize, block: usize) -> Option<Cholesky<
             // is never read).
             let rows = &panel[(i0 - k1) * kb..(i1 - k1) * kb];
             let cols = &panel[..(i1 - k1) * kb];
-            dgemm_abt_into(i1 - i0, kb, i1 - k1, -1.0, rows, cols, 1.0, below, (i0 - k1) * n + k1, n);
+            // below[(i0 − k1)·n + k1 ..] −= rows · colsᵀ (both kb wide).
+            dgemm_strided(i1 - i0, kb, i1 - k1, -1.0, rows, kb, 1, cols, 1, kb, 1.0, &mut below[(i0 - k1) * n + k1..], n);
         }
     }
     // nalgebra is column-major: our row-major buffer read that way is Lᵀ,

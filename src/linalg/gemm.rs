@@ -61,31 +61,12 @@ gemm_wrapper!(
     dgemm, f64, matrixmultiply::dgemm
 );
 
-/// C ← alpha · A · Bᵀ + beta · C, where C is the m × n block starting at
-/// `c[offset]` of a row-major matrix with row stride `ldc` (a block of a
-/// larger matrix, updated in place), A is m × k and B is n × k, both
-/// stored row-major and contiguous. The blocked Cholesky's trailing
-/// update.
-#[allow(clippy::too_many_arguments)]
-pub fn dgemm_abt_into(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], b: &[f64], beta: f64, c: &mut [f64], offset: usize, ldc: usize) {
-    assert_eq!(a.len(), m * k, "dgemm_abt_into: A has {} elements, expected {m}×{k}", a.len());
-    assert_eq!(b.len(), n * k, "dgemm_abt_into: B has {} elements, expected {n}×{k}", b.len());
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(n <= ldc && offset + (m - 1) * ldc + n <= c.len(), "dgemm_abt_into: the {m}×{n} block at {offset} (stride {ldc}) leaves C ({} elements)", c.len());
-    // SAFETY: the asserts above keep every index the strides reach inside
-    // the slices; C does not alias A or B (borrow rules).
-    unsafe {
-        matrixmultiply::dgemm(m, k, n, alpha, a.as_ptr(), k as isize, 1, b.as_ptr(), 1, k as isize, beta, c.as_mut_ptr().add(offset), ldc as isize, 1);
-    }
-}
-
 /// C ← alpha · A · B + beta · C on strided views, for blocks of larger
 /// matrices: A (m × k) has element (i, p) at `a[i·rsa + p·csa]`, B (k × n)
 /// has (p, j) at `b[p·rsb + j·csb]`, and C (m × n) has (i, j) at
-/// `c[i·rsc + j]`. The triangular solves of [`crate::linalg::cholesky`]
-/// read the column-major factor through it.
+/// `c[i·rsc + j]`. The blocked Cholesky updates its trailing triangle in
+/// place through it, and its triangular solves read the column-major
+/// factor through it.
 #[allow(clippy::too_many_arguments)]
 pub fn dgemm_strided(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], rsa: usize, csa: usize, b: &[f64], rsb: usize, csb: usize, beta: f64, c: &mut [f64], rsc: usize) {
     if m == 0 || n == 0 {
@@ -149,6 +130,30 @@ mod tests {
             }
         }
         c
+    }
+
+    /// A block of a column-major matrix times a block of a row-major one,
+    /// into a block of a third, leaving the rest of C alone.
+    #[test]
+    fn strided_dgemm_reads_and_writes_only_its_blocks() {
+        let mut rng = Rng::stream(1, "gemm-test");
+        let (lda, ldb, ldc) = (9, 6, 7);
+        let a: Vec<f64> = (0..lda * 8).map(|_| rng.normal()).collect();
+        let b: Vec<f64> = (0..8 * ldb).map(|_| rng.normal()).collect();
+        let (m, k, n) = (4, 5, 3);
+        // A = rows 2.. and columns 1.. of a column-major lda × 8 matrix;
+        // B = rows 1.. and columns 2.. of a row-major 8 × ldb one.
+        let at = |i: usize, p: usize| a[(p + 1) * lda + i + 2];
+        let bt = |p: usize, j: usize| b[(p + 1) * ldb + j + 2];
+        let mut c = vec![0.5; 6 * ldc];
+        dgemm_strided(m, k, n, 2.0, &a[lda + 2..], 1, lda, &b[ldb + 2..], ldb, 1, 1.0, &mut c[ldc + 1..], ldc);
+        for r in 0..6 {
+            for col in 0..ldc {
+                let inside = (1..1 + m).contains(&r) && (1..1 + n).contains(&col);
+                let want = if inside { 0.5 + 2.0 * (0..k).map(|p| at(r - 1, p) * bt(p, col - 1)).sum::<f64>() } else { 0.5 };
+                assert!((c[r * ldc + col] - want).abs() < 1e-12, "c[{r}][{col}] = {}, want {want}", c[r * ldc + col]);
+            }
+        }
     }
 
     #[test]
