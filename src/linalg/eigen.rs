@@ -59,16 +59,21 @@ pub struct EigenOptions {
     /// Use the full decomposition when n is at most this (it is also used
     /// when k > n / 8, see [`symmetric_top_eigen`]).
     pub full_below: usize,
-    /// Extra block columns beyond k (more converge faster).
+    /// Vectors beyond k: shift-invert's block holds k + this, and Lanczos
+    /// first checks for convergence after 2k + this steps.
     pub oversample: usize,
+    /// Most Lanczos steps, and most block steps of shift-invert (which
+    /// never takes more than 100).
     pub max_iters: usize,
-    /// Converged when every wanted residual ‖Ax − λx‖ ≤ tol · |λ_max|.
+    /// Converged when every wanted residual ‖Ax − λx‖ ≤ tol · |λ_max|
+    /// (shift-invert: ‖Bx − θx‖ ≤ tol · θ for B = (σI − A)⁻¹).
     pub tol: f64,
     pub seed: u64,
     /// Shift-invert factorises with the blocked Cholesky
     /// ([`crate::linalg::cholesky`]) when n is above this, else with
-    /// nalgebra's. Every dataset we have (n ≤ 2414) stays on nalgebra's, so
-    /// its results keep their bits; COIL-100 (n = 7200) takes the blocked one.
+    /// nalgebra's. By default shift-invert runs only above `full_below`
+    /// (3000), so of the paper's datasets only COIL-100 (n = 7200) gets
+    /// there, and it takes the blocked one.
     pub blocked_cholesky_above: usize,
 }
 
