@@ -70,6 +70,7 @@ pub fn affinity_from_coef(c: &[f64], n: usize, clusters: usize, dim: usize, powe
     let r = (dim * clusters + 1).min(n - 1).max(1);
     let opts = EigenOptions { seed, tol: 1e-6, ..Default::default() };
     let eig = symmetric_top_eigen(&sym, n, r, Which::Magnitude, &opts)?;
+    drop(sym);
     let mut u = eig.vectors;
     for row in u.chunks_exact_mut(r) {
         for (v, lam) in row.iter_mut().zip(&eig.values) {
@@ -87,13 +88,16 @@ pub fn affinity_from_coef(c: &[f64], n: usize, clusters: usize, dim: usize, powe
     if max > 0.0 {
         z.par_iter_mut().for_each(|v| *v /= max);
     }
-    let mut l = vec![0.0f64; n * n];
-    l.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        for j in 0..n {
-            row[j] = 0.5 * (z[i * n + j] + z[j * n + i]);
+    // L = ½(Z + Zᵀ) in place (the same sums as into a new matrix, one n²
+    // buffer less).
+    for i in 0..n {
+        for j in i + 1..n {
+            let v = 0.5 * (z[i * n + j] + z[j * n + i]);
+            z[i * n + j] = v;
+            z[j * n + i] = v;
         }
-    });
-    Ok((l, r))
+    }
+    Ok((z, r))
 }
 
 #[cfg(test)]

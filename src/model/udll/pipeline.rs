@@ -63,8 +63,11 @@ pub struct RunSummary {
 
 /// thrC → post_proC → spectral clustering of a coefficient matrix.
 pub fn cluster_coef(coef: &[f32], n: usize, clusters: usize, post: &PostConfig, seed: u64) -> Result<Vec<usize>> {
-    let thr = threshold_columns(coef, n, post.rho);
-    let (affinity, _) = affinity_from_coef(&thr, n, clusters, post.dim, post.power, post.add_identity, seed)?;
+    // The thresholded C is freed before the spectral step's own n² buffers.
+    let (affinity, _) = {
+        let thr = threshold_columns(coef, n, post.rho);
+        affinity_from_coef(&thr, n, clusters, post.dim, post.power, post.add_identity, seed)?
+    };
     spectral_clustering(&affinity, n, clusters, post.assign, seed)
 }
 
