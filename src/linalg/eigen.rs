@@ -231,15 +231,23 @@ pub fn full_decomposition(a: &[f64], n: usize, k: usize, which: Which) -> Result
     drop(scratch);
     let vals: Vec<f64> = (0..n).map(|i| s[i]).collect();
     let idx = order(&vals, which);
-    let mut vectors = vec![0.0; n * k];
-    let mut values = Vec::with_capacity(k);
-    for (c, &i) in idx.iter().take(k).enumerate() {
-        values.push(vals[i]);
-        for r in 0..n {
-            vectors[r * k + c] = u[(r, i)];
+    let values = idx[..k].iter().map(|&i| vals[i]).collect();
+    let vectors = columns_in_order(n, &idx[..k], |r, i| u[(r, i)]);
+    Ok(EigenPairs { values, vectors, n, k, iterations: 0, converged: true })
+}
+
+/// Columns `idx` (in that order) of a matrix with `rows` rows, read
+/// through `at(row, column)`, as a row-major rows × idx.len() matrix: the
+/// wanted eigenvectors out of a decomposition's eigenvector matrix.
+pub(crate) fn columns_in_order(rows: usize, idx: &[usize], at: impl Fn(usize, usize) -> f64) -> Vec<f64> {
+    let k = idx.len();
+    let mut out = vec![0.0; rows * k];
+    for (c, &i) in idx.iter().enumerate() {
+        for r in 0..rows {
+            out[r * k + c] = at(r, i);
         }
     }
-    Ok(EigenPairs { values, vectors, n, k, iterations: 0, converged: true })
+    out
 }
 
 /// y = A·x, one row per task; each row is one fixed-order dot product.
@@ -390,12 +398,7 @@ fn lanczos(apply: &dyn Fn(&[f64], &mut [f64]), n: usize, k: usize, which: Which,
             let converged = worst <= opts.tol || m >= n;
             if converged || m >= max_m {
                 // Ritz vectors X = Qᵀ S (n × k).
-                let mut s = vec![0.0; m * k];
-                for (c, &i) in idx.iter().take(k).enumerate() {
-                    for r in 0..m {
-                        s[r * k + c] = vecs[(r, i)];
-                    }
-                }
+                let s = columns_in_order(m, &idx[..k], |r, i| vecs[(r, i)]);
                 let mut x = vec![0.0; n * k];
                 dgemm(n, m, k, 1.0, &basis, Trans::Yes, &s, Trans::No, 0.0, &mut x);
                 let values = idx.iter().take(k).map(|&i| vals[i]).collect();

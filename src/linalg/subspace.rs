@@ -14,7 +14,7 @@
 //! took most of 242 s).
 
 use crate::linalg::cholesky::solve_many;
-use crate::linalg::eigen::{EigenPairs, order, Which};
+use crate::linalg::eigen::{EigenPairs, Which, columns_in_order, order};
 use crate::linalg::gemm::{Trans, dgemm};
 use crate::rng::Rng;
 use nalgebra::{Cholesky, DMatrix, Dyn};
@@ -39,12 +39,7 @@ pub fn shift_invert_block(chol: &Cholesky<f64, Dyn>, n: usize, k: usize, oversam
         let eig = h.symmetric_eigen();
         let theta: Vec<f64> = eig.eigenvalues.iter().copied().collect();
         let idx = order(&theta, Which::Largest);
-        let mut s = vec![0.0; b * b];
-        for (c, &i) in idx.iter().enumerate() {
-            for r in 0..b {
-                s[r * b + c] = eig.eigenvectors[(r, i)];
-            }
-        }
+        let s = columns_in_order(b, &idx, |r, i| eig.eigenvectors[(r, i)]);
         // Ritz vectors X = Q·S and their images B·X = Y·S.
         let mut x = vec![0.0; n * b];
         dgemm(n, b, b, 1.0, &q, Trans::No, &s, Trans::No, 0.0, &mut x);
