@@ -34,11 +34,13 @@ use udll::rng::Rng;
 
 /// Best of `reps` timings of `f`, in seconds.
 fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
-    (0..reps).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    }).fold(f64::INFINITY, f64::min)
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 fn random(len: usize, seed: u64) -> Vec<f32> {
@@ -114,7 +116,6 @@ fn benchmarks(threads: usize) {
 }
 
 fn sgemm_section() {
-
     let n = 1440usize;
     self_expressive_vs_sgemm(n, 3840, 3);
     if std::env::var_os("UDLL_BENCH_LARGE").is_some() {
@@ -207,7 +208,11 @@ fn cholesky_section() {
         let t_nalgebra = best_of(1, || {
             nalgebra::DMatrix::from_row_slice(n, n, &a).cholesky().expect("positive definite");
         });
-        println!("cholesky n = {n}: nalgebra {t_nalgebra:.2}s, blocked {t_blocked:.2}s ({:.1} GFLOP/s), speed-up {:.1}×", flops / t_blocked / 1e9, t_nalgebra / t_blocked);
+        println!(
+            "cholesky n = {n}: nalgebra {t_nalgebra:.2}s, blocked {t_blocked:.2}s ({:.1} GFLOP/s), speed-up {:.1}×",
+            flops / t_blocked / 1e9,
+            t_nalgebra / t_blocked
+        );
     }
 }
 
@@ -242,10 +247,12 @@ fn post_processing_and_spectral(n: usize, k: usize) {
     use udll::model::udll::LabelAssign;
     use udll::model::udll::hyperparams::PostConfig;
     let noise = random(n * n, 7);
-    let coef: Vec<f32> = (0..n * n).map(|i| {
-        let same = (i / n) * k / n == (i % n) * k / n;
-        (if same { 0.05 } else { 0.0 }) + 0.01 * noise[i].abs()
-    }).collect();
+    let coef: Vec<f32> = (0..n * n)
+        .map(|i| {
+            let same = (i / n) * k / n == (i % n) * k / n;
+            (if same { 0.05 } else { 0.0 }) + 0.01 * noise[i].abs()
+        })
+        .collect();
     let post = PostConfig { rho: 0.04, dim: 12, power: 8.0, assign: LabelAssign::Kmeans, add_identity: true };
     let t = Instant::now();
     let labels = udll::model::udll::pipeline::cluster_coef(&coef, n, k, &post, 0).unwrap();

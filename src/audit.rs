@@ -138,7 +138,12 @@ pub fn check_inputs(m: &Manifest, cwd: &Path) -> Result<()> {
         }
         let h = sha256_file(&p)?;
         if h != rec.sha256 {
-            return Err(UdllError::config(format!("input {} has changed since the run (sha256 {} , recorded {}): cannot audit", rec.path, short(&h), short(&rec.sha256))));
+            return Err(UdllError::config(format!(
+                "input {} has changed since the run (sha256 {} , recorded {}): cannot audit",
+                rec.path,
+                short(&h),
+                short(&rec.sha256)
+            )));
         }
     }
     Ok(())
@@ -217,7 +222,12 @@ pub fn audit(manifest_path: &Path, m: &Manifest, exe: &Path, scratch_root: &Path
         .artefacts
         .iter()
         .enumerate()
-        .map(|(i, rec)| AuditRow { artefact: rec.path.clone(), recorded: rec.compared_hash().to_string(), on_disk: on_disk[i].clone(), reruns: reruns.iter().map(|r| r[i].clone()).collect() })
+        .map(|(i, rec)| AuditRow {
+            artefact: rec.path.clone(),
+            recorded: rec.compared_hash().to_string(),
+            on_disk: on_disk[i].clone(),
+            reruns: reruns.iter().map(|r| r[i].clone()).collect(),
+        })
         .collect();
     Ok(AuditReport { thread_counts: thread_counts.to_vec(), rows })
 }
@@ -246,7 +256,12 @@ mod tests {
 
     #[test]
     fn a_row_is_same_only_when_every_copy_matches() {
-        let row = |disk: Option<&str>, reruns: &[Option<&str>]| AuditRow { artefact: "a".into(), recorded: "h".into(), on_disk: disk.map(Into::into), reruns: reruns.iter().map(|h| h.map(Into::into)).collect() };
+        let row = |disk: Option<&str>, reruns: &[Option<&str>]| AuditRow {
+            artefact: "a".into(),
+            recorded: "h".into(),
+            on_disk: disk.map(Into::into),
+            reruns: reruns.iter().map(|h| h.map(Into::into)).collect(),
+        };
         assert!(row(Some("h"), &[Some("h"), Some("h")]).same());
         assert!(!row(Some("x"), &[Some("h")]).same());
         assert!(!row(Some("h"), &[Some("h"), None]).same());

@@ -13,7 +13,11 @@ pub fn configure_threads(threads: Option<usize>) -> Result<usize> {
     let n = match threads {
         Some(0) => return Err(UdllError::config("--threads must be at least 1")),
         Some(t) => t,
-        None => std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).filter(|&t| t > 0).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&t| t > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() || threads.is_some() {
         // SAFETY: called at start-up before any other thread exists.
@@ -40,7 +44,14 @@ pub fn describe_file(path: &Path, opts: &LoadOptions) -> Result<String> {
     if is_checkpoint(path) {
         let c = Checkpoint::load(path)?;
         let params: usize = c.tensors.iter().map(|t| t.data.len()).sum();
-        let mut s = format!("{}: udll checkpoint ({})\n  architecture: {}\n  tensors: {}, {} values\n", path.display(), c.kind, c.arch.describe(), c.tensors.len(), params);
+        let mut s = format!(
+            "{}: udll checkpoint ({})\n  architecture: {}\n  tensors: {}, {} values\n",
+            path.display(),
+            c.kind,
+            c.arch.describe(),
+            c.tensors.len(),
+            params
+        );
         for t in &c.tensors {
             s += &format!("    {} {:?}\n", t.name, t.shape);
         }

@@ -4,12 +4,12 @@
 
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
+use crate::eval::kmeans_labels;
 use crate::eval::probe::{ProbeConfig, linear_probe};
 use crate::eval::retrieval::mean_average_precision;
-use crate::eval::kmeans_labels;
 use crate::metrics::scores;
-use crate::model::dense_ae::{DenseAeConfig, train_dense_ae};
 use crate::model::ame_ae::{AmeAeConfig, train_ame_ae};
+use crate::model::dense_ae::{DenseAeConfig, train_dense_ae};
 use crate::model::grdnn::{GrDnnConfig, train_grdnn};
 use crate::model::pretrain::pretrain;
 use crate::model::udll::hyperparams::UdllConfig;
@@ -18,7 +18,20 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Methods `compare` knows, in table order.
-pub const METHODS: &[&str] = &["pixels", "ae", "sparse-ae", "denoising-ae", "contractive-ae", "gr-dnn", "gr-dnn-dae", "ame-ae", "denoising-ame-ae", "conv-ae", "sparse-conv-ae", "denoising-conv-ae"];
+pub const METHODS: &[&str] = &[
+    "pixels",
+    "ae",
+    "sparse-ae",
+    "denoising-ae",
+    "contractive-ae",
+    "gr-dnn",
+    "gr-dnn-dae",
+    "ame-ae",
+    "denoising-ame-ae",
+    "conv-ae",
+    "sparse-conv-ae",
+    "denoising-conv-ae",
+];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CompareRow {
@@ -113,12 +126,23 @@ pub fn score_features(method: &str, seed: u64, z: &[f32], dim: usize, ds: &Datas
     let s = scores(&pred, labels)?;
     let maps = mean_average_precision(z, ds.n, dim, labels, &[10, 100])?;
     let probe = linear_probe(z, ds.n, dim, labels, &ProbeConfig { seed, ..Default::default() })?;
-    Ok(CompareRow { method: method.to_string(), seed, acc: s.acc, nmi: s.nmi, map10: maps[0], map100: maps[1], probe: probe.test_accuracy, train_seconds, feature_dim: dim })
+    Ok(CompareRow {
+        method: method.to_string(),
+        seed,
+        acc: s.acc,
+        nmi: s.nmi,
+        map10: maps[0],
+        map100: maps[1],
+        probe: probe.test_accuracy,
+        train_seconds,
+        feature_dim: dim,
+    })
 }
 
 /// Markdown: one line per method, means over its seeds.
 pub fn markdown(dataset: &str, rows: &[CompareRow]) -> String {
-    let mut s = format!("| {dataset} | seeds | dim | ACC | NMI | mAP@10 | mAP@100 | probe acc. | train s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let mut s =
+        format!("| {dataset} | seeds | dim | ACC | NMI | mAP@10 | mAP@100 | probe acc. | train s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     let mut methods: Vec<&str> = Vec::new();
     for r in rows {
         if !methods.contains(&r.method.as_str()) {

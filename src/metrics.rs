@@ -49,10 +49,13 @@ pub fn accuracy(pred: &[usize], truth: &[usize]) -> Result<f64> {
 }
 
 fn entropy(counts: impl Iterator<Item = u64>, n: f64) -> f64 {
-    counts.filter(|&c| c > 0).map(|c| {
-        let p = c as f64 / n;
-        -p * p.ln()
-    }).sum()
+    counts
+        .filter(|&c| c > 0)
+        .map(|c| {
+            let p = c as f64 / n;
+            -p * p.ln()
+        })
+        .sum()
 }
 
 /// NMI = MI / ((H(pred) + H(true)) / 2); 1 when both are one cluster.

@@ -26,7 +26,17 @@ fn base(name: &str) -> UdllConfig {
         // Pretraining is not given by the papers: mini-batches of 64, Adam
         // 1e-3, 1500 epochs (on COIL-20: 400 epochs → ACC 0.858, 1500 → 0.920,
         // 3000 → 0.919; BENCHMARKS.md).
-        pretrain: PretrainConfig { epochs: 1500, batch_size: 64, lr: 1e-3, seed: 0, encoder_bias_init: 0.0, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0, positive_filters: false },
+        pretrain: PretrainConfig {
+            epochs: 1500,
+            batch_size: 64,
+            lr: 1e-3,
+            seed: 0,
+            encoder_bias_init: 0.0,
+            sparse: 0.0,
+            mask_rate: 0.0,
+            noise_sigma: 0.0,
+            positive_filters: false,
+        },
         graph_k: 3,
         finetune: FinetuneConfig {
             epochs: 68,

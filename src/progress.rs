@@ -16,14 +16,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(label: &str, total: usize, quiet: bool) -> Self {
-        Progress {
-            label: label.to_string(),
-            total,
-            tty: std::io::stderr().is_terminal(),
-            quiet,
-            start: Instant::now(),
-            every: (total / 20).max(1),
-        }
+        Progress { label: label.to_string(), total, tty: std::io::stderr().is_terminal(), quiet, start: Instant::now(), every: (total / 20).max(1) }
     }
 
     /// Report step `done` (1-based) of `total`, with a message.

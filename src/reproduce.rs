@@ -30,7 +30,8 @@ pub enum TableMethod {
     KmeansRaw,
 }
 
-pub const ALL_METHODS: &[TableMethod] = &[TableMethod::Udll, TableMethod::Dsc, TableMethod::PtEdsc, TableMethod::FtEdsc, TableMethod::EdscRaw, TableMethod::KmeansRaw];
+pub const ALL_METHODS: &[TableMethod] =
+    &[TableMethod::Udll, TableMethod::Dsc, TableMethod::PtEdsc, TableMethod::FtEdsc, TableMethod::EdscRaw, TableMethod::KmeansRaw];
 
 impl TableMethod {
     pub fn label(self) -> &'static str {
@@ -74,10 +75,34 @@ pub struct DatasetSpec {
 }
 
 pub const DATASETS: &[DatasetSpec] = &[
-    DatasetSpec { name: "coil20", preset: "coil20", file: "COIL20.mat", image_size: None, paper: &[(TableMethod::Udll, 97.57), (TableMethod::Dsc, 94.86), (TableMethod::PtEdsc, 84.21), (TableMethod::EdscRaw, 85.14)] },
-    DatasetSpec { name: "coil100", preset: "coil100", file: "COIL100.mat", image_size: None, paper: &[(TableMethod::Udll, 70.86), (TableMethod::Dsc, 69.04), (TableMethod::PtEdsc, 61.12), (TableMethod::EdscRaw, 61.87)] },
-    DatasetSpec { name: "orl", preset: "orl", file: "ORL_32x32.mat", image_size: None, paper: &[(TableMethod::Udll, 87.75), (TableMethod::Dsc, 86.00), (TableMethod::PtEdsc, 73.75), (TableMethod::EdscRaw, 72.75)] },
-    DatasetSpec { name: "yaleb", preset: "yaleb", file: "YaleBCrop025.mat", image_size: Some((48, 42)), paper: &[(TableMethod::Udll, 97.70), (TableMethod::Dsc, 97.33), (TableMethod::PtEdsc, 87.36), (TableMethod::EdscRaw, 88.36)] },
+    DatasetSpec {
+        name: "coil20",
+        preset: "coil20",
+        file: "COIL20.mat",
+        image_size: None,
+        paper: &[(TableMethod::Udll, 97.57), (TableMethod::Dsc, 94.86), (TableMethod::PtEdsc, 84.21), (TableMethod::EdscRaw, 85.14)],
+    },
+    DatasetSpec {
+        name: "coil100",
+        preset: "coil100",
+        file: "COIL100.mat",
+        image_size: None,
+        paper: &[(TableMethod::Udll, 70.86), (TableMethod::Dsc, 69.04), (TableMethod::PtEdsc, 61.12), (TableMethod::EdscRaw, 61.87)],
+    },
+    DatasetSpec {
+        name: "orl",
+        preset: "orl",
+        file: "ORL_32x32.mat",
+        image_size: None,
+        paper: &[(TableMethod::Udll, 87.75), (TableMethod::Dsc, 86.00), (TableMethod::PtEdsc, 73.75), (TableMethod::EdscRaw, 72.75)],
+    },
+    DatasetSpec {
+        name: "yaleb",
+        preset: "yaleb",
+        file: "YaleBCrop025.mat",
+        image_size: Some((48, 42)),
+        paper: &[(TableMethod::Udll, 97.70), (TableMethod::Dsc, 97.33), (TableMethod::PtEdsc, 87.36), (TableMethod::EdscRaw, 88.36)],
+    },
     // Not the paper's dataset (32 × 32, 2414 images): no paper column.
     DatasetSpec { name: "yaleb32", preset: "yaleb32", file: "YaleB_32x32.mat", image_size: None, paper: &[] },
     // The built-in data, for quick checks of the command itself.
@@ -85,7 +110,10 @@ pub const DATASETS: &[DatasetSpec] = &[
 ];
 
 pub fn dataset_spec(name: &str) -> Result<&'static DatasetSpec> {
-    DATASETS.iter().find(|d| d.name == name).ok_or_else(|| UdllError::config(format!("unknown dataset '{name}' (known: {})", DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))))
+    DATASETS
+        .iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| UdllError::config(format!("unknown dataset '{name}' (known: {})", DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))))
 }
 
 #[derive(Clone, Debug)]
@@ -187,7 +215,14 @@ pub fn reproduce(o: &ReproduceOptions, say: &dyn Fn(&str)) -> Result<Reproductio
                 runs.push(RunRow { dataset: name.clone(), method, seed, acc: s.acc, nmi: s.nmi, ari: s.ari, seconds: secs });
                 Ok(())
             };
-            let run_opts = |dir: &str, start: Start| RunOptions { out_dir: base.join(dir), start, clusters: Some(k), quiet: o.quiet, threads: o.threads, inputs: inputs.clone() };
+            let run_opts = |dir: &str, start: Start| RunOptions {
+                out_dir: base.join(dir),
+                start,
+                clusters: Some(k),
+                quiet: o.quiet,
+                threads: o.threads,
+                inputs: inputs.clone(),
+            };
             if o.methods.iter().any(|m| m.needs_udll_run()) {
                 let t = Instant::now();
                 let s = run_udll(&ds, &cfg, &run_opts("udll", Start::Pretrain))?;
@@ -260,7 +295,9 @@ pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
 
 /// The summary as a Markdown table (fractions, 4 digits).
 pub fn markdown(r: &Reproduction) -> String {
-    let mut s = String::from("| dataset | method | seeds | ACC mean ± std | ACC min | NMI mean ± std | NMI min | paper ACC (best-of) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    let mut s = String::from(
+        "| dataset | method | seeds | ACC mean ± std | ACC min | NMI mean ± std | NMI min | paper ACC (best-of) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
     for row in &r.summary {
         let paper = row.paper_acc.map_or("—".to_string(), |p| format!("{p:.4}"));
         s += &format!(

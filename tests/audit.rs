@@ -6,7 +6,25 @@ use common::*;
 use std::path::Path;
 
 fn small_run(out: &Path) {
-    let o = run(&["run", "--synthetic-objects", "4", "--synthetic-poses", "10", "--pretrain-epochs", "8", "--epochs", "6", "--seed", "2", "--out", out.to_str().unwrap(), "--quiet"], &[]);
+    let o = run(
+        &[
+            "run",
+            "--synthetic-objects",
+            "4",
+            "--synthetic-poses",
+            "10",
+            "--pretrain-epochs",
+            "8",
+            "--epochs",
+            "6",
+            "--seed",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -58,7 +76,10 @@ fn single_file_commands_audit_through_their_manifest_and_changed_inputs_are_refu
     let dir = scratch("audit_file");
     let ckpt = dir.join("ae.ckpt");
     let pretrain = |seed: &str| {
-        let o = run(&["pretrain", "--synthetic-objects", "3", "--synthetic-poses", "6", "--epochs", "3", "--seed", seed, "--out", ckpt.to_str().unwrap(), "--quiet"], &[]);
+        let o = run(
+            &["pretrain", "--synthetic-objects", "3", "--synthetic-poses", "6", "--epochs", "3", "--seed", seed, "--out", ckpt.to_str().unwrap(), "--quiet"],
+            &[],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
     };
     pretrain("1");
@@ -67,7 +88,8 @@ fn single_file_commands_audit_through_their_manifest_and_changed_inputs_are_refu
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
 
     let graph = dir.join("graph.csv");
-    let o = run(&["graph", "--checkpoint", ckpt.to_str().unwrap(), "--synthetic-objects", "3", "--synthetic-poses", "6", "--out", graph.to_str().unwrap()], &[]);
+    let o =
+        run(&["graph", "--checkpoint", ckpt.to_str().unwrap(), "--synthetic-objects", "3", "--synthetic-poses", "6", "--out", graph.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&["audit", dir.join("graph.csv.manifest.json").to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));

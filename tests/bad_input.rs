@@ -10,7 +10,10 @@ fn small_mat(dir: &std::path::Path, compressed: bool) -> std::path::PathBuf {
     let fea: Vec<f64> = (0..n * d).map(|i| (i % 7) as f64 / 7.0).collect();
     let gnd: Vec<f64> = (0..n).map(|i| (i / 3 + 1) as f64).collect();
     let bytes = mat_bytes(
-        &[MatOut { name: "fea", dims: vec![n, d], data: &fea, storage: Storage::Double }, MatOut { name: "gnd", dims: vec![n, 1], data: &gnd, storage: Storage::Uint8 }],
+        &[
+            MatOut { name: "fea", dims: vec![n, d], data: &fea, storage: Storage::Double },
+            MatOut { name: "gnd", dims: vec![n, 1], data: &gnd, storage: Storage::Uint8 },
+        ],
         compressed,
     );
     let p = dir.join(if compressed { "small_z.mat" } else { "small.mat" });
@@ -62,7 +65,13 @@ fn unknown_variable_and_label_mismatch() {
     // 5 labels for 6 images.
     let fea: Vec<f64> = vec![0.5; 6 * 16];
     let gnd: Vec<f64> = vec![1.0; 5];
-    let bytes = mat_bytes(&[MatOut { name: "fea", dims: vec![6, 16], data: &fea, storage: Storage::Double }, MatOut { name: "gnd", dims: vec![5, 1], data: &gnd, storage: Storage::Double }], false);
+    let bytes = mat_bytes(
+        &[
+            MatOut { name: "fea", dims: vec![6, 16], data: &fea, storage: Storage::Double },
+            MatOut { name: "gnd", dims: vec![5, 1], data: &gnd, storage: Storage::Double },
+        ],
+        false,
+    );
     let m = dir.join("mismatch.mat");
     std::fs::write(&m, bytes).unwrap();
     assert_clean_error(&run(&["info", m.to_str().unwrap()], &[]), "5 labels");
@@ -70,7 +79,13 @@ fn unknown_variable_and_label_mismatch() {
     let mut fea = vec![0.5; 6 * 16];
     fea[17] = f64::NAN;
     let gnd: Vec<f64> = vec![1.0; 6];
-    let bytes = mat_bytes(&[MatOut { name: "fea", dims: vec![6, 16], data: &fea, storage: Storage::Double }, MatOut { name: "gnd", dims: vec![6, 1], data: &gnd, storage: Storage::Double }], false);
+    let bytes = mat_bytes(
+        &[
+            MatOut { name: "fea", dims: vec![6, 16], data: &fea, storage: Storage::Double },
+            MatOut { name: "gnd", dims: vec![6, 1], data: &gnd, storage: Storage::Double },
+        ],
+        false,
+    );
     let m = dir.join("nan.mat");
     std::fs::write(&m, bytes).unwrap();
     assert_clean_error(&run(&["info", m.to_str().unwrap()], &[]), "NaN");

@@ -18,7 +18,25 @@ fn pretraining_is_bit_identical_across_runs_and_thread_counts() {
     let mut hashes = Vec::new();
     for (i, t) in ["1", "2", "2"].iter().enumerate() {
         let out = dir.join(format!("ae{i}.ckpt"));
-        let o = run(&["pretrain", "--synthetic-objects", "4", "--synthetic-poses", "10", "--epochs", "6", "--batch-size", "8", "--seed", "3", "--out", out.to_str().unwrap(), "--quiet"], &threads_env(t));
+        let o = run(
+            &[
+                "pretrain",
+                "--synthetic-objects",
+                "4",
+                "--synthetic-poses",
+                "10",
+                "--epochs",
+                "6",
+                "--batch-size",
+                "8",
+                "--seed",
+                "3",
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+            ],
+            &threads_env(t),
+        );
         assert!(o.status.success(), "{}", stderr(&o));
         hashes.push(sha256(&out));
     }
@@ -26,14 +44,47 @@ fn pretraining_is_bit_identical_across_runs_and_thread_counts() {
     assert_eq!(hashes[1], hashes[2], "two runs with 2 threads");
     // A different seed must give different weights (the test can fail).
     let other = dir.join("other.ckpt");
-    let o = run(&["pretrain", "--synthetic-objects", "4", "--synthetic-poses", "10", "--epochs", "6", "--batch-size", "8", "--seed", "4", "--out", other.to_str().unwrap(), "--quiet"], &[]);
+    let o = run(
+        &[
+            "pretrain",
+            "--synthetic-objects",
+            "4",
+            "--synthetic-poses",
+            "10",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "8",
+            "--seed",
+            "4",
+            "--out",
+            other.to_str().unwrap(),
+            "--quiet",
+        ],
+        &[],
+    );
     assert!(o.status.success());
     assert_ne!(sha256(&other), hashes[0]);
 }
 
 fn small_run(dir: &Path, threads: &'static str) -> Output2 {
     let o = run(
-        &["run", "--synthetic-objects", "5", "--synthetic-poses", "12", "--pretrain-epochs", "20", "--epochs", "15", "--seed", "1", "--out", dir.to_str().unwrap(), "--quiet"],
+        &[
+            "run",
+            "--synthetic-objects",
+            "5",
+            "--synthetic-poses",
+            "12",
+            "--pretrain-epochs",
+            "20",
+            "--epochs",
+            "15",
+            "--seed",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ],
         &threads_env(threads),
     );
     assert!(o.status.success(), "{}", stderr(&o));

@@ -34,7 +34,22 @@ fn every_task_scores_separable_features_and_not_shuffled_labels() {
     let dir = scratch("eval");
     let (f, l) = blobs(&dir, false);
     let out = dir.join("scores.json");
-    let o = run(&["eval", "--features", f.to_str().unwrap(), "--labels", l.to_str().unwrap(), "--task", "kmeans,spectral,map,probe", "--map-k", "10,40", "--out", out.to_str().unwrap()], &[]);
+    let o = run(
+        &[
+            "eval",
+            "--features",
+            f.to_str().unwrap(),
+            "--labels",
+            l.to_str().unwrap(),
+            "--task",
+            "kmeans,spectral,map,probe",
+            "--map-k",
+            "10,40",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     scores(&o);
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let r = &doc["results"];
@@ -46,7 +61,22 @@ fn every_task_scores_separable_features_and_not_shuffled_labels() {
     assert!(out.with_file_name("scores.json.manifest.json").exists());
 
     let (_, shuffled) = blobs(&dir, true);
-    let o = run(&["eval", "--features", f.to_str().unwrap(), "--labels", shuffled.to_str().unwrap(), "--task", "kmeans,map,probe", "--map-k", "10", "--out", out.to_str().unwrap()], &[]);
+    let o = run(
+        &[
+            "eval",
+            "--features",
+            f.to_str().unwrap(),
+            "--labels",
+            shuffled.to_str().unwrap(),
+            "--task",
+            "kmeans,map,probe",
+            "--map-k",
+            "10",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     scores(&o);
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let r = &doc["results"];
@@ -62,10 +92,12 @@ fn edsc_separates_subspaces() {
     let (n, d, k, dim) = (80, 20, 4, 2);
     let mut r = Rng::from_seed(5);
     let bases: Vec<Vec<f64>> = (0..k).map(|_| (0..d * dim).map(|_| r.normal()).collect()).collect();
-    let f: Vec<f32> = (0..n).flat_map(|i| {
-        let (b, a): (&Vec<f64>, Vec<f64>) = (&bases[i % k], (0..dim).map(|_| r.normal()).collect());
-        (0..d).map(move |j| (0..dim).map(|c| b[j * dim + c] * a[c]).sum::<f64>() as f32).collect::<Vec<_>>()
-    }).collect();
+    let f: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let (b, a): (&Vec<f64>, Vec<f64>) = (&bases[i % k], (0..dim).map(|_| r.normal()).collect());
+            (0..d).map(move |j| (0..dim).map(|c| b[j * dim + c] * a[c]).sum::<f64>() as f32).collect::<Vec<_>>()
+        })
+        .collect();
     let fp = dir.join("sub.npy");
     udll::io::npy_out::write_npy_f32(&fp, &f, n, d).unwrap();
     let mut csv = String::from("index,predicted,true\n");
@@ -73,7 +105,24 @@ fn edsc_separates_subspaces() {
     let lp = dir.join("labels.csv");
     std::fs::write(&lp, csv).unwrap();
     let out = dir.join("s.json");
-    let o = run(&["eval", "--features", fp.to_str().unwrap(), "--labels", lp.to_str().unwrap(), "--task", "edsc", "--preset", "orl", "--edsc-lambda", "0.01", "--out", out.to_str().unwrap()], &[]);
+    let o = run(
+        &[
+            "eval",
+            "--features",
+            fp.to_str().unwrap(),
+            "--labels",
+            lp.to_str().unwrap(),
+            "--task",
+            "edsc",
+            "--preset",
+            "orl",
+            "--edsc-lambda",
+            "0.01",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     scores(&o);
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert!(doc["results"]["edsc"]["acc"].as_f64().unwrap() > 0.95, "{}", doc["results"]["edsc"]);

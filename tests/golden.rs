@@ -33,7 +33,11 @@ struct Step {
 fn steps() -> Vec<Step> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).chain(SYNTH.iter().map(|x| x.to_string())).collect::<Vec<_>>();
     vec![
-        Step { name: "pretrain", args: s(&["pretrain", "--preset", "synthetic", "--epochs", "12", "--batch-size", "16", "--seed", "5", "--out", "ae.ckpt", "--quiet"]), artefacts: vec!["ae.ckpt"] },
+        Step {
+            name: "pretrain",
+            args: s(&["pretrain", "--preset", "synthetic", "--epochs", "12", "--batch-size", "16", "--seed", "5", "--out", "ae.ckpt", "--quiet"]),
+            artefacts: vec!["ae.ckpt"],
+        },
         Step { name: "embed", args: s(&["embed", "--checkpoint", "ae.ckpt", "--out", "z.npy"]), artefacts: vec!["z.npy"] },
         Step { name: "graph", args: s(&["graph", "--checkpoint", "ae.ckpt", "--k", "3", "--out", "graph.csv"]), artefacts: vec!["graph.csv"] },
         Step {
@@ -41,11 +45,28 @@ fn steps() -> Vec<Step> {
             args: s(&["finetune", "--checkpoint", "ae.ckpt", "--graph", "graph.csv", "--preset", "synthetic", "--epochs", "10", "--out", "ft", "--quiet"]),
             artefacts: vec!["ft/finetuned.ckpt", "ft/coef.npy", "ft/latent.npy", "ft/losses.csv"],
         },
-        Step { name: "cluster", args: vec!["cluster", "--coef", "ft/coef.npy", "--preset", "synthetic", "--clusters", "5", "--out", "labels.csv"].into_iter().map(String::from).collect(), artefacts: vec!["labels.csv"] },
+        Step {
+            name: "cluster",
+            args: vec!["cluster", "--coef", "ft/coef.npy", "--preset", "synthetic", "--clusters", "5", "--out", "labels.csv"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            artefacts: vec!["labels.csv"],
+        },
         Step {
             name: "run",
             args: s(&["run", "--pretrain-epochs", "12", "--epochs", "10", "--seed", "5", "--out", "run", "--quiet"]),
-            artefacts: vec!["run/pretrained.ckpt", "run/latent_pretrained.npy", "run/graph.csv", "run/finetuned.ckpt", "run/coef.npy", "run/latent.npy", "run/losses.csv", "run/labels.csv", "run/metrics.json"],
+            artefacts: vec![
+                "run/pretrained.ckpt",
+                "run/latent_pretrained.npy",
+                "run/graph.csv",
+                "run/finetuned.ckpt",
+                "run/coef.npy",
+                "run/latent.npy",
+                "run/losses.csv",
+                "run/labels.csv",
+                "run/metrics.json",
+            ],
         },
     ]
 }
@@ -132,7 +153,11 @@ fn golden_artefacts_and_values() {
             }
         }
     } else {
-        eprintln!("SKIPPED golden hashes: recorded on a CPU with [{}], this one has [{}] (another GEMM kernel); values still compared", recorded.join(", "), features().join(", "));
+        eprintln!(
+            "SKIPPED golden hashes: recorded on a CPU with [{}], this one has [{}] (another GEMM kernel); values still compared",
+            recorded.join(", "),
+            features().join(", ")
+        );
     }
     assert!(
         failures.is_empty(),

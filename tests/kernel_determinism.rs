@@ -120,11 +120,19 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     // solves and block products through the GEMM.
     let (ns, parts) = (600, 6);
     let gs = random(ns * ns, 52);
-    let w: Vec<f64> = (0..ns * ns).map(|e| {
-        let (i, j) = (e / ns, e % ns);
-        let v = (gs[i.min(j) * ns + i.max(j)]).abs();
-        if i == j { 0.0 } else if i * parts / ns == j * parts / ns { v } else { 1e-3 * v }
-    }).collect();
+    let w: Vec<f64> = (0..ns * ns)
+        .map(|e| {
+            let (i, j) = (e / ns, e % ns);
+            let v = (gs[i.min(j) * ns + i.max(j)]).abs();
+            if i == j {
+                0.0
+            } else if i * parts / ns == j * parts / ns {
+                v
+            } else {
+                1e-3 * v
+            }
+        })
+        .collect();
     let dd: Vec<f64> = w.chunks_exact(ns).map(|r| r.iter().sum::<f64>().sqrt()).collect();
     let norm_aff: Vec<f64> = (0..ns * ns).map(|e| w[e] / (dd[e / ns] * dd[e % ns])).collect();
     let e = udll::linalg::eigen::symmetric_eigen_below_shift(&norm_aff, ns, parts, 1.001, &EigenOptions { full_below: 0, ..Default::default() }).unwrap();
@@ -143,7 +151,8 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
 
     // Post-processing and spectral clustering of a block-structured C.
     let nc = 360;
-    let coef: Vec<f32> = (0..nc * nc).map(|i| if (i / nc) % 6 == (i % nc) % 6 { 0.1 + 0.01 * ((i * 7919) % 13) as f32 } else { 0.001 * ((i * 104729) % 5) as f32 }).collect();
+    let coef: Vec<f32> =
+        (0..nc * nc).map(|i| if (i / nc) % 6 == (i % nc) % 6 { 0.1 + 0.01 * ((i * 7919) % 13) as f32 } else { 0.001 * ((i * 104729) % 5) as f32 }).collect();
     let thr = udll::cluster::threshold_columns(&coef, nc, 0.2);
     let (aff, _) = udll::cluster::affinity_from_coef(&thr, nc, 6, 4, 2.0, false, 3).unwrap();
     h.insert("EDSC affinity", hash(&aff));
@@ -178,10 +187,13 @@ fn hashes_with_threads(t: usize) -> BTreeMap<String, String> {
     assert!(o.status.success(), "child with {t} threads failed: {}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     // libtest prints "test … " before the child's first line: find the tag.
-    out.lines().filter_map(|l| l.find("HASH ").map(|i| &l[i + 5..])).map(|l| {
-        let (name, hex) = l.split_once('\t').unwrap();
-        (name.to_string(), hex.to_string())
-    }).collect()
+    out.lines()
+        .filter_map(|l| l.find("HASH ").map(|i| &l[i + 5..]))
+        .map(|l| {
+            let (name, hex) = l.split_once('\t').unwrap();
+            (name.to_string(), hex.to_string())
+        })
+        .collect()
 }
 
 #[test]

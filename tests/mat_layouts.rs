@@ -25,7 +25,15 @@ fn rows_columns_storage_and_compression() {
     let labels: Vec<f64> = vec![3.0, 3.0, 7.0, 7.0];
     for compressed in [false, true] {
         for storage in [Storage::Double, Storage::Uint8] {
-            let p = write(&dir(), &format!("rows_{compressed}_{storage:?}.mat"), &[MatOut { name: "fea", dims: vec![n, d], data: &rows, storage }, MatOut { name: "gnd", dims: vec![n, 1], data: &labels, storage: Storage::Uint8 }], compressed);
+            let p = write(
+                &dir(),
+                &format!("rows_{compressed}_{storage:?}.mat"),
+                &[
+                    MatOut { name: "fea", dims: vec![n, d], data: &rows, storage },
+                    MatOut { name: "gnd", dims: vec![n, 1], data: &labels, storage: Storage::Uint8 },
+                ],
+                compressed,
+            );
             let ds = load_dataset(&p, &LoadOptions::default()).unwrap();
             assert_eq!((ds.n, ds.height, ds.width), (n, h, w));
             assert_eq!(ds.labels.as_deref(), Some(&[0, 0, 1, 1][..]));
@@ -35,7 +43,15 @@ fn rows_columns_storage_and_compression() {
     }
     // Samples on columns (Deng Cai's YaleB_32x32): fea is pixels × images.
     let cols: Vec<f64> = (0..n).flat_map(|s| (0..d).map(move |q| (10 * s + q) as f64)).collect();
-    let p = write(&dir(), "cols.mat", &[MatOut { name: "fea", dims: vec![d, n], data: &cols, storage: Storage::Uint8 }, MatOut { name: "gnd", dims: vec![1, n], data: &labels, storage: Storage::Uint8 }], true);
+    let p = write(
+        &dir(),
+        "cols.mat",
+        &[
+            MatOut { name: "fea", dims: vec![d, n], data: &cols, storage: Storage::Uint8 },
+            MatOut { name: "gnd", dims: vec![1, n], data: &labels, storage: Storage::Uint8 },
+        ],
+        true,
+    );
     let ds = load_dataset(&p, &LoadOptions::default()).unwrap();
     assert_eq!((ds.n, ds.height), (n, h));
     assert!((ds.pixels[2 * d + 5] - (25.0 / 255.0)).abs() < 1e-6);
@@ -68,7 +84,15 @@ fn yale_b_crop_size_and_coil100_layout_need_no_flags() {
     let (n, d) = (6usize, 1024usize);
     let fea: Vec<f64> = (0..n * d).map(|i| (i * 7 % 256) as f64).collect();
     let gnd: Vec<f64> = vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0];
-    let path = write(&dir(), "coil100_like.mat", &[MatOut { name: "fea", dims: vec![n, d], data: &fea, storage: Storage::Uint8 }, MatOut { name: "gnd", dims: vec![n, 1], data: &gnd, storage: Storage::Double }], true);
+    let path = write(
+        &dir(),
+        "coil100_like.mat",
+        &[
+            MatOut { name: "fea", dims: vec![n, d], data: &fea, storage: Storage::Uint8 },
+            MatOut { name: "gnd", dims: vec![n, 1], data: &gnd, storage: Storage::Double },
+        ],
+        true,
+    );
     let ds = load_dataset(&path, &LoadOptions::default()).unwrap();
     assert_eq!((ds.n, ds.height, ds.width), (n, 32, 32));
     assert_eq!(ds.labels.as_deref(), Some(&[0, 0, 1, 1, 2, 2][..]));
@@ -78,7 +102,13 @@ fn yale_b_crop_size_and_coil100_layout_need_no_flags() {
 fn parse_reports_variables_and_storage() {
     let a: Vec<f64> = vec![1.5, 2.5];
     let b: Vec<f64> = vec![1.0, 2.0, 3.0];
-    let bytes = mat_bytes(&[MatOut { name: "a", dims: vec![1, 2], data: &a, storage: Storage::Double }, MatOut { name: "bb", dims: vec![3, 1], data: &b, storage: Storage::Uint8 }], true);
+    let bytes = mat_bytes(
+        &[
+            MatOut { name: "a", dims: vec![1, 2], data: &a, storage: Storage::Double },
+            MatOut { name: "bb", dims: vec![3, 1], data: &b, storage: Storage::Uint8 },
+        ],
+        true,
+    );
     let vars = parse_mat(std::path::Path::new("x.mat"), &bytes).unwrap();
     assert_eq!(vars.len(), 2);
     assert_eq!(vars[0].data, a);

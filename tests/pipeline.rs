@@ -15,7 +15,18 @@ fn run_writes_every_artefact_and_clusters_small_synthetic_data() {
     let o = run(&args, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("ACC"), "{}", stdout(&o));
-    for f in ["pretrained.ckpt", "latent_pretrained.npy", "graph.csv", "finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv", "labels.csv", "metrics.json", "manifest.json"] {
+    for f in [
+        "pretrained.ckpt",
+        "latent_pretrained.npy",
+        "graph.csv",
+        "finetuned.ckpt",
+        "coef.npy",
+        "latent.npy",
+        "losses.csv",
+        "labels.csv",
+        "metrics.json",
+        "manifest.json",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
@@ -80,6 +91,7 @@ fn step_by_step_commands_reproduce_the_run() {
     let o = run(&["cluster", "--preset", "synthetic", "--coef", &coef, "--clusters", "5", "--out", &lab], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mine: Vec<String> = std::fs::read_to_string(&lab).unwrap().lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
-    let theirs: Vec<String> = std::fs::read_to_string(dir.join("run/labels.csv")).unwrap().lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
+    let theirs: Vec<String> =
+        std::fs::read_to_string(dir.join("run/labels.csv")).unwrap().lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
     assert_eq!(mine, theirs);
 }

@@ -11,12 +11,39 @@ fn reproduce_writes_the_tables_and_reports_missing_data() {
     let empty = dir.join("no-data");
     std::fs::create_dir_all(&empty).unwrap();
     let o = run(
-        &["reproduce", "--datasets", "synthetic,coil100", "--seeds", "2", "--synthetic-objects", "4", "--synthetic-poses", "10", "--pretrain-epochs", "10", "--epochs", "8", "--data-dir", empty.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"],
+        &[
+            "reproduce",
+            "--datasets",
+            "synthetic,coil100",
+            "--seeds",
+            "2",
+            "--synthetic-objects",
+            "4",
+            "--synthetic-poses",
+            "10",
+            "--pretrain-epochs",
+            "10",
+            "--epochs",
+            "8",
+            "--data-dir",
+            empty.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("reproduce.md")).unwrap();
-    for label in ["| synthetic | UDLL | 2 |", "| synthetic | DSC (γ = 0) | 2 |", "| synthetic | PT+EDSC | 2 |", "| synthetic | FT+EDSC (Fig. 4) | 2 |", "| synthetic | EDSC, raw pixels | 2 |", "| synthetic | k-means, raw pixels | 2 |", "| coil100 | all | 0 | data not available"] {
+    for label in [
+        "| synthetic | UDLL | 2 |",
+        "| synthetic | DSC (γ = 0) | 2 |",
+        "| synthetic | PT+EDSC | 2 |",
+        "| synthetic | FT+EDSC (Fig. 4) | 2 |",
+        "| synthetic | EDSC, raw pixels | 2 |",
+        "| synthetic | k-means, raw pixels | 2 |",
+        "| coil100 | all | 0 | data not available",
+    ] {
         assert!(md.contains(label), "missing '{label}' in\n{md}");
     }
     let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();

@@ -12,9 +12,9 @@ use udll::data::{Dataset, LoadOptions, SyntheticSpec, parse_image_size};
 use udll::io::Checkpoint;
 use udll::io::manifest::{Manifest, RunFacts};
 use udll::io::npy_out::write_npy_f32;
+use udll::model::udll::UdllConfig;
 use udll::model::udll::pipeline::fresh_autoencoder;
 use udll::model::{AeArch, pretrain as pretrain_ae};
-use udll::model::udll::UdllConfig;
 use udll::presets::preset;
 use udll::{Result, UdllError};
 
@@ -25,7 +25,16 @@ fn inputs(paths: &[Option<&PathBuf>]) -> Vec<PathBuf> {
 
 /// Write the manifest of a command that wrote `artefacts` under `out`.
 #[allow(clippy::too_many_arguments)]
-fn manifest(config: serde_json::Value, seed: u64, dataset: serde_json::Value, inputs: &[PathBuf], threads: usize, out: &Path, is_dir: bool, artefacts: &[&str]) -> Result<()> {
+fn manifest(
+    config: serde_json::Value,
+    seed: u64,
+    dataset: serde_json::Value,
+    inputs: &[PathBuf],
+    threads: usize,
+    out: &Path,
+    is_dir: bool,
+    artefacts: &[&str],
+) -> Result<()> {
     let facts = RunFacts { config, seed, dataset, inputs, threads };
     Manifest::record_and_write(facts, out, is_dir, artefacts).map(|_| ())
 }
@@ -86,7 +95,16 @@ pub fn checkpoint_input_scale(c: &Checkpoint) -> f32 {
 
 pub fn check_fits(arch: &AeArch, ds: &Dataset, ckpt: &Path) -> Result<()> {
     if (arch.height, arch.width, arch.channels_in) != (ds.height, ds.width, ds.channels) {
-        return Err(UdllError::shape(format!("{} expects {}×{}×{} images, the dataset has {}×{}×{}", ckpt.display(), arch.height, arch.width, arch.channels_in, ds.height, ds.width, ds.channels)));
+        return Err(UdllError::shape(format!(
+            "{} expects {}×{}×{} images, the dataset has {}×{}×{}",
+            ckpt.display(),
+            arch.height,
+            arch.width,
+            arch.channels_in,
+            ds.height,
+            ds.width,
+            ds.channels
+        )));
     }
     Ok(())
 }
@@ -97,7 +115,17 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, flag: &str, choices: &str
 
 /// Apply the architecture and pretraining flags shared by `pretrain` and `run`.
 #[allow(clippy::too_many_arguments)]
-fn apply_pretrain_flags(c: &mut UdllConfig, epochs: Option<usize>, batch: Option<usize>, lr: Option<f64>, bias_init: Option<f64>, positive_filters: Option<bool>, channels: &Option<String>, kernels: &Option<String>, input_scale: Option<f32>) -> Result<()> {
+fn apply_pretrain_flags(
+    c: &mut UdllConfig,
+    epochs: Option<usize>,
+    batch: Option<usize>,
+    lr: Option<f64>,
+    bias_init: Option<f64>,
+    positive_filters: Option<bool>,
+    channels: &Option<String>,
+    kernels: &Option<String>,
+    input_scale: Option<f32>,
+) -> Result<()> {
     let p = &mut c.pretrain;
     if let Some(v) = epochs {
         p.epochs = v;
@@ -138,10 +166,30 @@ fn apply_regularizer_flags(c: &mut UdllConfig, sparse: Option<f64>, mask_rate: O
 
 /// Apply the fine-tuning flags shared by `run` and `finetune`.
 #[allow(clippy::too_many_arguments)]
-fn apply_finetune_flags(c: &mut UdllConfig, method: &str, epochs: Option<usize>, lr: Option<f64>, ae_lr: Option<f64>, recon: Option<f64>, alpha: Option<f64>, beta: Option<f64>, gamma: Option<f64>, init: Option<f64>, reg: &Option<String>, zero_diag: bool) -> Result<()> {
+fn apply_finetune_flags(
+    c: &mut UdllConfig,
+    method: &str,
+    epochs: Option<usize>,
+    lr: Option<f64>,
+    ae_lr: Option<f64>,
+    recon: Option<f64>,
+    alpha: Option<f64>,
+    beta: Option<f64>,
+    gamma: Option<f64>,
+    init: Option<f64>,
+    reg: &Option<String>,
+    zero_diag: bool,
+) -> Result<()> {
     c.method = parse_enum(method, "--method", "udll, dsc")?;
     let f = &mut c.finetune;
-    for (dst, v) in [(&mut f.lr, lr), (&mut f.recon_weight, recon), (&mut f.self_expr_weight, alpha), (&mut f.coef_weight, beta), (&mut f.locality_weight, gamma), (&mut f.coef_init, init)] {
+    for (dst, v) in [
+        (&mut f.lr, lr),
+        (&mut f.recon_weight, recon),
+        (&mut f.self_expr_weight, alpha),
+        (&mut f.coef_weight, beta),
+        (&mut f.locality_weight, gamma),
+        (&mut f.coef_init, init),
+    ] {
         if let Some(v) = v {
             *dst = v;
         }

@@ -104,7 +104,7 @@ pub struct AeArgs {
 
 pub fn ae(a: AeArgs) -> Result<()> {
     use udll::model::dense_ae::{DenseAeConfig, train_dense_ae};
-    use udll::model::grdnn::{GraphKind, GrDnnConfig, train_grdnn};
+    use udll::model::grdnn::{GrDnnConfig, GraphKind, train_grdnn};
     let threads = rayon::current_num_threads();
     let ds = data_flags!(a).load()?;
     let grdnn = GrDnnConfig::variant(&a.variant, ds.n).transpose()?;
@@ -124,7 +124,13 @@ pub fn ae(a: AeArgs) -> Result<()> {
     if let Some(s) = &a.loss {
         cfg.loss = parse_enum(s, "--loss", "cross-entropy, squared-error")?;
     }
-    for (dst, v) in [(&mut cfg.sparse, a.sparse), (&mut cfg.contractive, a.contractive), (&mut cfg.mask_rate, a.mask_rate), (&mut cfg.noise_sigma, a.noise_sigma), (&mut cfg.lr, a.lr)] {
+    for (dst, v) in [
+        (&mut cfg.sparse, a.sparse),
+        (&mut cfg.contractive, a.contractive),
+        (&mut cfg.mask_rate, a.mask_rate),
+        (&mut cfg.noise_sigma, a.noise_sigma),
+        (&mut cfg.lr, a.lr),
+    ] {
         if let Some(v) = v {
             *dst = v;
         }
@@ -156,10 +162,15 @@ pub fn ae(a: AeArgs) -> Result<()> {
             if let Some(e) = a.eta {
                 g.eta = e;
             }
-            let k = a.graph_k.unwrap_or(match g.graph { GraphKind::Knn { k } | GraphKind::Anchor { k, .. } => k });
+            let k = a.graph_k.unwrap_or(match g.graph {
+                GraphKind::Knn { k } | GraphKind::Anchor { k, .. } => k,
+            });
             g.graph = match a.anchors {
                 Some(anchors) => GraphKind::Anchor { anchors, k },
-                None => match g.graph { GraphKind::Knn { .. } => GraphKind::Knn { k }, GraphKind::Anchor { anchors, .. } => GraphKind::Anchor { anchors, k } },
+                None => match g.graph {
+                    GraphKind::Knn { .. } => GraphKind::Knn { k },
+                    GraphKind::Anchor { anchors, .. } => GraphKind::Anchor { anchors, k },
+                },
             };
             if let Some(s) = &a.graph_epochs {
                 match parse_list(s, "--graph-epochs")?.as_slice() {

@@ -119,7 +119,16 @@ fn read_labels(path: &Path, n: usize) -> Result<Vec<usize>> {
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
         let col = header.iter().position(|h| h.trim() == "true").ok_or_else(|| UdllError::format(path, "no `true` column in the header"))?;
-        let labels = lines.filter(|l| !l.trim().is_empty()).enumerate().map(|(i, l)| l.split(',').nth(col).and_then(|v| v.trim().parse::<usize>().ok()).ok_or_else(|| UdllError::format(path, format!("row {}: no integer label in the `true` column", i + 1)))).collect::<Result<Vec<_>>>()?;
+        let labels = lines
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                l.split(',')
+                    .nth(col)
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .ok_or_else(|| UdllError::format(path, format!("row {}: no integer label in the `true` column", i + 1)))
+            })
+            .collect::<Result<Vec<_>>>()?;
         if labels.len() != n {
             return Err(UdllError::shape(format!("{}: {} labels for {n} samples", path.display(), labels.len())));
         }
@@ -134,7 +143,19 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     let tasks = a.task.split(',').map(|t| parse_enum::<Task>(t.trim(), "--task", "kmeans, spectral, edsc, map, probe")).collect::<Result<Vec<_>>>()?;
     let ds = match &a.data {
-        Some(_) => Some(DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &None, image_size: &a.image_size, synthetic_objects: 0, synthetic_poses: 0, seed: 0 }.load()?),
+        Some(_) => Some(
+            DataFlags {
+                data: &a.data,
+                images_var: &a.images_var,
+                labels_var: &a.labels_var,
+                labels: &None,
+                image_size: &a.image_size,
+                synthetic_objects: 0,
+                synthetic_poses: 0,
+                seed: 0,
+            }
+            .load()?,
+        ),
         None => None,
     };
     let (features, n, d) = match (&a.features, &ds) {
@@ -235,20 +256,35 @@ pub fn reproduce(a: ReproduceArgs) -> Result<()> {
         dataset_spec(d)?;
     }
     let methods = match &a.methods {
-        Some(s) => s.split(',').map(|m| parse_enum::<TableMethod>(m.trim(), "--methods", "udll, dsc, pt-edsc, ft-edsc, edsc-raw, kmeans-raw")).collect::<Result<Vec<_>>>()?,
+        Some(s) => s
+            .split(',')
+            .map(|m| parse_enum::<TableMethod>(m.trim(), "--methods", "udll, dsc, pt-edsc, ft-edsc, edsc-raw, kmeans-raw"))
+            .collect::<Result<Vec<_>>>()?,
         None => ALL_METHODS.to_vec(),
     };
     if a.seeds == 0 || datasets.is_empty() || methods.is_empty() {
         return Err(UdllError::config("give at least one dataset, one method and one seed"));
     }
-    let o = ReproduceOptions { data_dir: a.data_dir.clone(), datasets, methods, seeds: (0..a.seeds).collect(), out_dir: a.out.clone(), threads, pretrain_epochs: a.pretrain_epochs, finetune_epochs: a.epochs, quiet: a.quiet, synthetic: SyntheticSpec { objects: a.synthetic_objects, poses: a.synthetic_poses, ..Default::default() } };
+    let o = ReproduceOptions {
+        data_dir: a.data_dir.clone(),
+        datasets,
+        methods,
+        seeds: (0..a.seeds).collect(),
+        out_dir: a.out.clone(),
+        threads,
+        pretrain_epochs: a.pretrain_epochs,
+        finetune_epochs: a.epochs,
+        quiet: a.quiet,
+        synthetic: SyntheticSpec { objects: a.synthetic_objects, poses: a.synthetic_poses, ..Default::default() },
+    };
     let r = run_all(&o, &|line| eprintln!("reproduce: {line}"))?;
     let md = markdown(&r);
     udll::io::write_atomic(&a.out.join("reproduce.md"), md.as_bytes())?;
     udll::io::write_atomic(&a.out.join("summary.csv"), summary_csv(&r).as_bytes())?;
     udll::io::write_atomic(&a.out.join("runs.csv"), runs_csv(&r.runs).as_bytes())?;
     let config = serde_json::json!({"datasets": o.datasets, "methods": o.methods, "seeds": o.seeds, "data_dir": o.data_dir, "pretrain_epochs": o.pretrain_epochs, "finetune_epochs": o.finetune_epochs});
-    let inputs: Vec<PathBuf> = o.datasets.iter().filter_map(|d| dataset_spec(d).ok()).filter(|s| !s.file.is_empty()).map(|s| o.data_dir.join(s.file)).filter(|p| p.exists()).collect();
+    let inputs: Vec<PathBuf> =
+        o.datasets.iter().filter_map(|d| dataset_spec(d).ok()).filter(|s| !s.file.is_empty()).map(|s| o.data_dir.join(s.file)).filter(|p| p.exists()).collect();
     manifest(config, 0, serde_json::Value::Null, &inputs, threads, &a.out, true, &["summary.csv"])?;
     print!("{md}");
     println!("wrote {}/reproduce.md, summary.csv, runs.csv", a.out.display());

@@ -22,7 +22,12 @@ pub struct InfoArgs {
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {
-    let opts = LoadOptions { images_var: a.images_var, labels_var: a.labels_var, labels_file: None, image_size: a.image_size.as_deref().map(parse_image_size).transpose()? };
+    let opts = LoadOptions {
+        images_var: a.images_var,
+        labels_var: a.labels_var,
+        labels_file: None,
+        image_size: a.image_size.as_deref().map(parse_image_size).transpose()?,
+    };
     print!("{}", describe_file(&a.file, &opts)?);
     Ok(())
 }
@@ -123,9 +128,16 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
         "udll_version": env!("CARGO_PKG_VERSION"),
     });
     Checkpoint::from_autoencoder(&ae, "autoencoder", meta).save(&a.out)?;
-    let config = serde_json::json!({"preset": cfg.preset, "channels": cfg.channels, "kernels": cfg.kernels, "input_scale": cfg.input_scale, "pretrain": cfg.pretrain});
+    let config =
+        serde_json::json!({"preset": cfg.preset, "channels": cfg.channels, "kernels": cfg.kernels, "input_scale": cfg.input_scale, "pretrain": cfg.pretrain});
     manifest(config, a.seed, ds.summary(), &inputs(&[a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
-    println!("pretrain: final reconstruction ½‖x − x̂‖² per image {:.6} after {} epochs ({:.1}s); wrote {}", report.epoch_loss.last().copied().unwrap_or(f64::NAN), cfg.pretrain.epochs, report.seconds, a.out.display());
+    println!(
+        "pretrain: final reconstruction ½‖x − x̂‖² per image {:.6} after {} epochs ({:.1}s); wrote {}",
+        report.epoch_loss.last().copied().unwrap_or(f64::NAN),
+        cfg.pretrain.epochs,
+        report.seconds,
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -181,7 +193,16 @@ pub fn embed(a: EmbedArgs) -> Result<()> {
     let scale = a.input_scale.unwrap_or_else(|| checkpoint_input_scale(&ckpt));
     let z = ae.embed(&ds.scaled_pixels(scale), ds.n, 256);
     write_npy_f32(&a.out, &z, ds.n, ae.latent_dim())?;
-    manifest(serde_json::json!({"input_scale": scale}), a.seed, ds.summary(), &inputs(&[Some(&a.checkpoint), a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
+    manifest(
+        serde_json::json!({"input_scale": scale}),
+        a.seed,
+        ds.summary(),
+        &inputs(&[Some(&a.checkpoint), a.data.as_ref(), a.labels.as_ref()]),
+        threads,
+        &a.out,
+        false,
+        &[&file_name(&a.out)],
+    )?;
     println!("embed: wrote {} × {} latent features to {}", ds.n, ae.latent_dim(), a.out.display());
     Ok(())
 }
@@ -333,7 +354,17 @@ pub fn resolve_run_config(a: &RunArgs) -> Result<UdllConfig> {
     c.seed = a.seed;
     c.pretrain.seed = a.seed;
     apply_finetune_flags(&mut c, &a.method, a.epochs, a.lr, a.ae_lr, a.recon_weight, a.alpha, a.beta, a.gamma, a.coef_init, &a.coef_reg, a.zero_diag)?;
-    apply_pretrain_flags(&mut c, a.pretrain_epochs, a.pretrain_batch, a.pretrain_lr, a.pretrain_bias_init, a.pretrain_positive_filters, &a.channels, &a.kernels, a.input_scale)?;
+    apply_pretrain_flags(
+        &mut c,
+        a.pretrain_epochs,
+        a.pretrain_batch,
+        a.pretrain_lr,
+        a.pretrain_bias_init,
+        a.pretrain_positive_filters,
+        &a.channels,
+        &a.kernels,
+        a.input_scale,
+    )?;
     apply_regularizer_flags(&mut c, a.pretrain_sparse, a.pretrain_mask_rate, a.pretrain_noise_sigma);
     macro_rules! set {
         ($field:expr, $v:expr) => {
@@ -375,12 +406,34 @@ pub fn run(a: RunArgs) -> Result<()> {
         (None, None) => Start::Pretrain,
     };
     if !a.quiet {
-        eprintln!("udll run: {} ({} images, {}×{}), preset {}, method {:?}, seed {}, {threads} threads → {}", ds.name, ds.n, ds.height, ds.width, cfg.preset, cfg.method, cfg.seed, a.out.display());
+        eprintln!(
+            "udll run: {} ({} images, {}×{}), preset {}, method {:?}, seed {}, {threads} threads → {}",
+            ds.name,
+            ds.n,
+            ds.height,
+            ds.width,
+            cfg.preset,
+            cfg.method,
+            cfg.seed,
+            a.out.display()
+        );
     }
     let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, quiet: a.quiet, threads, inputs };
     let s = run_udll(&ds, &cfg, &opts)?;
     match s.scores {
-        Some(sc) => println!("ACC {:.4}  NMI {:.4}  ARI {:.4}  ({} clusters, {:.1}s: pretrain {:.1}s, graph {:.1}s, fine-tune {:.1}s, cluster {:.1}s) → {}", sc.acc, sc.nmi, sc.ari, s.clusters, s.seconds.total, s.seconds.pretrain, s.seconds.graph, s.seconds.finetune, s.seconds.cluster, a.out.display()),
+        Some(sc) => println!(
+            "ACC {:.4}  NMI {:.4}  ARI {:.4}  ({} clusters, {:.1}s: pretrain {:.1}s, graph {:.1}s, fine-tune {:.1}s, cluster {:.1}s) → {}",
+            sc.acc,
+            sc.nmi,
+            sc.ari,
+            s.clusters,
+            s.seconds.total,
+            s.seconds.pretrain,
+            s.seconds.graph,
+            s.seconds.finetune,
+            s.seconds.cluster,
+            a.out.display()
+        ),
         None => println!("clustered into {} groups (no labels to score) in {:.1}s → {}", s.clusters, s.seconds.total, a.out.display()),
     }
     Ok(())
@@ -478,7 +531,16 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
     let mut dataset = serde_json::Value::Null;
     let truth = match &a.data {
         Some(_) => {
-            let flags = DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &a.labels, image_size: &a.image_size, synthetic_objects: 0, synthetic_poses: 0, seed: 0 };
+            let flags = DataFlags {
+                data: &a.data,
+                images_var: &a.images_var,
+                labels_var: &a.labels_var,
+                labels: &a.labels,
+                image_size: &a.image_size,
+                synthetic_objects: 0,
+                synthetic_poses: 0,
+                seed: 0,
+            };
             let ds = flags.load()?;
             if ds.n != r {
                 return Err(UdllError::shape(format!("{} has {} images, the coefficient matrix is {r} × {r}", a.data.as_ref().unwrap().display(), ds.n)));
@@ -488,7 +550,10 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
         }
         None => None,
     };
-    let k = a.clusters.or_else(|| truth.as_ref().map(|t| t.iter().max().map_or(1, |m| m + 1))).ok_or_else(|| UdllError::config("give --clusters (or --data with labels)"))?;
+    let k = a
+        .clusters
+        .or_else(|| truth.as_ref().map(|t| t.iter().max().map_or(1, |m| m + 1)))
+        .ok_or_else(|| UdllError::config("give --clusters (or --data with labels)"))?;
     let t = std::time::Instant::now();
     let labels = cluster_coef(&effective_coef(&coef, r, cfg.finetune.coef_reg), r, k, &cfg.post, a.seed)?;
     udll::io::write_atomic(&a.out, labels_csv(&labels, truth.as_deref()).as_bytes())?;
@@ -556,7 +621,16 @@ pub fn graph(a: GraphArgs) -> Result<()> {
     let z = ae.embed(&ds.scaled_pixels(checkpoint_input_scale(&ckpt)), ds.n, 512);
     let g = udll::graph::adaptive_neighbour_graph(&z, ds.n, ae.latent_dim(), a.k)?;
     udll::io::write_atomic(&a.out, g.to_csv().as_bytes())?;
-    manifest(serde_json::json!({"k": a.k}), a.seed, ds.summary(), &inputs(&[Some(&a.checkpoint), a.data.as_ref(), a.labels.as_ref()]), threads, &a.out, false, &[&file_name(&a.out)])?;
+    manifest(
+        serde_json::json!({"k": a.k}),
+        a.seed,
+        ds.summary(),
+        &inputs(&[Some(&a.checkpoint), a.data.as_ref(), a.labels.as_ref()]),
+        threads,
+        &a.out,
+        false,
+        &[&file_name(&a.out)],
+    )?;
     println!("graph: {} nodes, k = {}, wrote {}", ds.n, a.k, a.out.display());
     Ok(())
 }

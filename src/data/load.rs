@@ -27,7 +27,11 @@ pub struct LoadOptions {
 /// Parse "32x32" / "48x42" / "32".
 pub fn parse_image_size(s: &str) -> Result<(usize, usize)> {
     let parts: Vec<&str> = s.split(['x', 'X', '×']).collect();
-    let nums: Vec<usize> = parts.iter().map(|p| p.trim().parse::<usize>()).collect::<std::result::Result<_, _>>().map_err(|_| UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32")))?;
+    let nums: Vec<usize> = parts
+        .iter()
+        .map(|p| p.trim().parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32")))?;
     match nums.as_slice() {
         [s] if *s > 0 => Ok((*s, *s)),
         [h, w] if *h > 0 && *w > 0 => Ok((*h, *w)),
@@ -91,7 +95,10 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let vars = read_mat(path)?;
     let images = find_var(&vars, &opts.images_var, IMAGE_VAR_GUESSES, "image", path, None)?.ok_or_else(|| {
         let have: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
-        UdllError::format(path, format!("no image variable found (tried {}; the file has: {}); name it with --images-var", IMAGE_VAR_GUESSES.join(", "), have.join(", ")))
+        UdllError::format(
+            path,
+            format!("no image variable found (tried {}; the file has: {}); name it with --images-var", IMAGE_VAR_GUESSES.join(", "), have.join(", ")),
+        )
     })?;
     let mut labels_var = find_var(&vars, &opts.labels_var, LABEL_VAR_GUESSES, "label", path, Some(&images.name))?;
     if opts.labels_var.is_none() && labels_var.is_some_and(|l| !l.is_vector()) {
@@ -150,7 +157,12 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             }
             (n, h, w, px, None)
         }
-        dims => return Err(UdllError::format(path, format!("image variable '{}' has dimensions {:?}; expected a 2-D matrix (samples × pixels) or pixels × images × classes", images.name, dims))),
+        dims => {
+            return Err(UdllError::format(
+                path,
+                format!("image variable '{}' has dimensions {:?}; expected a 2-D matrix (samples × pixels) or pixels × images × classes", images.name, dims),
+            ));
+        }
     };
     if labels.is_none() {
         if let Some(l) = labels_var {

@@ -43,9 +43,7 @@ struct Shape {
 impl Shape {
     fn draw(rng: &mut Rng) -> Shape {
         let n_harm = 2 + rng.below(3);
-        let harmonics = (0..n_harm)
-            .map(|_| (2.0 + rng.below(5) as f64, rng.uniform_range(0.08, 0.3), rng.uniform_range(0.0, TAU)))
-            .collect();
+        let harmonics = (0..n_harm).map(|_| (2.0 + rng.below(5) as f64, rng.uniform_range(0.08, 0.3), rng.uniform_range(0.0, TAU))).collect();
         Shape {
             radius: rng.uniform_range(0.45, 0.7),
             harmonics,

@@ -10,8 +10,8 @@ use crate::cluster::{kmeans, ridge_self_expression, spectral_clustering};
 use crate::error::{Result, UdllError};
 use crate::graph::knn::k_nearest;
 use crate::metrics::{Scores, scores};
-use crate::model::udll::hyperparams::PostConfig;
 use crate::model::udll::LabelAssign;
+use crate::model::udll::hyperparams::PostConfig;
 use crate::model::udll::pipeline::cluster_coef;
 use serde::{Deserialize, Serialize};
 

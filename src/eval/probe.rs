@@ -89,9 +89,15 @@ pub fn loss_and_grad(w: &mut Param<f64>, b: &mut Param<f64>, x: &[f64], y: &[usi
 }
 
 fn predict(w: &Param<f64>, b: &Param<f64>, x: &[f64], d: usize, k: usize) -> Vec<usize> {
-    x.chunks(d).map(|xi| {
-        (0..k).map(|c| b.value[c] + xi.iter().enumerate().map(|(j, v)| v * w.value[j * k + c]).sum::<f64>()).enumerate().fold((0, f64::NEG_INFINITY), |best, (c, s)| if s > best.1 { (c, s) } else { best }).0
-    }).collect()
+    x.chunks(d)
+        .map(|xi| {
+            (0..k)
+                .map(|c| b.value[c] + xi.iter().enumerate().map(|(j, v)| v * w.value[j * k + c]).sum::<f64>())
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (c, s)| if s > best.1 { (c, s) } else { best })
+                .0
+        })
+        .collect()
 }
 
 /// Train on a split of (features, labels) and report test accuracy.
@@ -174,7 +180,13 @@ mod tests {
         let mut r = Rng::from_seed(4);
         let n = 120;
         let labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
-        let sep: Vec<f32> = (0..n).flat_map(|i| { let c = labels[i] as f64; [c * 3.0 + 0.3 * r.normal(), r.normal()] }).map(|v| v as f32).collect();
+        let sep: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let c = labels[i] as f64;
+                [c * 3.0 + 0.3 * r.normal(), r.normal()]
+            })
+            .map(|v| v as f32)
+            .collect();
         let noise: Vec<f32> = (0..2 * n).map(|_| r.normal() as f32).collect();
         let cfg = ProbeConfig::default();
         assert!(linear_probe(&sep, n, 2, &labels, &cfg).unwrap().test_accuracy > 0.95);

@@ -18,11 +18,14 @@ pub fn mean_average_precision(features: &[f32], n: usize, d: usize, labels: &[us
     }
     let kmax = ks.iter().copied().max().unwrap_or(1).clamp(1, n - 1);
     let nb = k_nearest(features, n, d, kmax)?;
-    Ok(ks.iter().map(|&k| {
-        let k = k.clamp(1, n - 1);
-        let total: f64 = nb.iter().enumerate().map(|(q, list)| average_precision(list.iter().take(k).map(|&(j, _)| labels[j] == labels[q]))).sum();
-        total / n as f64
-    }).collect())
+    Ok(ks
+        .iter()
+        .map(|&k| {
+            let k = k.clamp(1, n - 1);
+            let total: f64 = nb.iter().enumerate().map(|(q, list)| average_precision(list.iter().take(k).map(|&(j, _)| labels[j] == labels[q]))).sum();
+            total / n as f64
+        })
+        .collect())
 }
 
 /// AP of one ranked relevance list.

@@ -21,10 +21,13 @@ const EXTRA_CANDIDATES: usize = 8;
 pub type Neighbours = Vec<(usize, f64)>;
 
 fn exact_sq_dist(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| {
-        let d = *x as f64 - *y as f64;
-        d * d
-    }).sum()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let d = *x as f64 - *y as f64;
+            d * d
+        })
+        .sum()
 }
 
 /// The `k` nearest other points of every row of `z` (n × d, row-major).

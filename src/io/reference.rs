@@ -42,9 +42,13 @@ pub fn import_reference(dir: &Path, name: &str, arch: &AeArch) -> Result<ConvAut
         let v = vars.iter().find(|v| v.get("role").and_then(|r| r.as_str()) == Some(role.as_str())).ok_or_else(|| {
             UdllError::shape(format!("reference model '{name}' has no {role}; the preset's architecture ({n_layers} layers) does not match it"))
         })?;
-        let shape: Vec<usize> = v.get("shape").and_then(|s| s.as_array()).map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect()).unwrap_or_default();
+        let shape: Vec<usize> =
+            v.get("shape").and_then(|s| s.as_array()).map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect()).unwrap_or_default();
         if shape != p.shape {
-            return Err(UdllError::shape(format!("reference {role} of '{name}' has shape {shape:?}; the architecture needs {:?} (use the matching preset)", p.shape)));
+            return Err(UdllError::shape(format!(
+                "reference {role} of '{name}' has shape {shape:?}; the architecture needs {:?} (use the matching preset)",
+                p.shape
+            )));
         }
         let off = v.get("byte_offset").and_then(|x| x.as_u64()).unwrap_or(u64::MAX) as usize;
         let size = 4 * p.len();

@@ -96,13 +96,7 @@ pub struct EigenPairs {
 }
 
 /// The k leading eigenpairs of the symmetric n × n row-major matrix `a`.
-pub fn symmetric_top_eigen(
-    a: &[f64],
-    n: usize,
-    k: usize,
-    which: Which,
-    opts: &EigenOptions,
-) -> Result<EigenPairs> {
+pub fn symmetric_top_eigen(a: &[f64], n: usize, k: usize, which: Which, opts: &EigenOptions) -> Result<EigenPairs> {
     check_request(a, n, k)?;
     // Lanczos gives up (None) once its basis passes n/2: past that point
     // one full decomposition is cheaper than growing the basis further.
@@ -349,7 +343,14 @@ fn lanczos_complete(apply: &dyn Fn(&[f64], &mut [f64]), n: usize, k: usize, whic
                 vectors[r * k + c] = if i == k - 1 { x[r] } else { found.vectors[r * k + i] };
             }
         }
-        found = EigenPairs { values: idx.iter().map(|&i| values[i]).collect(), vectors, n, k, iterations: found.iterations + probe.iterations + extra.iterations, converged: found.converged && extra.converged };
+        found = EigenPairs {
+            values: idx.iter().map(|&i| values[i]).collect(),
+            vectors,
+            n,
+            k,
+            iterations: found.iterations + probe.iterations + extra.iterations,
+            converged: found.converged && extra.converged,
+        };
     }
     Some(found)
 }
@@ -609,11 +610,13 @@ mod tests {
     #[test]
     fn dense_decomposition_recovers_a_known_spectrum() {
         let n = 300;
-        let lams: Vec<f64> = (0..n).map(|i| match i {
-            0 | 1 => 2.0,
-            2 => -1.9,
-            _ => 1.5 * (1.0 - i as f64 / n as f64) * if i % 2 == 0 { 1.0 } else { -1.0 },
-        }).collect();
+        let lams: Vec<f64> = (0..n)
+            .map(|i| match i {
+                0 | 1 => 2.0,
+                2 => -1.9,
+                _ => 1.5 * (1.0 - i as f64 / n as f64) * if i % 2 == 0 { 1.0 } else { -1.0 },
+            })
+            .collect();
         let a = with_spectrum(&lams, 7);
         let k = 20;
         let got = full_decomposition(&a, n, k, Which::Magnitude).unwrap();

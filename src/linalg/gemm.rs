@@ -68,7 +68,21 @@ gemm_wrapper!(
 /// place through it, and its triangular solves read the column-major
 /// factor through it.
 #[allow(clippy::too_many_arguments)]
-pub fn dgemm_strided(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], rsa: usize, csa: usize, b: &[f64], rsb: usize, csb: usize, beta: f64, c: &mut [f64], rsc: usize) {
+pub fn dgemm_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f64,
+    a: &[f64],
+    rsa: usize,
+    csa: usize,
+    b: &[f64],
+    rsb: usize,
+    csb: usize,
+    beta: f64,
+    c: &mut [f64],
+    rsc: usize,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -81,7 +95,22 @@ pub fn dgemm_strided(m: usize, k: usize, n: usize, alpha: f64, a: &[f64], rsa: u
     // SAFETY: the asserts above keep every index the strides reach inside
     // the slices; C does not alias A or B (borrow rules).
     unsafe {
-        matrixmultiply::dgemm(m, k, n, alpha, a.as_ptr(), rsa as isize, csa as isize, b.as_ptr(), rsb as isize, csb as isize, beta, c.as_mut_ptr(), rsc as isize, 1);
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            1,
+        );
     }
 }
 

@@ -51,24 +51,14 @@ pub fn grouped_column_sums<T: Real>(mat: &[T], rows: usize, cols: usize, group: 
 
 /// Σ f(x_i) over a slice in f64, chunked deterministically.
 pub fn sum_map<T: Real>(values: &[T], f: impl Fn(T) -> f64 + Sync) -> f64 {
-    values
-        .par_chunks(REDUCE_CHUNK_ROWS * 64)
-        .map(|c| c.iter().map(|&v| f(v)).sum::<f64>())
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum()
+    values.par_chunks(REDUCE_CHUNK_ROWS * 64).map(|c| c.iter().map(|&v| f(v)).sum::<f64>()).collect::<Vec<f64>>().iter().sum()
 }
 
 /// Σ f(a_i, b_i) over two slices in f64, chunked deterministically.
 pub fn sum_zip_map<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> f64 + Sync) -> f64 {
     assert_eq!(a.len(), b.len());
     let chunk = REDUCE_CHUNK_ROWS * 64;
-    a.par_chunks(chunk)
-        .zip(b.par_chunks(chunk))
-        .map(|(x, y)| x.iter().zip(y).map(|(&u, &v)| f(u, v)).sum::<f64>())
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum()
+    a.par_chunks(chunk).zip(b.par_chunks(chunk)).map(|(x, y)| x.iter().zip(y).map(|(&u, &v)| f(u, v)).sum::<f64>()).collect::<Vec<f64>>().iter().sum()
 }
 
 /// Lanes of the dot product: independent partial sums that the compiler

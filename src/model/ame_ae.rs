@@ -191,7 +191,19 @@ mod tests {
     use crate::nn::gradcheck::check_gradient;
 
     fn setup(sparse: f64) -> (AmeAeConfig, Vec<Vec<f64>>, usize) {
-        let ae = DenseAeConfig { layers: vec![4, 3], code_activation: CodeActivation::Sigmoid, loss: ReconLoss::SquaredError, sparse, contractive: 0.0, mask_rate: 0.0, noise_sigma: 0.0, epochs: 1, batch_size: 0, lr: 1e-3, seed: 0 };
+        let ae = DenseAeConfig {
+            layers: vec![4, 3],
+            code_activation: CodeActivation::Sigmoid,
+            loss: ReconLoss::SquaredError,
+            sparse,
+            contractive: 0.0,
+            mask_rate: 0.0,
+            noise_sigma: 0.0,
+            epochs: 1,
+            batch_size: 0,
+            lr: 1e-3,
+            seed: 0,
+        };
         let cfg = AmeAeConfig { ae, classifier_hidden: vec![3], lambda_rec: 0.8, lambda_dis: 0.6 };
         let d = 5;
         let (mut a, mut c) = build(&cfg, d, None);
@@ -229,8 +241,20 @@ mod tests {
             let xhat: Vec<f64> = (0..n * d).map(|_| r.uniform()).collect();
             type Step<'a> = Box<dyn Fn(&mut DenseAutoencoder<f64>, &mut Mlp<f64>) -> f64 + 'a>;
             let steps: Vec<(&str, Step)> = vec![
-                ("A", Box::new(|a, c| { let (r, ds, sp) = step_a(a, c, &noisy, &x, &xhat, n, &cfg); (cfg.lambda_rec * r + cfg.lambda_dis * ds + sp) / n as f64 })),
-                ("B", Box::new(|a, c| { let (r, av) = step_b(a, c, &noisy, &x, n, &cfg); (cfg.lambda_rec * r + cfg.lambda_dis * av) / n as f64 })),
+                (
+                    "A",
+                    Box::new(|a, c| {
+                        let (r, ds, sp) = step_a(a, c, &noisy, &x, &xhat, n, &cfg);
+                        (cfg.lambda_rec * r + cfg.lambda_dis * ds + sp) / n as f64
+                    }),
+                ),
+                (
+                    "B",
+                    Box::new(|a, c| {
+                        let (r, av) = step_b(a, c, &noisy, &x, n, &cfg);
+                        (cfg.lambda_rec * r + cfg.lambda_dis * av) / n as f64
+                    }),
+                ),
             ];
             for (name, f) in &steps {
                 let run = |vals: &[Vec<f64>]| {

@@ -10,9 +10,9 @@
 
 use crate::error::{Result, UdllError};
 use crate::linalg::Real;
+use crate::nn::activation::{relu_backward_in_place, relu_in_place};
 use crate::nn::conv_lanes::{from_lanes, to_lanes};
 use crate::nn::init::{conv_fans, glorot_uniform};
-use crate::nn::activation::{relu_backward_in_place, relu_in_place};
 use crate::nn::{Conv2d, ConvTranspose2d, HasParams, Param};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,11 @@ pub struct AeArch {
 impl AeArch {
     pub fn validate(&self) -> Result<()> {
         if self.channels.is_empty() || self.channels.len() != self.kernels.len() {
-            return Err(UdllError::config(format!("architecture: {} channel counts for {} kernel sizes (need one of each per layer, at least one layer)", self.channels.len(), self.kernels.len())));
+            return Err(UdllError::config(format!(
+                "architecture: {} channel counts for {} kernel sizes (need one of each per layer, at least one layer)",
+                self.channels.len(),
+                self.kernels.len()
+            )));
         }
         if self.channels.iter().chain(&self.kernels).any(|&v| v == 0) || self.height == 0 || self.width == 0 || self.channels_in == 0 {
             return Err(UdllError::config("architecture: every size, channel count and kernel must be positive"));

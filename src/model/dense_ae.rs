@@ -74,7 +74,19 @@ pub struct DenseAeConfig {
 impl DenseAeConfig {
     /// The four variants of the lecture with this crate's defaults.
     pub fn variant(name: &str) -> Result<Self> {
-        let mut c = DenseAeConfig { layers: vec![256, 64], code_activation: CodeActivation::Sigmoid, loss: ReconLoss::CrossEntropy, sparse: 0.0, contractive: 0.0, mask_rate: 0.0, noise_sigma: 0.0, epochs: 200, batch_size: 64, lr: 1e-3, seed: 0 };
+        let mut c = DenseAeConfig {
+            layers: vec![256, 64],
+            code_activation: CodeActivation::Sigmoid,
+            loss: ReconLoss::CrossEntropy,
+            sparse: 0.0,
+            contractive: 0.0,
+            mask_rate: 0.0,
+            noise_sigma: 0.0,
+            epochs: 200,
+            batch_size: 64,
+            lr: 1e-3,
+            seed: 0,
+        };
         match name {
             "ae" => {}
             "sparse-ae" => c.sparse = 0.05,
@@ -163,7 +175,9 @@ impl<T: Real> DenseAutoencoder<T> {
         widths.extend_from_slice(&cfg.layers);
         let l = cfg.layers.len();
         let enc = (0..l).map(|i| Dense::new(&format!("enc{i}"), widths[i], widths[i + 1])).collect();
-        let enc_act = (0..l).map(|i| if i + 1 < l || cfg.code_activation == CodeActivation::Relu { Act::Relu(Relu::new()) } else { Act::Sigmoid(Sigmoid::new()) }).collect();
+        let enc_act = (0..l)
+            .map(|i| if i + 1 < l || cfg.code_activation == CodeActivation::Relu { Act::Relu(Relu::new()) } else { Act::Sigmoid(Sigmoid::new()) })
+            .collect();
         let dec = (0..l).map(|i| Dense::new(&format!("dec{i}"), widths[l - i], widths[l - i - 1])).collect();
         let dec_act = (0..l.saturating_sub(1)).map(|_| Act::Relu(Relu::new())).collect();
         Ok(DenseAutoencoder { cfg: cfg.clone(), d_in, enc, enc_act, dec, dec_act })
@@ -304,10 +318,12 @@ impl<T: Real> HasParams<T> for DenseAutoencoder<T> {
 /// The denoising corruption of one batch: masking noise, then additive
 /// Gaussian noise, both from `rng`.
 pub fn corrupt(x: &[f32], mask_rate: f64, sigma: f64, rng: &mut Rng) -> Vec<f32> {
-    x.iter().map(|&v| {
-        let kept = if mask_rate > 0.0 && rng.uniform() < mask_rate { 0.0 } else { v };
-        if sigma > 0.0 { kept + (sigma * rng.normal()) as f32 } else { kept }
-    }).collect()
+    x.iter()
+        .map(|&v| {
+            let kept = if mask_rate > 0.0 && rng.uniform() < mask_rate { 0.0 } else { v };
+            if sigma > 0.0 { kept + (sigma * rng.normal()) as f32 } else { kept }
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -369,7 +385,19 @@ mod tests {
         let mut r = Rng::from_seed(21);
         let x: Vec<f64> = (0..n * d).map(|_| r.uniform()).collect();
         let input: Vec<f64> = x.iter().map(|v| v + 0.1 * r.normal()).collect();
-        let base = DenseAeConfig { layers: vec![5, 3], code_activation: CodeActivation::Sigmoid, loss: ReconLoss::CrossEntropy, sparse: 0.0, contractive: 0.0, mask_rate: 0.0, noise_sigma: 0.0, epochs: 1, batch_size: 0, lr: 1e-3, seed: 0 };
+        let base = DenseAeConfig {
+            layers: vec![5, 3],
+            code_activation: CodeActivation::Sigmoid,
+            loss: ReconLoss::CrossEntropy,
+            sparse: 0.0,
+            contractive: 0.0,
+            mask_rate: 0.0,
+            noise_sigma: 0.0,
+            epochs: 1,
+            batch_size: 0,
+            lr: 1e-3,
+            seed: 0,
+        };
         let cases = [
             DenseAeConfig { sparse: 0.3, ..base.clone() },
             DenseAeConfig { loss: ReconLoss::SquaredError, code_activation: CodeActivation::Relu, sparse: 0.2, ..base.clone() },

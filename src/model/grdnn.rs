@@ -166,8 +166,8 @@ pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::regularizers::CodeActivation;
     use crate::model::dense_ae::ReconLoss;
+    use crate::model::regularizers::CodeActivation;
     use crate::nn::gradcheck::check_gradient;
 
     /// The joint objective's gradient with respect to every parameter of the
@@ -178,7 +178,19 @@ mod tests {
         let mut r = Rng::from_seed(8);
         let x: Vec<f64> = (0..n * d).map(|_| r.uniform()).collect();
         let s: Vec<f64> = (0..n * width).map(|_| r.uniform()).collect();
-        let cfg = DenseAeConfig { layers: vec![3], code_activation: CodeActivation::Sigmoid, loss: ReconLoss::CrossEntropy, sparse: 0.1, contractive: 0.2, mask_rate: 0.0, noise_sigma: 0.0, epochs: 1, batch_size: 0, lr: 1e-3, seed: 0 };
+        let cfg = DenseAeConfig {
+            layers: vec![3],
+            code_activation: CodeActivation::Sigmoid,
+            loss: ReconLoss::CrossEntropy,
+            sparse: 0.1,
+            contractive: 0.2,
+            mask_rate: 0.0,
+            noise_sigma: 0.0,
+            epochs: 1,
+            batch_size: 0,
+            lr: 1e-3,
+            seed: 0,
+        };
         let eta = 0.7;
         let build = |values: &[Vec<f64>]| {
             let mut ae = DenseAutoencoder::<f64>::new(d, &cfg).unwrap();

@@ -5,9 +5,9 @@ pub mod ame_ae;
 pub mod autoencoder;
 pub mod dense_ae;
 pub mod grdnn;
-pub mod regularizers;
 pub mod pretrain;
 pub mod reconstruction_step;
+pub mod regularizers;
 pub mod self_expressive;
 pub mod udll;
 

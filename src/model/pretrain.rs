@@ -157,7 +157,17 @@ mod tests {
     /// off by default (the default serialises as before).
     #[test]
     fn sparse_and_denoising_options() {
-        let plain = PretrainConfig { epochs: 5, batch_size: 4, lr: 1e-2, seed: 0, encoder_bias_init: 0.1, sparse: 0.0, mask_rate: 0.0, noise_sigma: 0.0, positive_filters: false };
+        let plain = PretrainConfig {
+            epochs: 5,
+            batch_size: 4,
+            lr: 1e-2,
+            seed: 0,
+            encoder_bias_init: 0.1,
+            sparse: 0.0,
+            mask_rate: 0.0,
+            noise_sigma: 0.0,
+            positive_filters: false,
+        };
         let (lp, zp) = run(&plain);
         let sparse = PretrainConfig { sparse: 0.5, ..plain.clone() };
         let (_, zs) = run(&sparse);

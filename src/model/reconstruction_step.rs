@@ -87,7 +87,11 @@ pub fn reconstruction_step<T: Real>(ae: &mut ConvAutoencoder<T>, input: &[T], ta
                     let valid = (n - b * LANES).min(LANES);
                     let (x, t) = (&input[b * block_len..][..block_len], &target[b * block_len..][..block_len]);
                     let ws = lease.ws.as_mut().expect("leased");
-                    with_best_simd(avx2, #[inline(always)] || net.block(x, t, valid, ws))
+                    with_best_simd(
+                        avx2,
+                        #[inline(always)]
+                        || net.block(x, t, valid, ws),
+                    )
                 },
             )
             .collect()
@@ -155,7 +159,8 @@ impl<T: Real> Net<'_, T> {
         // loss summed per lane (independent chains), then over the lanes.
         // The gradient leaving is masked by the last ReLU, if any.
         let (out, g_out) = (&ws.dec[l - 1], &mut ws.dec_grad[l - 1]);
-        let per_lane = if self.dec_relu(l - 1) { loss_and_grad::<T, true>(out, target, valid, g_out) } else { loss_and_grad::<T, false>(out, target, valid, g_out) };
+        let per_lane =
+            if self.dec_relu(l - 1) { loss_and_grad::<T, true>(out, target, valid, g_out) } else { loss_and_grad::<T, false>(out, target, valid, g_out) };
         let mut loss = 0.5 * per_lane.iter().sum::<f64>();
 
         // Parameters are encoder (weight, bias) per layer, then decoder's.

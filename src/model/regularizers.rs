@@ -72,14 +72,16 @@ mod tests {
 
     /// P as a function of (W, b) at fixed x, through h = s(x·W + b).
     fn penalty_of(x: &[f64], n: usize, d: usize, m: usize, w: &[f64], b: &[f64], act: CodeActivation) -> f64 {
-        let h: Vec<f64> = (0..n * m).map(|k| {
-            let (i, j) = (k / m, k % m);
-            let a = b[j] + (0..d).map(|p| x[i * d + p] * w[p * m + j]).sum::<f64>();
-            match act {
-                CodeActivation::Sigmoid => sigmoid(a),
-                CodeActivation::Relu => a.max(0.0),
-            }
-        }).collect();
+        let h: Vec<f64> = (0..n * m)
+            .map(|k| {
+                let (i, j) = (k / m, k % m);
+                let a = b[j] + (0..d).map(|p| x[i * d + p] * w[p * m + j]).sum::<f64>();
+                match act {
+                    CodeActivation::Sigmoid => sigmoid(a),
+                    CodeActivation::Relu => a.max(0.0),
+                }
+            })
+            .collect();
         contractive(&h, n, w, d, m, act, 0.7).0
     }
 
@@ -91,11 +93,13 @@ mod tests {
         let w: Vec<f64> = (0..d * m).map(|_| 0.8 * r.normal()).collect();
         let b: Vec<f64> = (0..m).map(|_| 0.3 * r.normal()).collect();
         for act in [CodeActivation::Sigmoid, CodeActivation::Relu] {
-            let h: Vec<f64> = (0..n * m).map(|k| {
-                let (i, j) = (k / m, k % m);
-                let a = b[j] + (0..d).map(|p| x[i * d + p] * w[p * m + j]).sum::<f64>();
-                if act == CodeActivation::Sigmoid { sigmoid(a) } else { a.max(0.0) }
-            }).collect();
+            let h: Vec<f64> = (0..n * m)
+                .map(|k| {
+                    let (i, j) = (k / m, k % m);
+                    let a = b[j] + (0..d).map(|p| x[i * d + p] * w[p * m + j]).sum::<f64>();
+                    if act == CodeActivation::Sigmoid { sigmoid(a) } else { a.max(0.0) }
+                })
+                .collect();
             let (_, d_a, d_w_direct) = contractive(&h, n, &w, d, m, act, 0.7);
             // Total dP/dW = direct + xᵀ·dP/da; dP/db = Σ_rows dP/da.
             let mut d_w = d_w_direct.clone();

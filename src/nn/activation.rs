@@ -64,7 +64,12 @@ pub struct Sigmoid<T> {
 
 /// σ(x), evaluated without overflow for large |x|.
 pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { let e = x.exp(); e / (1.0 + e) }
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
 }
 
 impl<T: Real> Sigmoid<T> {

@@ -52,11 +52,7 @@ impl ConvGeom {
     pub fn source(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
         let iy = (oy * self.stride + ky) as isize - self.pad_top as isize;
         let ix = (ox * self.stride + kx) as isize - self.pad_left as isize;
-        if iy < 0 || ix < 0 || iy >= self.h_in as isize || ix >= self.w_in as isize {
-            None
-        } else {
-            Some((iy as usize, ix as usize))
-        }
+        if iy < 0 || ix < 0 || iy >= self.h_in as isize || ix >= self.w_in as isize { None } else { Some((iy as usize, ix as usize)) }
     }
 }
 

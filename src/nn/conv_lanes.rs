@@ -316,14 +316,32 @@ impl<T: Real> GroupedMatrix<T> {
 #[inline(always)]
 fn matvec_lanes<T: Real>(m: &GroupedMatrix<T>, v: &[T], init: impl Fn(usize) -> T, finish: impl Fn(usize, Lane<T>) -> Lane<T>, out: &mut [T]) {
     let v = &v[..m.cols * LANES];
-    matvec_lanes_from(m, #[inline(always)] || v.chunks_exact(LANES).map(#[inline(always)] |x| x.try_into().unwrap()), init, finish, out)
+    matvec_lanes_from(
+        m,
+        #[inline(always)]
+        || {
+            v.chunks_exact(LANES).map(
+                #[inline(always)]
+                |x| x.try_into().unwrap(),
+            )
+        },
+        init,
+        finish,
+        out,
+    )
 }
 
 /// [`matvec_lanes`] with v[i] read where `v()` says: a fresh iterator over
 /// the `m.cols` lane vectors for each group of rows (gather reads a
 /// pixel's inputs in place this way).
 #[inline(always)]
-fn matvec_lanes_from<'v, T: Real + 'v, I: Iterator<Item = &'v Lane<T>>>(m: &GroupedMatrix<T>, v: impl Fn() -> I, init: impl Fn(usize) -> T, finish: impl Fn(usize, Lane<T>) -> Lane<T>, out: &mut [T]) {
+fn matvec_lanes_from<'v, T: Real + 'v, I: Iterator<Item = &'v Lane<T>>>(
+    m: &GroupedMatrix<T>,
+    v: impl Fn() -> I,
+    init: impl Fn(usize) -> T,
+    finish: impl Fn(usize, Lane<T>) -> Lane<T>,
+    out: &mut [T],
+) {
     for &(r0, n) in &m.groups {
         let block = &m.data[r0 * m.cols..(r0 + n) * m.cols];
         with_group_size!(n, rows_group::<T>(block, r0, v(), &init, &finish, out));
@@ -331,7 +349,14 @@ fn matvec_lanes_from<'v, T: Real + 'v, I: Iterator<Item = &'v Lane<T>>>(m: &Grou
 }
 
 #[inline(always)]
-fn rows_group<'v, T: Real + 'v, const N: usize>(block: &[T], r0: usize, v: impl Iterator<Item = &'v Lane<T>>, init: &impl Fn(usize) -> T, finish: &impl Fn(usize, Lane<T>) -> Lane<T>, out: &mut [T]) {
+fn rows_group<'v, T: Real + 'v, const N: usize>(
+    block: &[T],
+    r0: usize,
+    v: impl Iterator<Item = &'v Lane<T>>,
+    init: &impl Fn(usize) -> T,
+    finish: &impl Fn(usize, Lane<T>) -> Lane<T>,
+    out: &mut [T],
+) {
     let mut acc: [Lane<T>; N] = std::array::from_fn(|g| [init(r0 + g); LANES]);
     for (w, x) in block.chunks_exact(N).zip(v) {
         // Fixed-size loops only, so the compiler keeps `acc` in registers;
@@ -477,57 +502,94 @@ impl<'a, T: Real> LaneConv<'a, T> {
     /// `small` is written.
     pub fn gather_block(&self, bias: Option<&[T]>, big: &[T], small: &mut [T], out: GatherOut<'_, T>) {
         let (g, t, k, cs) = (self.g, self.taps, self.g.k(), self.c_small);
-        with_best_simd(self.avx2, #[inline(always)] || {
-            let mut patch = vec![T::ZERO; k * LANES];
-            for po in 0..g.p_out() {
-                let res = &mut small[po * cs * LANES..][..cs * LANES];
-                // Inputs read in place where the field is inside the map;
-                // copied into a zero-padded patch at the edges.
-                let rows = t.rows_of(po, k);
-                if rows.is_none() {
-                    load_patch(g, t, po, big, &mut patch);
-                }
-                let patch = &patch[..];
-                macro_rules! run {
-                    ($finish:expr) => {
-                        match rows {
-                            Some(rows) => matvec_lanes_from(&self.ft_grouped, #[inline(always)] || rows.iter().map(#[inline(always)] |&i| lane(big, i)), #[inline(always)] |co| bias.map_or(T::ZERO, |b| b[co]), $finish, res),
-                            None => matvec_lanes(&self.ft_grouped, patch, #[inline(always)] |co| bias.map_or(T::ZERO, |b| b[co]), $finish, res),
+        with_best_simd(
+            self.avx2,
+            #[inline(always)]
+            || {
+                let mut patch = vec![T::ZERO; k * LANES];
+                for po in 0..g.p_out() {
+                    let res = &mut small[po * cs * LANES..][..cs * LANES];
+                    // Inputs read in place where the field is inside the map;
+                    // copied into a zero-padded patch at the edges.
+                    let rows = t.rows_of(po, k);
+                    if rows.is_none() {
+                        load_patch(g, t, po, big, &mut patch);
+                    }
+                    let patch = &patch[..];
+                    macro_rules! run {
+                        ($finish:expr) => {
+                            match rows {
+                                Some(rows) => matvec_lanes_from(
+                                    &self.ft_grouped,
+                                    #[inline(always)]
+                                    || {
+                                        rows.iter().map(
+                                            #[inline(always)]
+                                            |&i| lane(big, i),
+                                        )
+                                    },
+                                    #[inline(always)]
+                                    |co| bias.map_or(T::ZERO, |b| b[co]),
+                                    $finish,
+                                    res,
+                                ),
+                                None => matvec_lanes(
+                                    &self.ft_grouped,
+                                    patch,
+                                    #[inline(always)]
+                                    |co| bias.map_or(T::ZERO, |b| b[co]),
+                                    $finish,
+                                    res,
+                                ),
+                            }
+                        };
+                    }
+                    match out {
+                        GatherOut::Plain => run!(
+                            #[inline(always)]
+                            |_, a| a
+                        ),
+                        GatherOut::Relu => run!(
+                            #[inline(always)]
+                            |_, a| relu_lane(a)
+                        ),
+                        GatherOut::MaskedBy(y) => {
+                            let y = &y[po * cs * LANES..][..cs * LANES];
+                            run!(
+                                #[inline(always)]
+                                |co, a| mask_lane(a, lane(y, co))
+                            )
                         }
-                    };
-                }
-                match out {
-                    GatherOut::Plain => run!(#[inline(always)] |_, a| a),
-                    GatherOut::Relu => run!(#[inline(always)] |_, a| relu_lane(a)),
-                    GatherOut::MaskedBy(y) => {
-                        let y = &y[po * cs * LANES..][..cs * LANES];
-                        run!(#[inline(always)] |co, a| mask_lane(a, lane(y, co)))
                     }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// big += Σ Fᵀ · small over one block.
     pub fn scatter_block(&self, small: &[T], big: &mut [T]) {
         let (g, t, k, cs) = (self.g, self.taps, self.g.k(), self.c_small);
         let c_big = g.c_in;
-        with_best_simd(self.avx2, #[inline(always)] || {
-            let mut dpatch = vec![T::ZERO; k * LANES];
-            for po in 0..g.p_out() {
-                let src = &small[po * cs * LANES..][..cs * LANES];
-                matvec_lanes(&self.f_grouped, src, |_| T::ZERO, |_, a| a, &mut dpatch);
-                for &(tap, pi) in t.of(po) {
-                    for ci in 0..c_big {
-                        // Whole lane vectors in and out: element-wise `+=`
-                        // through the slices compiled to scalar adds.
-                        let a = *lane(&dpatch, tap * c_big + ci);
-                        let d = lane_mut(big, pi * c_big + ci);
-                        *d = std::array::from_fn(|l| d[l] + a[l]);
+        with_best_simd(
+            self.avx2,
+            #[inline(always)]
+            || {
+                let mut dpatch = vec![T::ZERO; k * LANES];
+                for po in 0..g.p_out() {
+                    let src = &small[po * cs * LANES..][..cs * LANES];
+                    matvec_lanes(&self.f_grouped, src, |_| T::ZERO, |_, a| a, &mut dpatch);
+                    for &(tap, pi) in t.of(po) {
+                        for ci in 0..c_big {
+                            // Whole lane vectors in and out: element-wise `+=`
+                            // through the slices compiled to scalar adds.
+                            let a = *lane(&dpatch, tap * c_big + ci);
+                            let d = lane_mut(big, pi * c_big + ci);
+                            *d = std::array::from_fn(|l| d[l] + a[l]);
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// acc[j][co][lane] += Σ_po patch[po][j] · small[po][co] over one block
@@ -537,17 +599,21 @@ impl<'a, T: Real> LaneConv<'a, T> {
     /// registers for the whole run over the pixels.
     pub fn filter_grad_block(&self, big: &[T], small: &[T], acc: &mut [T]) {
         let (g, cs) = (self.g, self.c_small);
-        with_best_simd(self.avx2, #[inline(always)] || {
-            // Output channels in the groups Fᵀ's rows already have.
-            let groups = &self.ft_grouped.groups;
-            for j in 0..g.k() {
-                let runs = self.taps.runs_of_row(j);
-                let out = &mut acc[j * cs * LANES..][..cs * LANES];
-                for &(co, n) in groups {
-                    with_group_size!(n, outer_group::<T>(runs, big, small, cs, co, out));
+        with_best_simd(
+            self.avx2,
+            #[inline(always)]
+            || {
+                // Output channels in the groups Fᵀ's rows already have.
+                let groups = &self.ft_grouped.groups;
+                for j in 0..g.k() {
+                    let runs = self.taps.runs_of_row(j);
+                    let out = &mut acc[j * cs * LANES..][..cs * LANES];
+                    for &(co, n) in groups {
+                        with_group_size!(n, outer_group::<T>(runs, big, small, cs, co, out));
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 }
 

@@ -67,7 +67,11 @@ impl<T: Real> ConvTranspose2d<T> {
     /// Accumulate dF, db from the lane-blocked gradient of the last
     /// forward's output (zero in padding lanes); return dx when asked.
     pub fn backward_lanes(&mut self, dyl: &[T], need_dx: bool) -> Option<Vec<T>> {
-        assert_eq!(dyl.len() / self.out_len().max(1), self.input.len() / self.in_len().max(1), "conv-transpose backward: gradient does not match the last forward");
+        assert_eq!(
+            dyl.len() / self.out_len().max(1),
+            self.input.len() / self.in_len().max(1),
+            "conv-transpose backward: gradient does not match the last forward"
+        );
         add_bias_grad(dyl, self.c_out(), &mut self.bias.grad);
         let conv = LaneConv::new(&self.geom, self.taps.get(&self.geom, self.c_in), &self.weight.value, self.c_in);
         conv.add_filter_grad(dyl, &self.input, &mut self.weight.grad);

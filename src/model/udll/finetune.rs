@@ -62,10 +62,14 @@ pub fn locality_loss<T: Real>(z: &[T], d: usize, graph: &PriorGraph, adjacency: 
         return 0.0;
     }
     let sq = |i: usize, j: usize| -> f64 {
-        z[i * d..(i + 1) * d].iter().zip(&z[j * d..(j + 1) * d]).map(|(a, b)| {
-            let t = a.to_f64() - b.to_f64();
-            t * t
-        }).sum()
+        z[i * d..(i + 1) * d]
+            .iter()
+            .zip(&z[j * d..(j + 1) * d])
+            .map(|(a, b)| {
+                let t = a.to_f64() - b.to_f64();
+                t * t
+            })
+            .sum()
     };
     let per_col: Vec<f64> = (0..graph.n).into_par_iter().map(|j| graph.column(j).map(|(i, a)| a * sq(i, j)).sum()).collect();
     let loss = gamma * per_col.iter().sum::<f64>();
@@ -95,10 +99,11 @@ impl<T: Real> UdllNet<T> {
         let mut g = self.ae.backward_decoder(&d_recon);
         // E = Z − Ẑ; α‖E‖² gives dẐ −= 2αE, dZ += 2αE.
         let alpha = cfg.self_expr_weight;
-        let self_expression = alpha * sum_zip_map(&z, &z_hat, |a, b| {
-            let t = a.to_f64() - b.to_f64();
-            t * t
-        });
+        let self_expression = alpha
+            * sum_zip_map(&z, &z_hat, |a, b| {
+                let t = a.to_f64() - b.to_f64();
+                t * t
+            });
         let two_alpha = T::from_f64(2.0 * alpha);
         g.par_iter_mut().zip(z.par_iter().zip(z_hat.par_iter())).for_each(|(gv, (&a, &b))| *gv -= two_alpha * (a - b));
         let mut dz = self.se.backward(&g);
@@ -122,7 +127,14 @@ pub struct FinetuneReport {
 
 /// Fine-tune `ae` with a fresh self-expressive layer on x (n images at the
 /// preset's input scale). Returns the trained layer and the per-epoch log.
-pub fn finetune(ae: ConvAutoencoder<f32>, x: &[f32], n: usize, graph: Option<&PriorGraph>, cfg: &FinetuneConfig, quiet: bool) -> Result<(UdllNet<f32>, FinetuneReport)> {
+pub fn finetune(
+    ae: ConvAutoencoder<f32>,
+    x: &[f32],
+    n: usize,
+    graph: Option<&PriorGraph>,
+    cfg: &FinetuneConfig,
+    quiet: bool,
+) -> Result<(UdllNet<f32>, FinetuneReport)> {
     if x.len() != n * ae.arch.input_len() {
         return Err(UdllError::shape(format!("fine-tune: {} values for {n} images of {} pixels", x.len(), ae.arch.input_len())));
     }
@@ -151,7 +163,17 @@ pub fn finetune(ae: ConvAutoencoder<f32>, x: &[f32], n: usize, graph: Option<&Pr
         adam_ae.update(&mut net.ae.params_mut());
         adam_coef.update(&mut net.se.params_mut());
         net.se.enforce_diag();
-        progress.update(epoch, &format!("loss {:.4e} = recon {:.4e} + self-expr {:.4e} + coef {:.4e} + locality {:.4e}", t.total(), t.reconstruction, t.self_expression, t.coef_norm, t.locality));
+        progress.update(
+            epoch,
+            &format!(
+                "loss {:.4e} = recon {:.4e} + self-expr {:.4e} + coef {:.4e} + locality {:.4e}",
+                t.total(),
+                t.reconstruction,
+                t.self_expression,
+                t.coef_norm,
+                t.locality
+            ),
+        );
         epochs.push(t);
     }
     net.ae.clear_cache();
@@ -185,7 +207,18 @@ mod tests {
             let z: Vec<f32> = ae.encode(&x, n).iter().map(|v| *v as f32).collect();
             let graph = adaptive_neighbour_graph(&z, n, ae.latent_dim(), 2).unwrap();
             let adj = graph.symmetric_adjacency();
-            let cfg = FinetuneConfig { epochs: 1, lr: 1e-3, ae_lr: None, recon_weight: 0.5, self_expr_weight: 0.7, coef_weight: 0.3, locality_weight: 0.4, coef_init: 0.0, coef_reg: reg, zero_diag };
+            let cfg = FinetuneConfig {
+                epochs: 1,
+                lr: 1e-3,
+                ae_lr: None,
+                recon_weight: 0.5,
+                self_expr_weight: 0.7,
+                coef_weight: 0.3,
+                locality_weight: 0.4,
+                coef_init: 0.0,
+                coef_reg: reg,
+                zero_diag,
+            };
             let mut net = UdllNet { ae, se: SelfExpressive::new(n, 0.0, zero_diag) };
             random_fill(&mut net.se.coef.value, &mut rng);
             net.se.enforce_diag();
@@ -252,7 +285,18 @@ mod tests {
         let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
         ae.init_glorot(9);
         let run = |ae_lr: Option<f64>| {
-            let cfg = FinetuneConfig { epochs: 3, lr: 1e-3, ae_lr, recon_weight: 1.0, self_expr_weight: 2.0, coef_weight: 0.5, locality_weight: 0.0, coef_init: 1e-4, coef_reg: CoefRegularizer::Plain, zero_diag: false };
+            let cfg = FinetuneConfig {
+                epochs: 3,
+                lr: 1e-3,
+                ae_lr,
+                recon_weight: 1.0,
+                self_expr_weight: 2.0,
+                coef_weight: 0.5,
+                locality_weight: 0.0,
+                coef_init: 1e-4,
+                coef_reg: CoefRegularizer::Plain,
+                zero_diag: false,
+            };
             let (net, _) = finetune(ae.clone(), &x, n, None, &cfg, true).unwrap();
             let weights: Vec<Vec<f32>> = net.ae.params().iter().map(|p| p.value.clone()).collect();
             (weights, net.se.coef.value.clone())

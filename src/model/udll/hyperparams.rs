@@ -122,7 +122,12 @@ impl UdllConfig {
         }
         self.pretrain.validate()?;
         let f = &self.finetune;
-        for (name, v) in [("recon weight", f.recon_weight), ("self-expression weight α", f.self_expr_weight), ("coefficient weight β", f.coef_weight), ("locality weight γ", f.locality_weight)] {
+        for (name, v) in [
+            ("recon weight", f.recon_weight),
+            ("self-expression weight α", f.self_expr_weight),
+            ("coefficient weight β", f.coef_weight),
+            ("locality weight γ", f.locality_weight),
+        ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return bad(format!("{name} must be ≥ 0, got {v}"));
             }

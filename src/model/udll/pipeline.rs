@@ -111,7 +111,12 @@ fn starting_autoencoder(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, x: &[
         Start::Checkpoint(p) => {
             let c = Checkpoint::load(p)?;
             if c.arch != arch {
-                return Err(UdllError::shape(format!("{}: its architecture ({}) is not the preset's for this data ({})", p.display(), c.arch.describe(), arch.describe())));
+                return Err(UdllError::shape(format!(
+                    "{}: its architecture ({}) is not the preset's for this data ({})",
+                    p.display(),
+                    c.arch.describe(),
+                    arch.describe()
+                )));
             }
             Ok((c.autoencoder(p)?, None))
         }
@@ -156,7 +161,11 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
     let n = ds.n;
 
     // 1. Pretrained autoencoder.
-    say(format!("[1/4] autoencoder: {} images, {}", n, cfg.channels.iter().zip(&cfg.kernels).map(|(c, k)| format!("{c}@{k}x{k}")).collect::<Vec<_>>().join(", ")));
+    say(format!(
+        "[1/4] autoencoder: {} images, {}",
+        n,
+        cfg.channels.iter().zip(&cfg.kernels).map(|(c, k)| format!("{c}@{k}x{k}")).collect::<Vec<_>>().join(", ")
+    ));
     let (mut ae, pretrain_final_loss) = starting_autoencoder(ds, cfg, opts, &x)?;
     // The pretraining settings describe the weights only when they were
     // pretrained here; otherwise say where the weights came from.
@@ -188,7 +197,10 @@ pub fn run_udll(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions) -> Result<Run
 
     // 3. Fine-tuning with the self-expressive layer.
     let t2 = Instant::now();
-    say(format!("[3/4] fine-tune: {} epochs, α = {}, β = {}, γ = {}", cfg.finetune.epochs, cfg.finetune.self_expr_weight, cfg.finetune.coef_weight, cfg.finetune.locality_weight));
+    say(format!(
+        "[3/4] fine-tune: {} epochs, α = {}, β = {}, γ = {}",
+        cfg.finetune.epochs, cfg.finetune.self_expr_weight, cfg.finetune.coef_weight, cfg.finetune.locality_weight
+    ));
     let (mut net, report) = finetune(ae, &x, n, graph.as_ref(), &cfg.finetune, opts.quiet)?;
     let t_ft = t2.elapsed().as_secs_f64();
     let meta = checkpoint_meta(ds, cfg, serde_json::json!({"finetune": cfg.finetune, "seed": cfg.seed}));
@@ -234,10 +246,17 @@ pub fn losses_csv(r: &FinetuneReport) -> String {
 }
 
 /// Artefacts in the order the manifest lists them.
-pub const RUN_ARTEFACTS: &[&str] = &["pretrained.ckpt", "latent_pretrained.npy", "graph.csv", "finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv", "labels.csv", "metrics.json"];
+pub const RUN_ARTEFACTS: &[&str] =
+    &["pretrained.ckpt", "latent_pretrained.npy", "graph.csv", "finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv", "labels.csv", "metrics.json"];
 
 fn write_manifest(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, out: &Path) -> Result<()> {
-    let facts = RunFacts { config: serde_json::to_value(cfg).expect("config serialises"), seed: cfg.seed, dataset: ds.summary(), inputs: &opts.inputs, threads: opts.threads };
+    let facts = RunFacts {
+        config: serde_json::to_value(cfg).expect("config serialises"),
+        seed: cfg.seed,
+        dataset: ds.summary(),
+        inputs: &opts.inputs,
+        threads: opts.threads,
+    };
     Manifest::record_and_write(facts, out, true, RUN_ARTEFACTS).map(|_| ())
 }
 
