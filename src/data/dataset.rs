@@ -7,7 +7,7 @@
 //! pictures meant for people need transposing back.
 
 use crate::error::{Result, UdllError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -101,4 +101,38 @@ pub fn normalise_pixels(values: &mut [f32], stored_integer: bool, what: &str) ->
         return Ok(Some(format!("pixels stored in 0..255 (max {hi}) were divided by 255")));
     }
     Ok(None)
+}
+
+/// Parse "32x32" / "48x42" / "32".
+pub fn parse_image_size(s: &str) -> Result<(usize, usize)> {
+    let parts: Vec<&str> = s.split(['x', 'X', '×']).collect();
+    let nums: Vec<usize> = parts
+        .iter()
+        .map(|p| p.trim().parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32")))?;
+    match nums.as_slice() {
+        [s] if *s > 0 => Ok((*s, *s)),
+        [h, w] if *h > 0 && *w > 0 => Ok((*h, *w)),
+        _ => Err(UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32"))),
+    }
+}
+
+/// Height × width for d pixels: the given size (checked) or the square root.
+pub fn resolve_image_size(d: usize, given: Option<(usize, usize)>, path: &Path) -> Result<(usize, usize)> {
+    match given {
+        Some((h, w)) if h * w == d => Ok((h, w)),
+        Some((h, w)) => Err(UdllError::format(path, format!("{d} pixels per image do not make {h}×{w} images"))),
+        None => {
+            let s = (d as f64).sqrt().round() as usize;
+            if s * s == d {
+                Ok((s, s))
+            } else if d == 48 * 42 {
+                // The cropped Extended Yale B release (YaleBCrop025.mat).
+                Ok((48, 42))
+            } else {
+                Err(UdllError::format(path, format!("{d} pixels per image is not a square; give the image size (e.g. --image-size 48x42)")))
+            }
+        }
+    }
 }

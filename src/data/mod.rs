@@ -7,6 +7,6 @@ pub mod mat;
 pub mod npy;
 pub mod synthetic;
 
-pub use dataset::Dataset;
-pub use load::{LoadOptions, load_dataset, parse_image_size};
+pub use dataset::{Dataset, parse_image_size};
+pub use load::{LoadOptions, load_dataset};
 pub use synthetic::{SyntheticSpec, generate};

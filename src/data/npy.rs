@@ -2,8 +2,7 @@
 //! shape (n, h, w), (n, h, w, c) or (n, h·w); labels as a 1-D integer (or
 //! integer-valued float) array.
 
-use crate::data::dataset::labels_from_values;
-use crate::data::load::resolve_image_size;
+use crate::data::dataset::{labels_from_values, resolve_image_size};
 use crate::error::{Result, UdllError};
 use ndarray::ArrayD;
 use ndarray_npy::{ReadNpyError, read_npy};

@@ -8,7 +8,6 @@ pub mod eigen;
 pub mod gemm;
 pub mod real;
 pub mod reduce;
-pub mod subspace;
 
 pub use gemm::{Trans, dgemm, sgemm};
 pub use real::Real;

@@ -17,7 +17,8 @@
 
 use crate::error::{Result, UdllError};
 use crate::linalg::Real;
-use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, ReconLoss, corrupt, gather_rows};
+use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, ReconLoss, gather_rows};
+use crate::model::regularizers::corrupt;
 use crate::model::regularizers::sparse_l1;
 use crate::nn::activation::Sigmoid;
 use crate::nn::loss::bce_with_logits;

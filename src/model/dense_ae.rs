@@ -11,7 +11,7 @@
 
 use crate::error::{Result, UdllError};
 use crate::linalg::Real;
-use crate::model::regularizers::{CodeActivation, contractive, sparse_l1};
+use crate::model::regularizers::{CodeActivation, contractive, corrupt, sparse_l1};
 use crate::nn::activation::{Relu, Sigmoid};
 use crate::nn::init::glorot_uniform;
 use crate::nn::loss::{bce_with_logits, squared_error};
@@ -315,16 +315,6 @@ impl<T: Real> HasParams<T> for DenseAutoencoder<T> {
     }
 }
 
-/// The denoising corruption of one batch: masking noise, then additive
-/// Gaussian noise, both from `rng`.
-pub fn corrupt(x: &[f32], mask_rate: f64, sigma: f64, rng: &mut Rng) -> Vec<f32> {
-    x.iter()
-        .map(|&v| {
-            let kept = if mask_rate > 0.0 && rng.uniform() < mask_rate { 0.0 } else { v };
-            if sigma > 0.0 { kept + (sigma * rng.normal()) as f32 } else { kept }
-        })
-        .collect()
-}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DenseAeReport {

@@ -15,7 +15,8 @@
 use crate::error::{Result, UdllError};
 use crate::graph::similarity::{anchor_similarity, knn_similarity};
 use crate::linalg::Real;
-use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, corrupt, gather_rows, train_dense_ae};
+use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, gather_rows, train_dense_ae};
+use crate::model::regularizers::corrupt;
 use crate::nn::loss::bce_with_logits;
 use crate::nn::{Adam, HasParams, Mlp};
 use crate::progress::Progress;

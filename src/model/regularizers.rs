@@ -11,8 +11,12 @@
 //!     everywhere) and dP/dW_:j = 2λ [h_j > 0] W_:j.
 //!
 //! All penalties are summed over the batch; the caller scales.
+//!
+//! Also the denoising corruption (masking and Gaussian noise) the denoising
+//! variants train on, dense and convolutional alike.
 
 use crate::linalg::Real;
+use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +65,17 @@ pub fn contractive<T: Real>(h: &[T], n: usize, w: &[T], d_in: usize, m: usize, a
     }
     let d_w = w.iter().enumerate().map(|(idx, &v)| T::from_f64(2.0 * lambda * sum_sq[idx % m] * v.to_f64())).collect();
     (lambda * penalty, d_a, d_w)
+}
+
+/// The denoising corruption of one batch: masking noise, then additive
+/// Gaussian noise, both from `rng`.
+pub fn corrupt(x: &[f32], mask_rate: f64, sigma: f64, rng: &mut Rng) -> Vec<f32> {
+    x.iter()
+        .map(|&v| {
+            let kept = if mask_rate > 0.0 && rng.uniform() < mask_rate { 0.0 } else { v };
+            if sigma > 0.0 { kept + (sigma * rng.normal()) as f32 } else { kept }
+        })
+        .collect()
 }
 
 #[cfg(test)]

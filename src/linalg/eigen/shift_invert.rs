@@ -14,7 +14,7 @@
 //! took most of 242 s).
 
 use crate::linalg::cholesky::solve_many;
-use crate::linalg::eigen::{EigenPairs, Which, columns_in_order, order};
+use super::types::{EigenPairs, Which, columns_in_order, order};
 use crate::linalg::gemm::{Trans, dgemm};
 use crate::rng::Rng;
 use nalgebra::{Cholesky, DMatrix, Dyn};
