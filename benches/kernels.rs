@@ -244,8 +244,8 @@ fn self_expressive_vs_sgemm(n: usize, d: usize, reps: usize) {
 /// matrix with K noisy blocks (COIL post-processing: ρ 0.04, d 12, power 8,
 /// k-means assignment), one run.
 fn post_processing_and_spectral(n: usize, k: usize) {
-    use udll::model::udll::LabelAssign;
-    use udll::model::udll::hyperparams::PostConfig;
+    use udll::cluster::LabelAssign;
+    use udll::cluster::PostConfig;
     let noise = random(n * n, 7);
     let coef: Vec<f32> = (0..n * n)
         .map(|i| {
@@ -255,7 +255,7 @@ fn post_processing_and_spectral(n: usize, k: usize) {
         .collect();
     let post = PostConfig { rho: 0.04, dim: 12, power: 8.0, assign: LabelAssign::Kmeans, add_identity: true };
     let t = Instant::now();
-    let labels = udll::model::udll::pipeline::cluster_coef(&coef, n, k, &post, 0).unwrap();
+    let labels = udll::cluster::cluster_coef(&coef, n, k, &post, 0).unwrap();
     let secs = t.elapsed().as_secs_f64();
     let truth: Vec<usize> = (0..n).map(|i| i * k / n).collect();
     let acc = udll::metrics::accuracy(&labels, &truth).unwrap();

@@ -156,7 +156,7 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let thr = udll::cluster::threshold_columns(&coef, nc, 0.2);
     let (aff, _) = udll::cluster::affinity_from_coef(&thr, nc, 6, 4, 2.0, false, 3).unwrap();
     h.insert("EDSC affinity", hash(&aff));
-    use udll::model::udll::LabelAssign;
+    use udll::cluster::LabelAssign;
     for (name, assign) in [("spectral (discretize)", LabelAssign::Discretize), ("spectral (k-means)", LabelAssign::Kmeans)] {
         h.insert(name, hash_usize(&udll::cluster::spectral_clustering(&aff, nc, 6, assign, 3).unwrap()));
     }

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 use udll::data::{LoadOptions, load_dataset};
-use udll::io::reference::import_reference;
 use udll::model::AeArch;
+use udll::model::reference::import_reference;
 
 fn shared_data() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");

@@ -11,9 +11,9 @@
 //!    restarts on the row-normalised embedding.
 
 use crate::cluster::kmeans::kmeans;
+use crate::cluster::params::LabelAssign;
 use crate::error::{Result, UdllError};
 use crate::linalg::eigen::{EigenOptions, symmetric_eigen_below_shift};
-use crate::model::udll::LabelAssign;
 use crate::rng::Rng;
 use nalgebra::DMatrix;
 use rayon::prelude::*;

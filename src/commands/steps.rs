@@ -502,7 +502,8 @@ pub struct ClusterArgs {
 pub fn cluster(a: ClusterArgs) -> Result<()> {
     use udll::io::npy_out::read_npy_matrix;
     use udll::model::self_expressive::effective_coef;
-    use udll::model::udll::pipeline::{cluster_coef, labels_csv};
+    use udll::cluster::cluster_coef;
+    use udll::model::udll::pipeline::labels_csv;
     let threads = rayon::current_num_threads();
     let mut cfg = preset(&a.preset)?;
     if let Some(s) = &a.coef_reg {

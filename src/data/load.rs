@@ -24,7 +24,6 @@ pub struct LoadOptions {
     pub image_size: Option<(usize, usize)>,
 }
 
-
 /// Read a dataset from a `.mat` or `.npy` file.
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();

@@ -10,9 +10,9 @@ use crate::cluster::{kmeans, ridge_self_expression, spectral_clustering};
 use crate::error::{Result, UdllError};
 use crate::graph::knn::k_nearest;
 use crate::metrics::{Scores, scores};
-use crate::model::udll::LabelAssign;
-use crate::model::udll::hyperparams::PostConfig;
-use crate::model::udll::pipeline::cluster_coef;
+
+use crate::cluster::cluster_coef;
+use crate::cluster::{LabelAssign, PostConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -15,8 +15,7 @@
 use crate::error::{Result, UdllError};
 use crate::io::atomic::write_atomic;
 use crate::io::hash::sha256_bytes;
-use crate::model::autoencoder::{AeArch, ConvAutoencoder};
-use crate::nn::HasParams;
+use crate::nn::arch::AeArch;
 use byteorder::{ByteOrder, LittleEndian as LE};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -49,26 +48,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    pub fn from_autoencoder(ae: &ConvAutoencoder<f32>, kind: &str, meta: serde_json::Value) -> Self {
-        let tensors = ae.params().iter().map(|p| Tensor { name: p.name.clone(), shape: p.shape.clone(), data: p.value.clone() }).collect();
-        Checkpoint { kind: kind.to_string(), arch: ae.arch.clone(), meta, tensors }
-    }
-
     pub fn tensor(&self, name: &str) -> Option<&Tensor> {
         self.tensors.iter().find(|t| t.name == name)
-    }
-
-    /// Rebuild the autoencoder, checking every parameter's shape.
-    pub fn autoencoder(&self, path: &Path) -> Result<ConvAutoencoder<f32>> {
-        let mut ae = ConvAutoencoder::<f32>::new(&self.arch)?;
-        for p in ae.params_mut() {
-            let t = self.tensor(&p.name).ok_or_else(|| UdllError::format(path, format!("checkpoint lacks parameter '{}'", p.name)))?;
-            if t.shape != p.shape {
-                return Err(UdllError::format(path, format!("parameter '{}' has shape {:?}, the architecture needs {:?}", p.name, t.shape, p.shape)));
-            }
-            p.value.copy_from_slice(&t.data);
-        }
-        Ok(ae)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

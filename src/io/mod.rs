@@ -6,7 +6,6 @@ pub mod checkpoint;
 pub mod hash;
 pub mod manifest;
 pub mod npy_out;
-pub mod reference;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use checkpoint::Checkpoint;

@@ -9,65 +9,15 @@
 //! `final_relu = false` drops the last one).
 
 use crate::error::{Result, UdllError};
+use crate::io::checkpoint::{Checkpoint, Tensor};
 use crate::linalg::Real;
 use crate::nn::activation::{relu_backward_in_place, relu_in_place};
+pub use crate::nn::arch::AeArch;
 use crate::nn::conv_lanes::{from_lanes, to_lanes};
 use crate::nn::init::{conv_fans, glorot_uniform};
 use crate::nn::{Conv2d, ConvTranspose2d, HasParams, Param};
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AeArch {
-    pub height: usize,
-    pub width: usize,
-    pub channels_in: usize,
-    /// Output channels of each encoder layer.
-    pub channels: Vec<usize>,
-    /// Square kernel size of each encoder layer (mirrored in the decoder).
-    pub kernels: Vec<usize>,
-    pub final_relu: bool,
-}
-
-impl AeArch {
-    pub fn validate(&self) -> Result<()> {
-        if self.channels.is_empty() || self.channels.len() != self.kernels.len() {
-            return Err(UdllError::config(format!(
-                "architecture: {} channel counts for {} kernel sizes (need one of each per layer, at least one layer)",
-                self.channels.len(),
-                self.kernels.len()
-            )));
-        }
-        if self.channels.iter().chain(&self.kernels).any(|&v| v == 0) || self.height == 0 || self.width == 0 || self.channels_in == 0 {
-            return Err(UdllError::config("architecture: every size, channel count and kernel must be positive"));
-        }
-        Ok(())
-    }
-    /// (h, w, c) at the input of each encoder layer, then the latent shape.
-    pub fn shapes(&self) -> Vec<(usize, usize, usize)> {
-        let mut s = vec![(self.height, self.width, self.channels_in)];
-        for &c in &self.channels {
-            let (h, w, _) = *s.last().unwrap();
-            s.push((h.div_ceil(2), w.div_ceil(2), c));
-        }
-        s
-    }
-    pub fn latent_shape(&self) -> (usize, usize, usize) {
-        *self.shapes().last().unwrap()
-    }
-    pub fn latent_dim(&self) -> usize {
-        let (h, w, c) = self.latent_shape();
-        h * w * c
-    }
-    pub fn input_len(&self) -> usize {
-        self.height * self.width * self.channels_in
-    }
-    pub fn describe(&self) -> String {
-        let layers: Vec<String> = self.channels.iter().zip(&self.kernels).map(|(c, k)| format!("{c}@{k}x{k}")).collect();
-        let (h, w, c) = self.latent_shape();
-        format!("{}×{}×{} → [{}] → latent {h}×{w}×{c} = {}", self.height, self.width, self.channels_in, layers.join(", "), self.latent_dim())
-    }
-}
+use std::path::Path;
 
 #[derive(Clone, Debug)]
 pub struct ConvAutoencoder<T: Real> {
@@ -265,6 +215,27 @@ pub fn convert<A: Real, B: Real>(src: &ConvAutoencoder<A>) -> ConvAutoencoder<B>
         d.value = s.value.iter().map(|v| B::from_f64(v.to_f64())).collect();
     }
     dst
+}
+
+/// Checkpoints of this autoencoder (the file format is `io::checkpoint`).
+impl Checkpoint {
+    pub fn from_autoencoder(ae: &ConvAutoencoder<f32>, kind: &str, meta: serde_json::Value) -> Self {
+        let tensors = ae.params().iter().map(|p| Tensor { name: p.name.clone(), shape: p.shape.clone(), data: p.value.clone() }).collect();
+        Checkpoint { kind: kind.to_string(), arch: ae.arch.clone(), meta, tensors }
+    }
+
+    /// Rebuild the autoencoder, checking every parameter's shape.
+    pub fn autoencoder(&self, path: &Path) -> Result<ConvAutoencoder<f32>> {
+        let mut ae = ConvAutoencoder::<f32>::new(&self.arch)?;
+        for p in ae.params_mut() {
+            let t = self.tensor(&p.name).ok_or_else(|| UdllError::format(path, format!("checkpoint lacks parameter '{}'", p.name)))?;
+            if t.shape != p.shape {
+                return Err(UdllError::format(path, format!("parameter '{}' has shape {:?}, the architecture needs {:?}", p.name, t.shape, p.shape)));
+            }
+            p.value.copy_from_slice(&t.data);
+        }
+        Ok(ae)
+    }
 }
 
 #[cfg(test)]

@@ -315,7 +315,6 @@ impl<T: Real> HasParams<T> for DenseAutoencoder<T> {
     }
 }
 
-
 #[derive(Clone, Debug, Serialize)]
 pub struct DenseAeReport {
     /// Mean per-sample objective per epoch (reconstruction + penalties).

@@ -7,6 +7,7 @@ pub mod dense_ae;
 pub mod grdnn;
 pub mod pretrain;
 pub mod reconstruction_step;
+pub mod reference;
 pub mod regularizers;
 pub mod self_expressive;
 pub mod udll;

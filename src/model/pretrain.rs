@@ -5,8 +5,8 @@
 
 use crate::error::{Result, UdllError};
 use crate::model::autoencoder::ConvAutoencoder;
-use crate::model::regularizers::corrupt;
 use crate::model::reconstruction_step::{Workspaces, reconstruction_step};
+use crate::model::regularizers::corrupt;
 use crate::nn::conv_lanes::{rows_to_lanes, to_lanes};
 use crate::nn::{Adam, HasParams};
 use crate::progress::Progress;

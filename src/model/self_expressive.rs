@@ -11,9 +11,18 @@
 //! dZ = Cᵀ·G (backward), with G = dL/dẐ.
 
 use crate::linalg::{Real, Trans};
-use crate::model::udll::CoefRegularizer;
 use crate::nn::{HasParams, Param};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoefRegularizer {
+    /// β‖C‖²; the clustered matrix is C.
+    Plain,
+    /// β‖½(C + Cᵀ) − diag‖²; that matrix is also what is clustered.
+    SymmetricNoDiag,
+}
 
 #[derive(Clone, Debug)]
 pub struct SelfExpressive<T> {

@@ -13,8 +13,8 @@
 //! times; at n = 7200 with 100 nearly disconnected blocks those probes
 //! took most of 242 s).
 
-use crate::linalg::cholesky::solve_many;
 use super::types::{EigenPairs, Which, columns_in_order, order};
+use crate::linalg::cholesky::solve_many;
 use crate::linalg::gemm::{Trans, dgemm};
 use crate::rng::Rng;
 use nalgebra::{Cholesky, DMatrix, Dyn};

@@ -11,8 +11,10 @@
 //! (UDLL Eq. 18 is r = ½.) C̃ = C, or ½(C + Cᵀ) with a zero diagonal (the
 //! reference code for COIL-20 regularises and clusters that matrix).
 
+use crate::cluster::PostConfig;
 use crate::error::{Result, UdllError};
 use crate::model::pretrain::PretrainConfig;
+use crate::model::self_expressive::CoefRegularizer;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,24 +24,6 @@ pub enum Method {
     Udll,
     /// Deep subspace clustering (Ji et al. 2017): UDLL with γ = 0.
     Dsc,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CoefRegularizer {
-    /// β‖C‖²; the clustered matrix is C.
-    Plain,
-    /// β‖½(C + Cᵀ) − diag‖²; that matrix is also what is clustered.
-    SymmetricNoDiag,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LabelAssign {
-    /// Yu & Shi's discretisation (scikit-learn's `discretize`), seeded.
-    Discretize,
-    /// k-means++ with restarts on the row-normalised embedding.
-    Kmeans,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,22 +51,6 @@ pub struct FinetuneConfig {
     pub coef_reg: CoefRegularizer,
     /// Keep diag(C) = 0 throughout (no self-representation).
     pub zero_diag: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PostConfig {
-    /// ρ of thrC: keep per column the largest |c| until their sum first
-    /// exceeds ρ · ‖column‖₁ (ρ ≥ 1 keeps everything).
-    pub rho: f64,
-    /// d: assumed subspace dimension; the SVD keeps r = d·K + 1 triplets.
-    pub dim: usize,
-    /// The power applied to the cosine affinity.
-    pub power: f64,
-    pub assign: LabelAssign,
-    /// Replace diag(C) by ones before the SVD (`C − diag(C) + I`; the
-    /// reference code does this for COIL-20 only).
-    #[serde(default)]
-    pub add_identity: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,4 +5,6 @@ pub mod finetune;
 pub mod hyperparams;
 pub mod pipeline;
 
-pub use hyperparams::{CoefRegularizer, FinetuneConfig, LabelAssign, Method, PostConfig, UdllConfig};
+pub use crate::cluster::{LabelAssign, PostConfig};
+pub use crate::model::self_expressive::CoefRegularizer;
+pub use hyperparams::{FinetuneConfig, Method, UdllConfig};

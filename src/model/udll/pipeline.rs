@@ -2,7 +2,7 @@
 //! pretrain → prior graph → fine-tune → post-process + spectral clustering
 //! → evaluate, writing every artefact into one directory.
 
-use crate::cluster::{affinity_from_coef, spectral_clustering, threshold_columns};
+use crate::cluster::cluster_coef;
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::graph::{PriorGraph, adaptive_neighbour_graph};
@@ -14,7 +14,7 @@ use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
 use crate::model::pretrain::pretrain;
 use crate::model::udll::finetune::{FinetuneReport, finetune};
-use crate::model::udll::hyperparams::{PostConfig, UdllConfig};
+use crate::model::udll::hyperparams::UdllConfig;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,7 +26,7 @@ pub enum Start {
     Pretrain,
     /// A udll checkpoint.
     Checkpoint(PathBuf),
-    /// A DSC-Net reference model: (directory, name), see `io::reference`.
+    /// A DSC-Net reference model: (directory, name), see `model::reference`.
     Reference(PathBuf, String),
 }
 
@@ -59,16 +59,6 @@ pub struct RunSummary {
     pub seconds: StageTimes,
     pub pretrain_final_loss: Option<f64>,
     pub finetune_final: Option<crate::model::udll::finetune::LossTerms>,
-}
-
-/// thrC → post_proC → spectral clustering of a coefficient matrix.
-pub fn cluster_coef(coef: &[f32], n: usize, clusters: usize, post: &PostConfig, seed: u64) -> Result<Vec<usize>> {
-    // The thresholded C is freed before the spectral step's own n² buffers.
-    let (affinity, _) = {
-        let thr = threshold_columns(coef, n, post.rho);
-        affinity_from_coef(&thr, n, clusters, post.dim, post.power, post.add_identity, seed)?
-    };
-    spectral_clustering(&affinity, n, clusters, post.assign, seed)
 }
 
 pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>) -> String {
@@ -120,7 +110,7 @@ fn starting_autoencoder(ds: &Dataset, cfg: &UdllConfig, opts: &RunOptions, x: &[
             }
             Ok((c.autoencoder(p)?, None))
         }
-        Start::Reference(dir, name) => Ok((crate::io::reference::import_reference(dir, name, &arch)?, None)),
+        Start::Reference(dir, name) => Ok((crate::model::reference::import_reference(dir, name, &arch)?, None)),
     }
 }
 
