@@ -25,12 +25,8 @@
 //! n = 7200 (K = 100), which takes many minutes (see BENCHMARKS.md).
 
 use std::time::Instant;
-use udll::linalg::eigen::{EigenOptions, Which, full_decomposition, symmetric_top_eigen};
-use udll::linalg::{Trans, sgemm};
-use udll::model::self_expressive::SelfExpressive;
-use udll::model::{AeArch, ConvAutoencoder};
-use udll::nn::HasParams;
-use udll::rng::Rng;
+use udll::internal::{EigenOptions, HasParams, Rng, SelfExpressive, Trans, Which, full_decomposition, sgemm, symmetric_top_eigen};
+use udll::{AeArch, ConvAutoencoder};
 
 /// Best of `reps` timings of `f`, in seconds.
 fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -67,8 +63,7 @@ fn ae_step_seconds(channels: &[usize], kernels: &[usize], h: usize, w: usize, m:
 /// Best time of one fused reconstruction step (forward, loss, backward)
 /// on m images, as pretraining runs it.
 fn fused_step_seconds(channels: &[usize], kernels: &[usize], h: usize, w: usize, m: usize) -> f64 {
-    use udll::model::reconstruction_step::{Workspaces, reconstruction_step};
-    use udll::nn::conv_lanes::to_lanes;
+    use udll::internal::{Workspaces, reconstruction_step, to_lanes};
     let arch = AeArch { height: h, width: w, channels_in: 1, channels: channels.to_vec(), kernels: kernels.to_vec(), final_relu: true };
     let mut ae = ConvAutoencoder::<f32>::new(&arch).unwrap();
     ae.init_glorot(0);
@@ -80,8 +75,25 @@ fn fused_step_seconds(channels: &[usize], kernels: &[usize], h: usize, w: usize,
     })
 }
 
+/// Both pools sized as the udll binary sizes them: RAYON_NUM_THREADS or
+/// every core, and matrixmultiply's (which reads only the environment) the
+/// same.
+fn configure_threads() -> usize {
+    let n = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        // SAFETY: the first thing `main` does, before any other thread exists.
+        unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
+    }
+    rayon::ThreadPoolBuilder::new().num_threads(n).build_global().expect("the first pool");
+    n
+}
+
 fn main() {
-    let threads = udll::cli_support::configure_threads(None).unwrap();
+    let threads = configure_threads();
     // On a pool thread, as the udll binary runs its commands.
     rayon::scope(|_| benchmarks(threads));
 }
@@ -94,7 +106,7 @@ fn wanted(name: &str) -> bool {
 }
 
 fn benchmarks(threads: usize) {
-    println!("udll kernel benchmarks, {threads} threads, kernel features {:?}", udll::linalg::gemm::cpu_kernel_features());
+    println!("udll kernel benchmarks, {threads} threads, kernel features {:?}", udll::cpu_kernel_features());
     if wanted("sgemm") {
         sgemm_section();
     }
@@ -199,7 +211,7 @@ fn cholesky_section() {
         // The copy the factorisation consumes is timed with it, as the
         // shift-invert solver builds one.
         let t_blocked = best_of(1, || {
-            udll::linalg::cholesky::blocked_cholesky(a.clone(), n, udll::linalg::cholesky::BLOCK).expect("positive definite");
+            udll::internal::blocked_cholesky(a.clone(), n, udll::internal::CHOLESKY_BLOCK).expect("positive definite");
         });
         if n > 3000 {
             println!("cholesky n = {n}: blocked {t_blocked:.2}s ({:.1} GFLOP/s)", flops / t_blocked / 1e9);
@@ -244,8 +256,7 @@ fn self_expressive_vs_sgemm(n: usize, d: usize, reps: usize) {
 /// matrix with K noisy blocks (COIL post-processing: ρ 0.04, d 12, power 8,
 /// k-means assignment), one run.
 fn post_processing_and_spectral(n: usize, k: usize) {
-    use udll::cluster::LabelAssign;
-    use udll::cluster::PostConfig;
+    use udll::{LabelAssign, PostConfig};
     let noise = random(n * n, 7);
     let coef: Vec<f32> = (0..n * n)
         .map(|i| {
@@ -255,7 +266,7 @@ fn post_processing_and_spectral(n: usize, k: usize) {
         .collect();
     let post = PostConfig { rho: 0.04, dim: 12, power: 8.0, assign: LabelAssign::Kmeans, add_identity: true };
     let t = Instant::now();
-    let labels = udll::cluster::cluster_coef(&coef, n, k, &post, 0).unwrap();
+    let labels = udll::cluster_coef(&coef, n, k, &post, 0).unwrap();
     let secs = t.elapsed().as_secs_f64();
     let truth: Vec<usize> = (0..n).map(|i| i * k / n).collect();
     let acc = udll::metrics::accuracy(&labels, &truth).unwrap();

@@ -3,8 +3,7 @@
 
 use argh::FromArgs;
 use std::process::ExitCode;
-use udll::Result;
-use udll::cli_support::configure_threads;
+use udll::{Result, UdllError};
 
 mod commands;
 
@@ -13,8 +12,11 @@ mod commands;
 /// autoencoders, a prior affinity graph, self-expressive fine-tuning and
 /// spectral clustering, bit-reproducible from a seed.
 struct Cli {
+    /// print the version (and the git commit it was built from) and exit
+    #[argh(switch)]
+    version: bool,
     #[argh(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(FromArgs)]
@@ -54,8 +56,8 @@ impl Command {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Info(a) => commands::info(a),
         Command::Pretrain(a) => commands::pretrain(a),
         Command::Embed(a) => commands::embed(a),
@@ -102,13 +104,51 @@ fn keep_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
 
+/// One knob for both thread pools (rayon's and matrixmultiply's own).
+/// `None` keeps RAYON_NUM_THREADS or the core count. Results do not depend
+/// on this number; speed does. matrixmultiply reads its count from the
+/// environment only, so this sets MATMUL_NUM_THREADS: it runs first in
+/// `main`, before any other thread exists, which is what makes `set_var`
+/// sound here (and why it is not a library function).
+fn configure_threads(threads: Option<usize>) -> Result<usize> {
+    let n = match threads {
+        Some(0) => return Err(UdllError::config("--threads must be at least 1")),
+        Some(t) => t,
+        None => std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&t| t > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() || threads.is_some() {
+        // SAFETY: called from `main` before any other thread is started (the
+        // rayon pool is built just below), so nothing reads the environment
+        // concurrently.
+        unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
+    }
+    rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| UdllError::config(format!("the thread pool: {e}")))?;
+    Ok(n)
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli: Cli = argh::from_env();
+    let command = match (cli.version, cli.command) {
+        (true, _) => {
+            let commit = udll::io::manifest::git_commit().map(|c| format!(" (commit {c})")).unwrap_or_default();
+            println!("udll {}{commit}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        (false, Some(c)) => c,
+        (false, None) => {
+            eprintln!("udll: error: no command given; see `udll --help`");
+            return ExitCode::FAILURE;
+        }
+    };
     // The command runs on a pool thread, so each of its parallel steps
     // starts inside the pool instead of being handed over and waited for
     // (with one thread that hand-over cost a third of pretraining's time).
-    let result = configure_threads(cli.command.threads()).and_then(|_| rayon::scope(|_| run(cli)));
+    let result = configure_threads(command.threads()).and_then(|_| rayon::scope(|_| run(command)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

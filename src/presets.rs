@@ -1,6 +1,6 @@
 //! Named presets: the paper's per-dataset settings (UDLL §4.2) and the
 //! reference code's corrections (see ../shared/DESIGN.md, "Reference
-//! constants"). A preset is only a starting `UdllConfig`; every value can be
+//! constants"). A preset is only a starting `UdllParams`; every value can be
 //! overridden by a flag.
 //!
 //! Loss weights follow the form of `hyperparams.rs`:
@@ -10,14 +10,16 @@
 //! one that produced the paper's 97.57 %. Eq. 18 read literally (r = ½,
 //! α = 1000, β = 1, γ = 19) is reachable with the corresponding flags.
 
+use crate::cluster::{LabelAssign, PostConfig};
 use crate::error::{Result, UdllError};
 use crate::model::pretrain::PretrainConfig;
-use crate::model::udll::{CoefRegularizer, FinetuneConfig, LabelAssign, Method, PostConfig, UdllConfig};
+use crate::model::self_expressive::CoefRegularizer;
+use crate::model::udll::{FinetuneConfig, Method, UdllParams};
 
 pub const PRESET_NAMES: &[&str] = &["synthetic", "coil20", "coil100", "orl", "yaleb", "yaleb32", "coil20-dsc", "orl-dsc"];
 
-fn base(name: &str) -> UdllConfig {
-    UdllConfig {
+fn base(name: &str) -> UdllParams {
+    UdllParams {
         preset: name.to_string(),
         method: Method::Udll,
         channels: vec![15],
@@ -30,7 +32,6 @@ fn base(name: &str) -> UdllConfig {
             epochs: 1500,
             batch_size: 64,
             lr: 1e-3,
-            seed: 0,
             encoder_bias_init: 0.0,
             sparse: 0.0,
             mask_rate: 0.0,
@@ -60,7 +61,7 @@ fn base(name: &str) -> UdllConfig {
 }
 
 /// The preset called `name`, with `seed` filled in.
-pub fn preset(name: &str) -> Result<UdllConfig> {
+pub fn preset(name: &str) -> Result<UdllParams> {
     let mut c = base(name);
     match name {
         // The default of `udll run`: COIL-20's settings on the built-in

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use udll::rng::Rng;
+use udll::internal::Rng;
 
 /// Features of 4 well-separated blobs (n × d) and a labels.csv for them.
 fn blobs(dir: &std::path::Path, shuffle_labels: bool) -> (std::path::PathBuf, std::path::PathBuf) {

@@ -109,7 +109,7 @@ fn run_chain(dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn features() -> Vec<String> {
-    udll::linalg::gemm::cpu_kernel_features().iter().map(|s| s.to_string()).collect()
+    udll::cpu_kernel_features().iter().map(|s| s.to_string()).collect()
 }
 
 #[test]

@@ -4,9 +4,9 @@
 //! layouts and pixel order. Skips visibly when ../shared/data is absent.
 
 use std::path::PathBuf;
+use udll::AeArch;
 use udll::data::{LoadOptions, load_dataset};
-use udll::model::AeArch;
-use udll::model::reference::import_reference;
+use udll::import_reference;
 
 fn shared_data() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");

@@ -41,7 +41,7 @@ fn compare_writes_one_row_per_method() {
     let o = run(&args, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
-    for m in udll::compare::METHODS {
+    for m in udll::app::compare::METHODS {
         assert!(md.contains(&format!("| {m} | 1 |")), "no row for {m}:\n{md}");
     }
     assert_clean_error(&run(&["compare", "--methods", "ae,vae"], &[]), "'vae'");

@@ -1,202 +1,284 @@
 //! The `udll` command line: argument structs and one thin function per
-//! command, each resolving its arguments into library values and calling the
-//! library. This module holds what the commands share (data flags, flag
-//! parsing, manifests); the commands live in `steps` (the UDLL pipeline, step
-//! by step and whole), `repro` (audit, eval, reproduce) and `related`
+//! command, each *flags → checked params → one library call → save*.
+//!
+//! argh cannot flatten a shared group of flags into several commands
+//! (google/argh#48), so each shared group is declared once here, in the
+//! [`cli_args!`] macro that adds it to a command's struct, and applied by
+//! one function ([`DataFlags::load`], [`apply_finetune_flags`],
+//! [`apply_post_flags`], …). The commands live in `steps` (the UDLL pipeline,
+//! step by step and whole), `repro` (audit, eval, reproduce) and `related`
 //! (the other representation learners and their comparison).
 
-use argh::FromArgs;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use udll::cli_support::{dataset_or_synthetic, describe_file};
-use udll::data::{Dataset, LoadOptions, SyntheticSpec, parse_image_size};
-use udll::io::Checkpoint;
+use udll::data::{LoadOptions, SyntheticSpec, parse_image_size};
 use udll::io::manifest::{Manifest, RunFacts};
-use udll::io::npy_out::write_npy_f32;
-use udll::model::udll::UdllConfig;
-use udll::model::udll::pipeline::fresh_autoencoder;
-use udll::model::{AeArch, pretrain as pretrain_ae};
-use udll::presets::preset;
-use udll::{Result, UdllError};
+use udll::{Dataset, Method, Observer, PostConfig, Result, UdllError, UdllParams};
 
-/// The input files a command read, for its manifest.
-fn inputs(paths: &[Option<&PathBuf>]) -> Vec<PathBuf> {
-    paths.iter().flatten().map(|p| (*p).clone()).collect()
+/// Declare a command's argument struct with shared flag groups appended:
+/// `data` (the dataset file and how to read it), `synthetic` (the built-in
+/// set's size), `threads`, `quiet`, `finetune` (the fine-tuning settings of
+/// `run` and `finetune`) and `post` (the post-processing of `run` and
+/// `cluster`).
+macro_rules! cli_args {
+    ($(#[$meta:meta])* pub struct $name:ident { $($body:tt)* } groups [$($group:ident),*]) => {
+        cli_args!(@acc [$(#[$meta])*] $name [$($body)*] [$($group),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [data $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// dataset file (.mat or .npy)
+            #[argh(option)]
+            pub(crate) data: Option<PathBuf>,
+            /// image variable in a MAT-file (default: guessed, e.g. fea)
+            #[argh(option)]
+            pub(crate) images_var: Option<String>,
+            /// label variable in a MAT-file (default: guessed, e.g. gnd)
+            #[argh(option)]
+            pub(crate) labels_var: Option<String>,
+            /// labels as a 1-D integer .npy file (for .npy images)
+            #[argh(option)]
+            pub(crate) labels: Option<PathBuf>,
+            /// image size HxW when the images are not square (e.g. 48x42)
+            #[argh(option)]
+            pub(crate) image_size: Option<String>,
+        ] [$($rest),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [synthetic $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// without --data, the built-in synthetic set: number of objects (default 20)
+            #[argh(option, default = "20")]
+            pub(crate) synthetic_objects: usize,
+            /// without --data, the built-in synthetic set: poses per object (default 72)
+            #[argh(option, default = "72")]
+            pub(crate) synthetic_poses: usize,
+        ] [$($rest),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [threads $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// threads for both pools (default: RAYON_NUM_THREADS or all cores); results do not depend on it
+            #[argh(option)]
+            pub(crate) threads: Option<usize>,
+        ] [$($rest),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [quiet $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// no progress output
+            #[argh(switch)]
+            pub(crate) quiet: bool,
+        ] [$($rest),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [finetune $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// method: udll or dsc (dsc = no locality term, γ = 0; default: the preset's)
+            #[argh(option)]
+            pub(crate) method: Option<String>,
+            /// fine-tuning epochs
+            #[argh(option)]
+            pub(crate) epochs: Option<usize>,
+            /// fine-tuning learning rate
+            #[argh(option)]
+            pub(crate) lr: Option<f64>,
+            /// fine-tuning learning rate of the autoencoder's weights (default: --lr)
+            #[argh(option)]
+            pub(crate) ae_lr: Option<f64>,
+            /// r, weight of ‖X − X̂‖² (Eq. 18: 0.5)
+            #[argh(option)]
+            pub(crate) recon_weight: Option<f64>,
+            /// α, weight of ‖Z − CZ‖²
+            #[argh(option)]
+            pub(crate) alpha: Option<f64>,
+            /// β, weight of ‖C‖²
+            #[argh(option)]
+            pub(crate) beta: Option<f64>,
+            /// γ, weight of the locality loss Σ a_ij‖z_i − z_j‖²
+            #[argh(option)]
+            pub(crate) gamma: Option<f64>,
+            /// initial value of every coefficient
+            #[argh(option)]
+            pub(crate) coef_init: Option<f64>,
+            /// coefficient regulariser: plain or symmetric-no-diag
+            #[argh(option)]
+            pub(crate) coef_reg: Option<String>,
+            /// keep diag(C) = 0 during fine-tuning
+            #[argh(switch)]
+            pub(crate) zero_diag: bool,
+        ] [$($rest),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [post $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// thrC ρ of the post-processing
+            #[argh(option)]
+            pub(crate) rho: Option<f64>,
+            /// post-processing subspace dimension d (r = d·K + 1)
+            #[argh(option)]
+            pub(crate) dim: Option<usize>,
+            /// post-processing affinity power
+            #[argh(option)]
+            pub(crate) power: Option<f64>,
+            /// label assignment: discretize or kmeans
+            #[argh(option)]
+            pub(crate) assign: Option<String>,
+            /// replace diag(C) by ones before the SVD (true/false; default: the preset's)
+            #[argh(option)]
+            pub(crate) add_identity: Option<bool>,
+        ] [$($rest),*]);
+    };
+    (@acc [$(#[$meta:meta])*] $name:ident [$($body:tt)*] []) => {
+        $(#[$meta])*
+        pub struct $name { $($body)* }
+    };
 }
 
-/// Write the manifest of a command that wrote `artefacts` under `out`.
-#[allow(clippy::too_many_arguments)]
-fn manifest(
-    config: serde_json::Value,
-    seed: u64,
-    dataset: serde_json::Value,
-    inputs: &[PathBuf],
-    threads: usize,
-    out: &Path,
-    is_dir: bool,
-    artefacts: &[&str],
-) -> Result<()> {
-    let facts = RunFacts { config, seed, dataset, inputs, threads };
-    Manifest::record_and_write(facts, out, is_dir, artefacts).map(|_| ())
+/// Gather a command's `data` (and `synthetic`) flag group into [`DataFlags`].
+macro_rules! data_flags {
+    ($a:expr) => {
+        DataFlags { data: &$a.data, images_var: &$a.images_var, labels_var: &$a.labels_var, labels: &$a.labels, image_size: &$a.image_size }
+    };
 }
 
-/// The file name of a single-file output, as its manifest lists it.
-fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn parse_list(s: &str, what: &str) -> Result<Vec<usize>> {
-    s.split(',').map(|p| p.trim().parse::<usize>().map_err(|_| UdllError::config(format!("{what}: '{s}' is not a comma-separated list of integers")))).collect()
-}
-
-/// The dataset flags every data-reading command shares.
+/// The `data` flag group of a command.
 pub struct DataFlags<'a> {
     pub data: &'a Option<PathBuf>,
     pub images_var: &'a Option<String>,
     pub labels_var: &'a Option<String>,
     pub labels: &'a Option<PathBuf>,
     pub image_size: &'a Option<String>,
-    pub synthetic_objects: usize,
-    pub synthetic_poses: usize,
-    pub seed: u64,
 }
 
 impl DataFlags<'_> {
-    pub fn load(&self) -> Result<Dataset> {
-        let opts = LoadOptions {
+    fn options(&self) -> Result<LoadOptions> {
+        Ok(LoadOptions {
             images_var: self.images_var.clone(),
             labels_var: self.labels_var.clone(),
             labels_file: self.labels.clone(),
             image_size: self.image_size.as_deref().map(parse_image_size).transpose()?,
-        };
-        let synth = SyntheticSpec { objects: self.synthetic_objects, poses: self.synthetic_poses, seed: self.seed, ..Default::default() };
-        dataset_or_synthetic(self.data.as_deref(), &opts, &synth)
+        })
+    }
+
+    /// The dataset of --data, or the synthetic one of `objects` × `poses`
+    /// drawn with `seed`.
+    pub fn load(&self, objects: usize, poses: usize, seed: u64) -> Result<Dataset> {
+        let synth = SyntheticSpec { objects, poses, seed, ..Default::default() };
+        udll::app::describe::dataset_or_synthetic(self.data.as_deref(), &self.options()?, &synth)
+    }
+
+    /// The dataset of --data, if given (no synthetic fallback).
+    pub fn load_file(&self) -> Result<Option<Dataset>> {
+        self.data.as_deref().map(|p| udll::load_dataset(p, &self.options()?)).transpose()
+    }
+
+    /// The input files these flags name, for the manifest.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        self.data.iter().chain(self.labels.iter()).cloned().collect()
     }
 }
 
-macro_rules! data_flags {
-    ($a:expr) => {
-        DataFlags {
-            data: &$a.data,
-            images_var: &$a.images_var,
-            labels_var: &$a.labels_var,
-            labels: &$a.labels,
-            image_size: &$a.image_size,
-            synthetic_objects: $a.synthetic_objects,
-            synthetic_poses: $a.synthetic_poses,
-            seed: $a.seed,
+/// Progress on stderr. On a terminal one line is rewritten in place;
+/// otherwise (CI, pipes, logs) a plain line is printed every ~5 % of the
+/// work and at the end, so logs stay short. `quiet` silences both.
+pub struct Stderr {
+    quiet: bool,
+    tty: bool,
+}
+
+impl Stderr {
+    pub fn new(quiet: bool) -> Self {
+        Stderr { quiet, tty: std::io::stderr().is_terminal() }
+    }
+}
+
+impl Observer for Stderr {
+    fn progress(&self, task: &str, done: usize, total: usize, message: &str, seconds: f64) {
+        if self.quiet {
+            return;
         }
-    };
-}
-
-/// The input scale a checkpoint was trained at (1 when not recorded).
-pub fn checkpoint_input_scale(c: &Checkpoint) -> f32 {
-    c.meta.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32
-}
-
-pub fn check_fits(arch: &AeArch, ds: &Dataset, ckpt: &Path) -> Result<()> {
-    if (arch.height, arch.width, arch.channels_in) != (ds.height, ds.width, ds.channels) {
-        return Err(UdllError::shape(format!(
-            "{} expects {}×{}×{} images, the dataset has {}×{}×{}",
-            ckpt.display(),
-            arch.height,
-            arch.width,
-            arch.channels_in,
-            ds.height,
-            ds.width,
-            ds.channels
-        )));
+        let line = format!("[{task}] {done}/{total} {message} ({seconds:.1}s)");
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            if done >= total {
+                let _ = writeln!(err);
+            }
+        } else if done == 1 || done % (total / 20).max(1) == 0 || done >= total {
+            let _ = writeln!(err, "{line}");
+        }
     }
-    Ok(())
+
+    fn line(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, flag: &str, choices: &str) -> Result<T> {
+/// Write the manifest of a command that wrote `artefacts` under `out`, with
+/// `config` (the checked params) serialised into it.
+pub fn manifest(
+    config: &impl serde::Serialize,
+    seed: u64,
+    dataset: serde_json::Value,
+    inputs: &[PathBuf],
+    out: &Path,
+    is_dir: bool,
+    artefacts: &[&str],
+) -> Result<()> {
+    let config = serde_json::to_value(config).map_err(|e| UdllError::config(format!("the settings do not serialise: {e}")))?;
+    let facts = RunFacts { config, seed, dataset, inputs, threads: rayon::current_num_threads() };
+    Manifest::record_and_write(facts, out, is_dir, artefacts).map(|_| ())
+}
+
+/// The file name of a single-file output, as its manifest lists it.
+pub fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub fn parse_list(s: &str, what: &str) -> Result<Vec<usize>> {
+    s.split(',').map(|p| p.trim().parse::<usize>().map_err(|_| UdllError::config(format!("{what}: '{s}' is not a comma-separated list of integers")))).collect()
+}
+
+pub fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, flag: &str, choices: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| UdllError::config(format!("{flag}: '{s}' is not one of {choices}")))
 }
 
-/// Apply the architecture and pretraining flags shared by `pretrain` and `run`.
-#[allow(clippy::too_many_arguments)]
-fn apply_pretrain_flags(
-    c: &mut UdllConfig,
-    epochs: Option<usize>,
-    batch: Option<usize>,
-    lr: Option<f64>,
-    bias_init: Option<f64>,
-    positive_filters: Option<bool>,
-    channels: &Option<String>,
-    kernels: &Option<String>,
-    input_scale: Option<f32>,
-) -> Result<()> {
-    let p = &mut c.pretrain;
-    if let Some(v) = epochs {
-        p.epochs = v;
-    }
-    if let Some(v) = batch {
-        p.batch_size = v;
-    }
-    if let Some(v) = lr {
-        p.lr = v;
-    }
-    if let Some(v) = bias_init {
-        p.encoder_bias_init = v;
-    }
-    if let Some(v) = positive_filters {
-        p.positive_filters = v;
-    }
-    if let Some(s) = channels {
-        c.channels = parse_list(s, "--channels")?;
-    }
-    if let Some(s) = kernels {
-        c.kernels = parse_list(s, "--kernels")?;
-    }
-    if let Some(v) = input_scale {
-        c.input_scale = v;
-    }
-    Ok(())
-}
-
-/// The sparse / denoising options of conv pretraining (`pretrain`, `run`).
-fn apply_regularizer_flags(c: &mut UdllConfig, sparse: Option<f64>, mask_rate: Option<f64>, noise_sigma: Option<f64>) {
-    let p = &mut c.pretrain;
-    for (dst, v) in [(&mut p.sparse, sparse), (&mut p.mask_rate, mask_rate), (&mut p.noise_sigma, noise_sigma)] {
+/// Set `dst` to each given value.
+fn set<T>(pairs: impl IntoIterator<Item = (T, Option<T::Target>)>)
+where
+    T: std::ops::DerefMut,
+    T::Target: Sized,
+{
+    for (mut dst, v) in pairs {
         if let Some(v) = v {
             *dst = v;
         }
     }
 }
 
-/// Apply the fine-tuning flags shared by `run` and `finetune`.
-#[allow(clippy::too_many_arguments)]
+/// Apply the `finetune` flag group. `--method dsc` sets γ = 0 before the
+/// other weights, so a γ given with it is refused by the check.
 fn apply_finetune_flags(
-    c: &mut UdllConfig,
-    method: &str,
+    c: &mut UdllParams,
+    method: &Option<String>,
     epochs: Option<usize>,
-    lr: Option<f64>,
-    ae_lr: Option<f64>,
-    recon: Option<f64>,
-    alpha: Option<f64>,
-    beta: Option<f64>,
-    gamma: Option<f64>,
-    init: Option<f64>,
+    lrs: [Option<f64>; 2],
+    weights: [Option<f64>; 5],
     reg: &Option<String>,
     zero_diag: bool,
 ) -> Result<()> {
-    c.method = parse_enum(method, "--method", "udll, dsc")?;
+    if let Some(m) = method {
+        c.set_method(parse_enum::<Method>(m, "--method", "udll, dsc")?);
+    }
     let f = &mut c.finetune;
-    for (dst, v) in [
+    let [lr, ae_lr] = lrs;
+    let [recon, alpha, beta, gamma, init] = weights;
+    set([
         (&mut f.lr, lr),
         (&mut f.recon_weight, recon),
         (&mut f.self_expr_weight, alpha),
         (&mut f.coef_weight, beta),
         (&mut f.locality_weight, gamma),
         (&mut f.coef_init, init),
-    ] {
-        if let Some(v) = v {
-            *dst = v;
-        }
-    }
-    if let Some(e) = epochs {
-        f.epochs = e;
-    }
+    ]);
+    set([(&mut f.epochs, epochs)]);
     if ae_lr.is_some() {
         f.ae_lr = ae_lr;
     }
@@ -207,6 +289,87 @@ fn apply_finetune_flags(
     Ok(())
 }
 
+/// Apply the `finetune` group of a command's arguments.
+macro_rules! finetune_flags {
+    ($c:expr, $a:expr) => {
+        apply_finetune_flags(
+            $c,
+            &$a.method,
+            $a.epochs,
+            [$a.lr, $a.ae_lr],
+            [$a.recon_weight, $a.alpha, $a.beta, $a.gamma, $a.coef_init],
+            &$a.coef_reg,
+            $a.zero_diag,
+        )
+    };
+}
+
+/// Apply the `post` flag group.
+fn apply_post_flags(
+    p: &mut PostConfig,
+    rho: Option<f64>,
+    dim: Option<usize>,
+    power: Option<f64>,
+    assign: &Option<String>,
+    add_identity: Option<bool>,
+) -> Result<()> {
+    set([(&mut p.rho, rho), (&mut p.power, power)]);
+    set([(&mut p.dim, dim)]);
+    set([(&mut p.add_identity, add_identity)]);
+    if let Some(s) = assign {
+        p.assign = parse_enum(s, "--assign", "discretize, kmeans")?;
+    }
+    Ok(())
+}
+
+/// Apply the `post` group of a command's arguments.
+macro_rules! post_flags {
+    ($p:expr, $a:expr) => {
+        apply_post_flags($p, $a.rho, $a.dim, $a.power, &$a.assign, $a.add_identity)
+    };
+}
+
+/// Apply the architecture and pretraining settings shared by `pretrain`
+/// and `run` (whose flags have other names: `--epochs` there is
+/// `--pretrain-epochs` here).
+pub struct PretrainFlags<'a> {
+    pub epochs: Option<usize>,
+    pub batch: Option<usize>,
+    pub lr: Option<f64>,
+    pub bias_init: Option<f64>,
+    pub positive_filters: Option<bool>,
+    pub sparse: Option<f64>,
+    pub mask_rate: Option<f64>,
+    pub noise_sigma: Option<f64>,
+    pub channels: &'a Option<String>,
+    pub kernels: &'a Option<String>,
+    pub input_scale: Option<f32>,
+}
+
+impl PretrainFlags<'_> {
+    fn apply(&self, c: &mut UdllParams) -> Result<()> {
+        let p = &mut c.pretrain;
+        set([(&mut p.epochs, self.epochs), (&mut p.batch_size, self.batch)]);
+        set([
+            (&mut p.lr, self.lr),
+            (&mut p.encoder_bias_init, self.bias_init),
+            (&mut p.sparse, self.sparse),
+            (&mut p.mask_rate, self.mask_rate),
+            (&mut p.noise_sigma, self.noise_sigma),
+        ]);
+        set([(&mut p.positive_filters, self.positive_filters)]);
+        if let Some(s) = self.channels {
+            c.channels = parse_list(s, "--channels")?;
+        }
+        if let Some(s) = self.kernels {
+            c.kernels = parse_list(s, "--kernels")?;
+        }
+        set([(&mut c.input_scale, self.input_scale)]);
+        Ok(())
+    }
+}
+
+// After the macros above, which the commands use.
 mod related;
 mod repro;
 mod steps;

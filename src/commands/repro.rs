@@ -1,27 +1,84 @@
 //! Reproducibility and evaluation commands: audit, eval, reproduce.
 
 use super::*;
+use argh::FromArgs;
+use std::process::Command;
+use udll::app::audit::{locate_manifest, preamble, recorded_cwd};
+use udll::io::manifest::Manifest;
 
-#[derive(FromArgs)]
-/// Re-run a recorded command (its manifest.json) in a fresh temporary
-/// directory and compare every artefact's SHA-256 with the manifest. Exits 0
-/// only if all are the same. JSON artefacts are compared without their wall
-/// times.
-#[argh(subcommand, name = "audit")]
-pub struct AuditArgs {
-    /// a run directory, a manifest, or an artefact FILE with FILE.manifest.json beside it
-    #[argh(positional)]
-    path: PathBuf,
-    /// thread counts to re-run under, e.g. 1,2 (default: the manifest's)
-    #[argh(option)]
-    threads: Option<String>,
-    /// keep the re-run's files (default: delete them)
-    #[argh(switch)]
-    keep: bool,
+cli_args! {
+    #[derive(FromArgs)]
+    /// Re-run a recorded command (its manifest.json) in a fresh temporary
+    /// directory and compare every artefact's SHA-256 with the manifest. Exits 0
+    /// only if all are the same. JSON artefacts are compared without their wall
+    /// times.
+    #[argh(subcommand, name = "audit")]
+    pub struct AuditArgs {
+        /// a run directory, a manifest, or an artefact FILE with FILE.manifest.json beside it
+        #[argh(positional)]
+        path: PathBuf,
+        /// thread counts to re-run under, e.g. 1,2 (default: the manifest's)
+        #[argh(option)]
+        threads: Option<String>,
+        /// keep the re-run's files (default: delete them)
+        #[argh(switch)]
+        keep: bool,
+    }
+    groups []
+}
+
+/// The command line of the re-run: the recorded arguments with `--out`
+/// moved under `scratch` and `--threads` set.
+pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<String>, PathBuf)> {
+    let args: Vec<String> = m.command.iter().skip(1).cloned().collect();
+    let out_pos = args.windows(2).position(|w| w[0] == "--out" && w[1] == m.output.path).map(|i| i + 1);
+    let Some(out_pos) = out_pos else {
+        return Err(UdllError::config(format!("the manifest's command line has no `--out {}`: cannot re-run it", m.output.path)));
+    };
+    let name = Path::new(&m.output.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let new_out = scratch.join(&name);
+    let mut new_args = Vec::with_capacity(args.len() + 2);
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--threads" {
+            i += 2;
+            continue;
+        }
+        new_args.push(if i == out_pos { new_out.display().to_string() } else { args[i].clone() });
+        i += 1;
+    }
+    new_args.push("--threads".into());
+    new_args.push(threads.to_string());
+    let base = if m.output.is_dir { new_out } else { scratch.to_path_buf() };
+    Ok((new_args, base))
+}
+
+/// Re-run the manifest's command with this binary under `threads` threads in
+/// a fresh directory under `scratch_root`; the directory its artefacts are
+/// in. Child stderr (progress) is passed through; its stdout is discarded.
+fn rerun(m: &Manifest, scratch_root: &Path, threads: usize) -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| UdllError::io(Path::new("udll"), e))?;
+    let scratch = scratch_root.join(format!("threads-{threads}"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| UdllError::io(&scratch, e))?;
+    let (args, base) = rerun_args(m, &scratch, threads)?;
+    eprintln!("audit: re-running with {threads} thread(s) in {}", scratch_root.display());
+    let status = Command::new(&exe)
+        .args(&args)
+        .current_dir(recorded_cwd(m)?)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env("MATMUL_NUM_THREADS", threads.to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| UdllError::io(&exe, e))?;
+    if !status.success() {
+        return Err(UdllError::config(format!("the re-run failed ({status}): {} {}", exe.display(), args.join(" "))));
+    }
+    Ok(base)
 }
 
 pub fn audit(a: AuditArgs) -> Result<()> {
-    let mpath = udll::audit::locate_manifest(&a.path);
+    let mpath = locate_manifest(&a.path);
     let m = Manifest::load(&mpath)?;
     let thread_counts = match &a.threads {
         Some(s) => parse_list(s, "--threads")?,
@@ -31,12 +88,11 @@ pub fn audit(a: AuditArgs) -> Result<()> {
         return Err(UdllError::config("--threads: thread counts must be at least 1"));
     }
     println!("audit: {} ({} artefacts, recorded with {} threads)", mpath.display(), m.artefacts.len(), m.threads);
-    for note in udll::audit::preamble(&m) {
+    for note in preamble(&m) {
         println!("note: {note}");
     }
-    let exe = std::env::current_exe().map_err(|e| UdllError::io(Path::new("udll"), e))?;
     let scratch = std::env::temp_dir().join(format!("udll-audit-{}", std::process::id()));
-    let report = udll::audit::audit(&mpath, &m, &exe, &scratch, &thread_counts, |t| eprintln!("audit: re-running with {t} thread(s) in {}", scratch.display()));
+    let report = udll::app::audit::audit(&mpath, &m, &thread_counts, &mut |t| rerun(&m, &scratch, t));
     if a.keep {
         println!("kept the re-runs in {}", scratch.display());
     } else {
@@ -55,109 +111,73 @@ pub fn audit(a: AuditArgs) -> Result<()> {
     Err(UdllError::Mismatch(format!("{} artefact(s) differ: {}", bad.len(), bad.join("; "))))
 }
 
-#[derive(FromArgs)]
-/// Evaluate features (any n × d .npy, e.g. latent.npy) against true labels:
-/// k-means or spectral clustering (ACC/NMI/ARI), EDSC subspace clustering,
-/// mAP@k retrieval, or a linear probe. Without --features, evaluates the raw
-/// pixels of --data.
-#[argh(subcommand, name = "eval")]
-pub struct EvalArgs {
-    /// features, an n × d .npy matrix (f32 or f64)
-    #[argh(option)]
-    features: Option<PathBuf>,
-    /// task(s), comma-separated: kmeans, spectral, edsc, map, probe (default kmeans)
-    #[argh(option, default = "String::from(\"kmeans\")")]
-    task: String,
-    /// true labels: a 1-D integer .npy, or a labels.csv with a `true` column
-    #[argh(option)]
-    labels: Option<PathBuf>,
-    /// dataset whose labels (and, without --features, pixels) are used
-    #[argh(option)]
-    data: Option<PathBuf>,
-    /// number of clusters (default: the number of label classes)
-    #[argh(option)]
-    clusters: Option<usize>,
-    /// seed of k-means, the eigen solver and the probe split (default 0)
-    #[argh(option, default = "0")]
-    seed: u64,
-    /// preset whose post-processing EDSC uses (default coil20)
-    #[argh(option, default = "String::from(\"coil20\")")]
-    preset: String,
-    /// EDSC ridge λ relative to the mean squared sample norm (default: the preset's)
-    #[argh(option)]
-    edsc_lambda: Option<f64>,
-    /// neighbours of the spectral task's kNN graph (default 10)
-    #[argh(option, default = "10")]
-    knn: usize,
-    /// k of mAP@k, comma-separated (default 10,100,1000)
-    #[argh(option, default = "String::from(\"10,100,1000\")")]
-    map_k: String,
-    /// probe: fraction of each class to train on (default 0.5)
-    #[argh(option, default = "0.5")]
-    train_fraction: f64,
-    /// write the scores as JSON here (also printed)
-    #[argh(option)]
-    out: Option<PathBuf>,
-    /// image variable in a MAT-file
-    #[argh(option)]
-    images_var: Option<String>,
-    /// label variable in a MAT-file
-    #[argh(option)]
-    labels_var: Option<String>,
-    /// image size HxW when not square
-    #[argh(option)]
-    image_size: Option<String>,
-    /// threads for both pools
-    #[argh(option)]
-    pub(crate) threads: Option<usize>,
+cli_args! {
+    #[derive(FromArgs)]
+    /// Evaluate features (any n × d .npy, e.g. latent.npy) against true labels:
+    /// k-means or spectral clustering (ACC/NMI/ARI), EDSC subspace clustering,
+    /// mAP@k retrieval, or a linear probe. Without --features, evaluates the raw
+    /// pixels of --data.
+    #[argh(subcommand, name = "eval")]
+    pub struct EvalArgs {
+        /// features, an n × d .npy matrix (f32 or f64)
+        #[argh(option)]
+        features: Option<PathBuf>,
+        /// task(s), comma-separated: kmeans, spectral, edsc, map, probe (default kmeans)
+        #[argh(option, default = "String::from(\"kmeans\")")]
+        task: String,
+        /// true labels: a 1-D integer .npy, or a labels.csv with a `true` column
+        #[argh(option)]
+        labels: Option<PathBuf>,
+        /// number of clusters (default: the number of label classes)
+        #[argh(option)]
+        clusters: Option<usize>,
+        /// seed of k-means, the eigen solver and the probe split (default 0)
+        #[argh(option, default = "0")]
+        seed: u64,
+        /// preset whose post-processing EDSC uses (default coil20)
+        #[argh(option, default = "String::from(\"coil20\")")]
+        preset: String,
+        /// EDSC ridge λ relative to the mean squared sample norm (default: the preset's)
+        #[argh(option)]
+        edsc_lambda: Option<f64>,
+        /// neighbours of the spectral task's kNN graph (default 10)
+        #[argh(option, default = "10")]
+        knn: usize,
+        /// k of mAP@k, comma-separated (default 10,100,1000)
+        #[argh(option, default = "String::from(\"10,100,1000\")")]
+        map_k: String,
+        /// probe: fraction of each class to train on (default 0.5)
+        #[argh(option, default = "0.5")]
+        train_fraction: f64,
+        /// write the scores as JSON here (also printed)
+        #[argh(option)]
+        out: Option<PathBuf>,
+        /// dataset whose labels (and, without --features, pixels) are used
+        #[argh(option)]
+        data: Option<PathBuf>,
+        /// image variable in a MAT-file (default: guessed, e.g. fea)
+        #[argh(option)]
+        images_var: Option<String>,
+        /// label variable in a MAT-file (default: guessed, e.g. gnd)
+        #[argh(option)]
+        labels_var: Option<String>,
+        /// image size HxW when the images are not square (e.g. 48x42)
+        #[argh(option)]
+        image_size: Option<String>,
+    }
+    groups [threads]
 }
 
 /// True labels from a labels.csv (its `true` column) or a 1-D .npy.
 fn read_labels(path: &Path, n: usize) -> Result<Vec<usize>> {
-    if path.extension().is_some_and(|e| e == "csv") {
-        let text = std::fs::read_to_string(path).map_err(|e| UdllError::io(path, e))?;
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-        let col = header.iter().position(|h| h.trim() == "true").ok_or_else(|| UdllError::format(path, "no `true` column in the header"))?;
-        let labels = lines
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, l)| {
-                l.split(',')
-                    .nth(col)
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-                    .ok_or_else(|| UdllError::format(path, format!("row {}: no integer label in the `true` column", i + 1)))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if labels.len() != n {
-            return Err(UdllError::shape(format!("{}: {} labels for {n} samples", path.display(), labels.len())));
-        }
-        Ok(labels)
-    } else {
-        udll::data::npy::read_npy_labels(path, n)
-    }
+    if path.extension().is_some_and(|e| e == "csv") { udll::io::labels::read_true_labels(path, n) } else { udll::data::npy::read_npy_labels(path, n) }
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     use udll::eval::{EvalOptions, Task, evaluate, probe::ProbeConfig};
-    let threads = rayon::current_num_threads();
     let tasks = a.task.split(',').map(|t| parse_enum::<Task>(t.trim(), "--task", "kmeans, spectral, edsc, map, probe")).collect::<Result<Vec<_>>>()?;
-    let ds = match &a.data {
-        Some(_) => Some(
-            DataFlags {
-                data: &a.data,
-                images_var: &a.images_var,
-                labels_var: &a.labels_var,
-                labels: &None,
-                image_size: &a.image_size,
-                synthetic_objects: 0,
-                synthetic_poses: 0,
-                seed: 0,
-            }
-            .load()?,
-        ),
-        None => None,
-    };
+    let flags = DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &None, image_size: &a.image_size };
+    let ds = flags.load_file()?;
     let (features, n, d) = match (&a.features, &ds) {
         (Some(p), _) => udll::io::npy_out::read_npy_matrix(p)?,
         (None, Some(ds)) => (ds.pixels.clone(), ds.n, ds.image_len()),
@@ -167,13 +187,13 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         (Some(p), _) => read_labels(p, n)?,
         (None, Some(ds)) => match &ds.labels {
             Some(l) if l.len() == n => l.clone(),
-            Some(l) => return Err(UdllError::shape(format!("{} has {} labels, the features {n} rows", a.data.as_ref().unwrap().display(), l.len()))),
+            Some(l) => return Err(UdllError::shape(format!("{} has {} labels, the features {n} rows", ds.name, l.len()))),
             None => return Err(UdllError::config("the dataset has no labels; give --labels")),
         },
         (None, None) => return Err(UdllError::config("give --labels (or --data with labels)")),
     };
     let classes = labels.iter().max().map_or(0, |m| m + 1);
-    let defaults = preset(&a.preset)?;
+    let defaults = udll::preset(&a.preset)?;
     let opts = EvalOptions {
         clusters: a.clusters.unwrap_or(classes),
         seed: a.seed,
@@ -190,16 +210,17 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     for t in &tasks {
         let start = std::time::Instant::now();
         let r = evaluate(*t, &features, n, d, &labels, &opts)?;
-        let name = serde_json::to_value(t).unwrap().as_str().unwrap().to_string();
+        let name = t.name();
         println!("{name}: {r} ({:.1}s)", start.elapsed().as_secs_f64());
-        results.insert(name, r);
+        results.insert(name.to_string(), r);
     }
     if let Some(out) = &a.out {
         let doc = serde_json::json!({"n": n, "d": d, "classes": classes, "seed": a.seed, "results": results});
-        udll::io::write_atomic(out, format!("{}\n", serde_json::to_string_pretty(&doc).unwrap()).as_bytes())?;
+        udll::io::write_atomic(out, format!("{}\n", serde_json::to_string_pretty(&doc).expect("scores serialise")).as_bytes())?;
         let config = serde_json::json!({"tasks": tasks, "clusters": opts.clusters, "knn": opts.knn, "edsc_lambda": opts.edsc_lambda, "post": opts.post, "map_k": opts.map_ks, "train_fraction": a.train_fraction});
         let dataset = ds.as_ref().map_or(serde_json::Value::Null, |d| d.summary());
-        manifest(config, a.seed, dataset, &inputs(&[a.features.as_ref(), a.labels.as_ref(), a.data.as_ref()]), threads, out, false, &[&file_name(out)])?;
+        let inputs: Vec<PathBuf> = a.features.iter().chain(a.labels.iter()).chain(a.data.iter()).cloned().collect();
+        manifest(&config, a.seed, dataset, &inputs, out, false, &[&file_name(out)])?;
     }
     Ok(())
 }
@@ -249,8 +270,7 @@ pub struct ReproduceArgs {
 }
 
 pub fn reproduce(a: ReproduceArgs) -> Result<()> {
-    use udll::reproduce::{ALL_METHODS, ReproduceOptions, TableMethod, dataset_spec, markdown, reproduce as run_all, runs_csv, summary_csv};
-    let threads = rayon::current_num_threads();
+    use udll::app::reproduce::{ALL_METHODS, ReproduceOptions, TableMethod, dataset_spec, reproduce as run_all};
     let datasets: Vec<String> = a.datasets.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     for d in &datasets {
         dataset_spec(d)?;
@@ -271,22 +291,52 @@ pub fn reproduce(a: ReproduceArgs) -> Result<()> {
         methods,
         seeds: (0..a.seeds).collect(),
         out_dir: a.out.clone(),
-        threads,
+        threads: rayon::current_num_threads(),
         pretrain_epochs: a.pretrain_epochs,
         finetune_epochs: a.epochs,
-        quiet: a.quiet,
         synthetic: SyntheticSpec { objects: a.synthetic_objects, poses: a.synthetic_poses, ..Default::default() },
     };
-    let r = run_all(&o, &|line| eprintln!("reproduce: {line}"))?;
-    let md = markdown(&r);
-    udll::io::write_atomic(&a.out.join("reproduce.md"), md.as_bytes())?;
-    udll::io::write_atomic(&a.out.join("summary.csv"), summary_csv(&r).as_bytes())?;
-    udll::io::write_atomic(&a.out.join("runs.csv"), runs_csv(&r.runs).as_bytes())?;
-    let config = serde_json::json!({"datasets": o.datasets, "methods": o.methods, "seeds": o.seeds, "data_dir": o.data_dir, "pretrain_epochs": o.pretrain_epochs, "finetune_epochs": o.finetune_epochs});
-    let inputs: Vec<PathBuf> =
-        o.datasets.iter().filter_map(|d| dataset_spec(d).ok()).filter(|s| !s.file.is_empty()).map(|s| o.data_dir.join(s.file)).filter(|p| p.exists()).collect();
-    manifest(config, 0, serde_json::Value::Null, &inputs, threads, &a.out, true, &["summary.csv"])?;
-    print!("{md}");
+    let r = run_all(&o, &Stderr::new(a.quiet), &Stderr::new(false))?;
+    r.save(&a.out)?;
+    manifest(&o, 0, serde_json::Value::Null, &o.input_files(), &a.out, true, &["summary.csv"])?;
+    print!("{}", r.markdown());
     println!("wrote {}/reproduce.md, summary.csv, runs.csv", a.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use udll::io::manifest::OutputRecord;
+
+    fn manifest(command: &[&str], out: &str, is_dir: bool) -> Manifest {
+        Manifest {
+            udll_version: "0".into(),
+            git_commit: None,
+            command: command.iter().map(|s| s.to_string()).collect(),
+            cwd: String::new(),
+            output: OutputRecord { path: out.into(), is_dir },
+            config: serde_json::Value::Null,
+            seed: 0,
+            dataset: serde_json::Value::Null,
+            inputs: vec![],
+            cpu_kernel_features: vec![],
+            threads: 2,
+            artefacts: vec![],
+        }
+    }
+
+    #[test]
+    fn rerun_moves_the_output_and_sets_threads() {
+        let m = manifest(&["udll", "run", "--threads", "4", "--out", "runs/a", "--seed", "3"], "runs/a", true);
+        let (args, base) = rerun_args(&m, Path::new("/tmp/x"), 1).unwrap();
+        assert_eq!(args, ["run", "--out", "/tmp/x/a", "--seed", "3", "--threads", "1"]);
+        assert_eq!(base, PathBuf::from("/tmp/x/a"));
+        let f = manifest(&["udll", "pretrain", "--out", "ae.ckpt"], "ae.ckpt", false);
+        let (args, base) = rerun_args(&f, Path::new("/s"), 2).unwrap();
+        assert_eq!(args, ["pretrain", "--out", "/s/ae.ckpt", "--threads", "2"]);
+        assert_eq!(base, PathBuf::from("/s"));
+        let bad = manifest(&["udll", "run"], "runs/a", true);
+        assert!(rerun_args(&bad, Path::new("/s"), 2).is_err());
+    }
 }

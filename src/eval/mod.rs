@@ -15,14 +15,33 @@ use crate::cluster::cluster_coef;
 use crate::cluster::{LabelAssign, PostConfig};
 use serde::{Deserialize, Serialize};
 
+/// What `udll eval` measures on a set of features.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Task {
+    /// k-means with restarts: ACC / NMI / ARI.
     Kmeans,
+    /// Spectral clustering of a Gaussian kNN graph: ACC / NMI / ARI.
     Spectral,
+    /// EDSC (ridge self-expression + post-processing): ACC / NMI / ARI.
     Edsc,
+    /// mAP@k retrieval with the labels as relevance.
     Map,
+    /// A linear probe's test accuracy.
     Probe,
+}
+
+impl Task {
+    /// The task's name, as `--task` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Kmeans => "kmeans",
+            Task::Spectral => "spectral",
+            Task::Edsc => "edsc",
+            Task::Map => "map",
+            Task::Probe => "probe",
+        }
+    }
 }
 
 /// Restarts of the k-means evaluation (k-means++ seeding each time).

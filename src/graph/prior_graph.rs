@@ -67,6 +67,11 @@ impl PriorGraph {
     }
 
     /// Parse [`Self::to_csv`]'s format back.
+    /// Write [`Self::to_csv`] to `path` (atomically).
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        crate::io::write_atomic(path, self.to_csv().as_bytes())
+    }
+
     pub fn from_csv(path: &std::path::Path, text: &str) -> Result<Self> {
         let bad = |m: String| UdllError::format(path, m);
         let mut lines = text.lines();

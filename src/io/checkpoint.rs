@@ -48,6 +48,11 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The input scale the weights were trained at (1 when not recorded).
+    pub fn input_scale(&self) -> f32 {
+        self.meta.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32
+    }
+
     pub fn tensor(&self, name: &str) -> Option<&Tensor> {
         self.tensors.iter().find(|t| t.name == name)
     }

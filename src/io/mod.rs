@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod hash;
+pub mod labels;
 pub mod manifest;
 pub mod npy_out;
 

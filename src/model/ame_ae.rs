@@ -23,7 +23,7 @@ use crate::model::regularizers::sparse_l1;
 use crate::nn::activation::Sigmoid;
 use crate::nn::loss::bce_with_logits;
 use crate::nn::{Adam, HasParams, Mlp};
-use crate::progress::Progress;
+use crate::progress::{Observer, Progress};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -123,8 +123,17 @@ pub struct AmeAeReport {
     pub seconds: f64,
 }
 
+impl AmeAeReport {
+    /// `losses.csv`: `epoch,reconstruction,discrimination,adversarial`.
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("epoch,reconstruction,discrimination,adversarial\n");
+        self.epochs.iter().enumerate().for_each(|(i, (x, y, z))| csv += &format!("{},{x:e},{y:e},{z:e}\n", i + 1));
+        csv
+    }
+}
+
 /// Train AME-AE on x (n × d pixels in [0, 1]); deterministic from the seed.
-pub fn train_ame_ae(x: &[f32], n: usize, d: usize, cfg: &AmeAeConfig, quiet: bool) -> Result<(AmeAe, AmeAeReport)> {
+pub fn train_ame_ae(x: &[f32], n: usize, d: usize, cfg: &AmeAeConfig, observer: &dyn Observer) -> Result<(AmeAe, AmeAeReport)> {
     if x.len() != n * d || n == 0 {
         return Err(UdllError::shape(format!("ame-ae: {} values for {n} samples of {d}", x.len())));
     }
@@ -149,7 +158,7 @@ pub fn train_ame_ae(x: &[f32], n: usize, d: usize, cfg: &AmeAeConfig, quiet: boo
     let mut noise = Rng::stream(a.seed, "corruption");
     let denoising = a.mask_rate > 0.0 || a.noise_sigma > 0.0;
     let mut order: Vec<usize> = (0..n).collect();
-    let progress = Progress::new("ame-ae", a.epochs, quiet);
+    let progress = Progress::new("ame-ae", a.epochs, observer);
     let mut epochs = Vec::new();
     for epoch in 1..=a.epochs {
         shuffle.shuffle(&mut order);
@@ -291,8 +300,8 @@ mod tests {
         cfg.ae.layers = vec![6, 3];
         cfg.ae.epochs = 4;
         cfg.ae.batch_size = 8;
-        let (mut a, ra) = train_ame_ae(&x, n, d, &cfg, true).unwrap();
-        let (mut b, rb) = train_ame_ae(&x, n, d, &cfg, true).unwrap();
+        let (mut a, ra) = train_ame_ae(&x, n, d, &cfg, &crate::progress::Silent).unwrap();
+        let (mut b, rb) = train_ame_ae(&x, n, d, &cfg, &crate::progress::Silent).unwrap();
         assert_eq!(ra.epochs, rb.epochs);
         assert_eq!(a.ae.encode(&x, n), b.ae.encode(&x, n));
         assert!(AmeAeConfig::variant("ae").is_none());

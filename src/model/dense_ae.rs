@@ -16,7 +16,7 @@ use crate::nn::activation::{Relu, Sigmoid};
 use crate::nn::init::glorot_uniform;
 use crate::nn::loss::{bce_with_logits, squared_error};
 use crate::nn::{Adam, Dense, HasParams, Param};
-use crate::progress::Progress;
+use crate::progress::{Observer, Progress};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -322,9 +322,18 @@ pub struct DenseAeReport {
     pub seconds: f64,
 }
 
+impl DenseAeReport {
+    /// `losses.csv`: `epoch,loss_per_sample`.
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("epoch,loss_per_sample\n");
+        self.epoch_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("{},{l:e}\n", i + 1));
+        csv
+    }
+}
+
 /// Train on x (n × d pixels in [0, 1]) with mini-batch Adam; deterministic
 /// from the seed (init, shuffle and corruption streams).
-pub fn train_dense_ae(x: &[f32], n: usize, d: usize, cfg: &DenseAeConfig, quiet: bool) -> Result<(DenseAutoencoder<f32>, DenseAeReport)> {
+pub fn train_dense_ae(x: &[f32], n: usize, d: usize, cfg: &DenseAeConfig, observer: &dyn Observer) -> Result<(DenseAutoencoder<f32>, DenseAeReport)> {
     if x.len() != n * d || n == 0 {
         return Err(UdllError::shape(format!("autoencoder: {} values for {n} samples of {d}", x.len())));
     }
@@ -335,7 +344,7 @@ pub fn train_dense_ae(x: &[f32], n: usize, d: usize, cfg: &DenseAeConfig, quiet:
     let mut shuffle = Rng::stream(cfg.seed, "shuffle");
     let mut noise = Rng::stream(cfg.seed, "corruption");
     let mut order: Vec<usize> = (0..n).collect();
-    let progress = Progress::new("autoencoder", cfg.epochs, quiet);
+    let progress = Progress::new("autoencoder", cfg.epochs, observer);
     let mut epoch_loss = Vec::with_capacity(cfg.epochs);
     let denoising = cfg.mask_rate > 0.0 || cfg.noise_sigma > 0.0;
     for epoch in 1..=cfg.epochs {
@@ -423,13 +432,13 @@ mod tests {
         let mut r = Rng::from_seed(2);
         let x: Vec<f32> = (0..n * d).map(|i| if (i / d) % 2 == 0 { (i % d) as f32 / d as f32 } else { r.uniform() as f32 }).collect();
         let cfg = DenseAeConfig { layers: vec![8, 4], epochs: 30, batch_size: 8, lr: 1e-2, mask_rate: 0.2, ..DenseAeConfig::variant("ae").unwrap() };
-        let (mut a, ra) = train_dense_ae(&x, n, d, &cfg, true).unwrap();
-        let (mut b, rb) = train_dense_ae(&x, n, d, &cfg, true).unwrap();
+        let (mut a, ra) = train_dense_ae(&x, n, d, &cfg, &crate::progress::Silent).unwrap();
+        let (mut b, rb) = train_dense_ae(&x, n, d, &cfg, &crate::progress::Silent).unwrap();
         assert!(ra.epoch_loss.last().unwrap() < &(0.9 * ra.epoch_loss[0]), "{:?}", ra.epoch_loss);
         assert_eq!(ra.epoch_loss, rb.epoch_loss);
         assert_eq!(a.encode(&x, n), b.encode(&x, n));
         let other = DenseAeConfig { seed: 1, ..cfg };
-        assert_ne!(train_dense_ae(&x, n, d, &other, true).unwrap().1.epoch_loss, ra.epoch_loss);
+        assert_ne!(train_dense_ae(&x, n, d, &other, &crate::progress::Silent).unwrap().1.epoch_loss, ra.epoch_loss);
     }
 
     #[test]

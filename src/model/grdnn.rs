@@ -19,7 +19,7 @@ use crate::model::dense_ae::{DenseAeConfig, DenseAutoencoder, gather_rows, train
 use crate::model::regularizers::corrupt;
 use crate::nn::loss::bce_with_logits;
 use crate::nn::{Adam, HasParams, Mlp};
-use crate::progress::Progress;
+use crate::progress::{Observer, Progress};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -91,8 +91,20 @@ pub struct GrDnnReport {
     pub seconds: f64,
 }
 
+impl GrDnnReport {
+    /// `losses.csv`: one row per epoch of each of the three stages,
+    /// `stage,epoch,data_per_sample,graph_per_sample`.
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("stage,epoch,data_per_sample,graph_per_sample\n");
+        self.ae_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("autoencoder,{},{l:e},\n", i + 1));
+        self.path_loss.iter().enumerate().for_each(|(i, l)| csv += &format!("graph-path,{},,{l:e}\n", i + 1));
+        self.joint_loss.iter().enumerate().for_each(|(i, (x, s))| csv += &format!("joint,{},{x:e},{s:e}\n", i + 1));
+        csv
+    }
+}
+
 /// Train GR-DNN on x (n × d pixels in [0, 1]); deterministic from the seed.
-pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool) -> Result<(GrDnn, GrDnnReport)> {
+pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, observer: &dyn Observer) -> Result<(GrDnn, GrDnnReport)> {
     if !(cfg.eta >= 0.0 && cfg.eta.is_finite()) {
         return Err(UdllError::config(format!("η must be ≥ 0, got {}", cfg.eta)));
     }
@@ -103,7 +115,7 @@ pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool
         GraphKind::Anchor { anchors, k } => (anchor_similarity(x, n, d, anchors, k, seed)?, anchors),
     };
     // (1) The data autoencoder.
-    let (mut ae, ae_report) = train_dense_ae(x, n, d, &cfg.ae, quiet)?;
+    let (mut ae, ae_report) = train_dense_ae(x, n, d, &cfg.ae, observer)?;
     let code = ae.code_dim();
     let mut widths = vec![code];
     widths.extend_from_slice(&cfg.graph_hidden);
@@ -117,7 +129,7 @@ pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool
     // (2) Path-wise: the graph decoder on the fixed codes.
     let h_all = ae.encode(x, n);
     let mut adam = Adam::new(cfg.ae.lr);
-    let progress = Progress::new("gr-dnn graph path", cfg.path_epochs, quiet);
+    let progress = Progress::new("gr-dnn graph path", cfg.path_epochs, observer);
     let mut path_loss = Vec::new();
     for epoch in 1..=cfg.path_epochs {
         shuffle.shuffle(&mut order);
@@ -136,7 +148,7 @@ pub fn train_grdnn(x: &[f32], n: usize, d: usize, cfg: &GrDnnConfig, quiet: bool
     let mut adam = Adam::new(cfg.ae.lr);
     let mut noise = Rng::stream(seed, "grdnn-corruption");
     let denoising = cfg.ae.mask_rate > 0.0 || cfg.ae.noise_sigma > 0.0;
-    let progress = Progress::new("gr-dnn joint", cfg.joint_epochs, quiet);
+    let progress = Progress::new("gr-dnn joint", cfg.joint_epochs, observer);
     let mut joint_loss = Vec::new();
     for epoch in 1..=cfg.joint_epochs {
         shuffle.shuffle(&mut order);
@@ -242,11 +254,11 @@ mod tests {
         cfg.graph_hidden = vec![8];
         cfg.path_epochs = 20;
         cfg.joint_epochs = 5;
-        let (mut a, ra) = train_grdnn(&x, n, d, &cfg, true).unwrap();
-        let (mut b, _) = train_grdnn(&x, n, d, &cfg, true).unwrap();
+        let (mut a, ra) = train_grdnn(&x, n, d, &cfg, &crate::progress::Silent).unwrap();
+        let (mut b, _) = train_grdnn(&x, n, d, &cfg, &crate::progress::Silent).unwrap();
         assert_eq!(a.ae.encode(&x, n), b.ae.encode(&x, n));
         assert!(ra.path_loss.last().unwrap() < &ra.path_loss[0], "{:?}", ra.path_loss);
         let anchors = GrDnnConfig { graph: GraphKind::Anchor { anchors: 6, k: 2 }, ..cfg };
-        train_grdnn(&x, n, d, &anchors, true).unwrap();
+        train_grdnn(&x, n, d, &anchors, &crate::progress::Silent).unwrap();
     }
 }

@@ -11,6 +11,3 @@ pub mod reference;
 pub mod regularizers;
 pub mod self_expressive;
 pub mod udll;
-
-pub use autoencoder::{AeArch, ConvAutoencoder};
-pub use pretrain::{PretrainConfig, pretrain};

@@ -9,7 +9,7 @@ use crate::model::reconstruction_step::{Workspaces, reconstruction_step};
 use crate::model::regularizers::corrupt;
 use crate::nn::conv_lanes::{rows_to_lanes, to_lanes};
 use crate::nn::{Adam, HasParams};
-use crate::progress::Progress;
+use crate::progress::{Observer, Progress};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,6 @@ pub struct PretrainConfig {
     /// Images per Adam step; 0 means the whole dataset (full batch).
     pub batch_size: usize,
     pub lr: f64,
-    pub seed: u64,
     /// Initial value of every encoder bias (0 = TensorFlow's default). A
     /// small positive value keeps ReLU channels whose random filter sums
     /// to a negative number from starting, and staying, dead on the
@@ -53,6 +52,15 @@ fn is_false(v: &bool) -> bool {
 }
 
 impl PretrainConfig {
+    /// The settings as manifests and checkpoints record them: with the
+    /// run's seed among them as `seed`, the form these files have always
+    /// had (the seed itself is held once, by the run's params).
+    pub fn record(&self, seed: u64) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("pretraining settings serialise");
+        v["seed"] = seed.into();
+        v
+    }
+
     pub fn validate(&self) -> Result<()> {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(UdllError::config(format!("pretrain learning rate must be positive, got {}", self.lr)));
@@ -79,7 +87,7 @@ pub struct PretrainReport {
 /// `mask_rate`/`noise_sigma` the encoder sees a corrupted image and the
 /// clean one is the target (denoising); with `sparse` the latent code pays
 /// λ‖z‖₁ (sparse). Both draw nothing when off, so plain runs are unchanged.
-pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &PretrainConfig, quiet: bool) -> Result<PretrainReport> {
+pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &PretrainConfig, seed: u64, observer: &dyn Observer) -> Result<PretrainReport> {
     cfg.validate()?;
     let d = ae.arch.input_len();
     if x.len() != n * d || n == 0 {
@@ -87,12 +95,12 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
     }
     let batch = if cfg.batch_size == 0 { n } else { cfg.batch_size.min(n) };
     let mut adam = Adam::new(cfg.lr);
-    let mut shuffle = Rng::stream(cfg.seed, "shuffle");
+    let mut shuffle = Rng::stream(seed, "shuffle");
     let mut order: Vec<usize> = (0..n).collect();
-    let progress = Progress::new("pretrain", cfg.epochs, quiet);
+    let progress = Progress::new("pretrain", cfg.epochs, observer);
     let mut epoch_loss = Vec::with_capacity(cfg.epochs);
     let mut xb = Vec::with_capacity(batch * d);
-    let mut noise = Rng::stream(cfg.seed, "corruption");
+    let mut noise = Rng::stream(seed, "corruption");
     let denoising = cfg.mask_rate > 0.0 || cfg.noise_sigma > 0.0;
     // Full batch: the same lane-blocked target every step.
     let full_lanes = (batch == n).then(|| to_lanes(x, n, d));
@@ -149,7 +157,7 @@ mod tests {
         ae.init_glorot(1);
         ae.set_encoder_biases(0.1);
         let x: Vec<f32> = (0..12 * 64).map(|i| ((i * 37 % 64) as f32) / 64.0).collect();
-        let r = pretrain(&mut ae, &x, 12, cfg, true).unwrap();
+        let r = pretrain(&mut ae, &x, 12, cfg, 0, &crate::progress::Silent).unwrap();
         (r.epoch_loss, ae.embed(&x, 12, 12))
     }
 
@@ -161,7 +169,6 @@ mod tests {
             epochs: 5,
             batch_size: 4,
             lr: 1e-2,
-            seed: 0,
             encoder_bias_init: 0.1,
             sparse: 0.0,
             mask_rate: 0.0,

@@ -9,16 +9,15 @@ pub mod conv_geom;
 pub mod conv_lanes;
 pub mod conv_transpose;
 pub mod dense;
+#[cfg(test)]
 pub mod gradcheck;
 pub mod init;
 pub mod loss;
 pub mod mlp;
 pub mod param;
 
-pub use activation::{Relu, Sigmoid};
 pub use adam::Adam;
 pub use conv::Conv2d;
-pub use conv_geom::ConvGeom;
 pub use conv_transpose::ConvTranspose2d;
 pub use dense::Dense;
 pub use mlp::Mlp;

@@ -14,13 +14,67 @@ use crate::graph::PriorGraph;
 use crate::linalg::Real;
 use crate::linalg::reduce::sum_zip_map;
 use crate::model::autoencoder::ConvAutoencoder;
-use crate::model::self_expressive::SelfExpressive;
-use crate::model::udll::hyperparams::FinetuneConfig;
+use crate::model::self_expressive::{CoefRegularizer, SelfExpressive};
 use crate::nn::loss::squared_error;
 use crate::nn::{Adam, HasParams, Param};
-use crate::progress::Progress;
+use crate::progress::{Observer, Progress};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Settings of the self-expressive fine-tuning (the loss of `params.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FinetuneConfig {
+    /// Full-batch Adam steps.
+    pub epochs: usize,
+    /// Learning rate of the coefficients C (and of the autoencoder unless
+    /// `ae_lr` is set).
+    pub lr: f64,
+    /// Learning rate of the autoencoder's weights during fine-tuning, when it
+    /// differs from `lr`. How far the encoder moves in the 68 COIL-20 epochs
+    /// decides the clustering (BENCHMARKS.md, "the COIL-20 gap"). Not
+    /// serialised when unset, so older manifests and hashes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ae_lr: Option<f64>,
+    /// r: weight of ‖X − X̂‖².
+    pub recon_weight: f64,
+    /// α: weight of ‖Z − CZ‖².
+    pub self_expr_weight: f64,
+    /// β: weight of ‖C̃‖².
+    pub coef_weight: f64,
+    /// γ: weight of Σ a_ij ‖z_i − z_j‖² (0 = DSC).
+    pub locality_weight: f64,
+    /// Initial value of every entry of C.
+    pub coef_init: f64,
+    /// Which C the β term regularises (and the clustering reads).
+    pub coef_reg: CoefRegularizer,
+    /// Keep diag(C) = 0 throughout (no self-representation).
+    pub zero_diag: bool,
+}
+
+impl FinetuneConfig {
+    /// Weights ≥ 0, learning rates > 0, everything finite.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("recon weight", self.recon_weight),
+            ("self-expression weight α", self.self_expr_weight),
+            ("coefficient weight β", self.coef_weight),
+            ("locality weight γ", self.locality_weight),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(UdllError::config(format!("{name} must be ≥ 0, got {v}")));
+            }
+        }
+        for lr in std::iter::once(self.lr).chain(self.ae_lr) {
+            if !(lr > 0.0 && lr.is_finite()) {
+                return Err(UdllError::config(format!("fine-tune learning rate must be positive, got {lr}")));
+            }
+        }
+        if !self.coef_init.is_finite() {
+            return Err(UdllError::config("coefficient init must be finite"));
+        }
+        Ok(())
+    }
+}
 
 /// The loss terms of one step, each already multiplied by its weight.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
@@ -41,6 +95,13 @@ impl LossTerms {
 pub struct UdllNet<T: Real> {
     pub ae: ConvAutoencoder<T>,
     pub se: SelfExpressive<T>,
+}
+
+impl<T: Real> UdllNet<T> {
+    /// C as trained, n × n; the rest of the network is freed.
+    pub fn into_coef(self) -> Vec<T> {
+        self.se.coef.value
+    }
 }
 
 impl<T: Real> HasParams<T> for UdllNet<T> {
@@ -125,6 +186,29 @@ pub struct FinetuneReport {
     pub seconds: f64,
 }
 
+impl FinetuneReport {
+    /// `losses.csv`: each epoch's total and weighted terms.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from(
+            "epoch,total,reconstruction,self_expression,coef_norm,locality
+",
+        );
+        for (i, t) in self.epochs.iter().enumerate() {
+            s += &format!(
+                "{},{:e},{:e},{:e},{:e},{:e}
+",
+                i + 1,
+                t.total(),
+                t.reconstruction,
+                t.self_expression,
+                t.coef_norm,
+                t.locality
+            );
+        }
+        s
+    }
+}
+
 /// Fine-tune `ae` with a fresh self-expressive layer on x (n images at the
 /// preset's input scale). Returns the trained layer and the per-epoch log.
 pub fn finetune(
@@ -133,7 +217,7 @@ pub fn finetune(
     n: usize,
     graph: Option<&PriorGraph>,
     cfg: &FinetuneConfig,
-    quiet: bool,
+    observer: &dyn Observer,
 ) -> Result<(UdllNet<f32>, FinetuneReport)> {
     if x.len() != n * ae.arch.input_len() {
         return Err(UdllError::shape(format!("fine-tune: {} values for {n} images of {} pixels", x.len(), ae.arch.input_len())));
@@ -153,7 +237,7 @@ pub fn finetune(
     // this is the same update, bit for bit, as one optimiser over all.
     let mut adam_ae = Adam::new(cfg.ae_lr.unwrap_or(cfg.lr));
     let mut adam_coef = Adam::new(cfg.lr);
-    let progress = Progress::new("finetune", cfg.epochs, quiet);
+    let progress = Progress::new("finetune", cfg.epochs, observer);
     let mut epochs = Vec::with_capacity(cfg.epochs);
     for epoch in 1..=cfg.epochs {
         let t = net.loss_and_backward(x, n, graph_ref, cfg);
@@ -186,7 +270,6 @@ mod tests {
     use super::*;
     use crate::graph::adaptive_neighbour_graph;
     use crate::model::autoencoder::AeArch;
-    use crate::model::udll::CoefRegularizer;
     use crate::nn::gradcheck::{check_gradient, random_fill};
     use crate::rng::Rng;
 
@@ -297,7 +380,7 @@ mod tests {
                 coef_reg: CoefRegularizer::Plain,
                 zero_diag: false,
             };
-            let (net, _) = finetune(ae.clone(), &x, n, None, &cfg, true).unwrap();
+            let (net, _) = finetune(ae.clone(), &x, n, None, &cfg, &crate::progress::Silent).unwrap();
             let weights: Vec<Vec<f32>> = net.ae.params().iter().map(|p| p.value.clone()).collect();
             (weights, net.se.coef.value.clone())
         };

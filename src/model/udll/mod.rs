@@ -1,10 +1,9 @@
-//! UDLL (Chen et al., JEI 2019) and DSC (Ji et al., NIPS 2017):
-//! hyper-parameters, the fine-tuning algorithm and the end-to-end pipeline.
+//! UDLL (Chen et al., JEI 2019) and DSC (Ji et al., NIPS 2017): their
+//! params and the self-expressive fine-tuning. The pipeline that chains
+//! pretraining, the prior graph, fine-tuning and clustering is
+//! `app::pipeline`.
 
 pub mod finetune;
-pub mod hyperparams;
-pub mod pipeline;
+pub mod params;
 
-pub use crate::cluster::{LabelAssign, PostConfig};
-pub use crate::model::self_expressive::CoefRegularizer;
-pub use hyperparams::{FinetuneConfig, Method, UdllConfig};
+pub use params::{FinetuneConfig, Method, UdllParams, ValidUdllParams};

@@ -2,6 +2,7 @@
 //! the same way on its features — k-means (ACC, NMI), mAP@10 / mAP@100
 //! retrieval and a linear probe — with its training time. Mean over seeds.
 
+use crate::app::pipeline::fresh_autoencoder;
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::eval::kmeans_labels;
@@ -12,8 +13,8 @@ use crate::model::ame_ae::{AmeAeConfig, train_ame_ae};
 use crate::model::dense_ae::{DenseAeConfig, train_dense_ae};
 use crate::model::grdnn::{GrDnnConfig, train_grdnn};
 use crate::model::pretrain::pretrain;
-use crate::model::udll::hyperparams::UdllConfig;
-use crate::model::udll::pipeline::fresh_autoencoder;
+use crate::model::udll::params::ValidUdllParams;
+use crate::progress::Observer;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -52,20 +53,18 @@ pub struct CompareOptions {
     /// Epochs of the dense autoencoders (None: the variant's default).
     pub dense_epochs: Option<usize>,
     /// The conv autoencoder's preset (architecture, pretraining).
-    pub conv: UdllConfig,
-    pub quiet: bool,
+    pub conv: ValidUdllParams,
 }
 
 /// Features of `method` on `ds` with `seed`, and the training time.
-pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Result<(Vec<f32>, usize, f64)> {
+pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions, observer: &dyn Observer) -> Result<(Vec<f32>, usize, f64)> {
     let t = Instant::now();
     let d = ds.image_len();
     match method {
         "pixels" => Ok((ds.pixels.clone(), d, 0.0)),
         "conv-ae" | "sparse-conv-ae" | "denoising-conv-ae" => {
-            let mut cfg = o.conv.clone();
+            let mut cfg = o.conv.clone().into_inner();
             cfg.seed = seed;
-            cfg.pretrain.seed = seed;
             // The lecture's penalties on the conv autoencoder: λ‖z‖₁ per
             // image (latent sums are larger than the dense code's, so a
             // smaller λ), or 30 % masking noise.
@@ -74,9 +73,10 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
                 "denoising-conv-ae" => cfg.pretrain.mask_rate = 0.3,
                 _ => {}
             }
+            let cfg = cfg.check()?;
             let mut ae = fresh_autoencoder(&cfg, ds)?;
             let x = ds.scaled_pixels(cfg.input_scale);
-            pretrain(&mut ae, &x, ds.n, &cfg.pretrain, o.quiet)?;
+            pretrain(&mut ae, &x, ds.n, &cfg.pretrain, cfg.seed, observer)?;
             let z = ae.embed(&x, ds.n, 512);
             Ok((z, ae.latent_dim(), t.elapsed().as_secs_f64()))
         }
@@ -88,7 +88,7 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
                 cfg.path_epochs = cfg.path_epochs.min(e);
                 cfg.joint_epochs = cfg.joint_epochs.min(e);
             }
-            let (mut net, _) = train_grdnn(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
+            let (mut net, _) = train_grdnn(&ds.pixels, ds.n, d, &cfg, observer)?;
             let secs = t.elapsed().as_secs_f64();
             let h = net.ae.encode(&ds.pixels, ds.n);
             Ok((h, net.ae.code_dim(), secs))
@@ -99,7 +99,7 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
             if let Some(e) = o.dense_epochs {
                 cfg.ae.epochs = e;
             }
-            let (mut net, _) = train_ame_ae(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
+            let (mut net, _) = train_ame_ae(&ds.pixels, ds.n, d, &cfg, observer)?;
             let secs = t.elapsed().as_secs_f64();
             let h = net.ae.encode(&ds.pixels, ds.n);
             Ok((h, net.ae.code_dim(), secs))
@@ -110,12 +110,35 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions) -> Re
             if let Some(e) = o.dense_epochs {
                 cfg.epochs = e;
             }
-            let (mut ae, _) = train_dense_ae(&ds.pixels, ds.n, d, &cfg, o.quiet)?;
+            let (mut ae, _) = train_dense_ae(&ds.pixels, ds.n, d, &cfg, observer)?;
             let secs = t.elapsed().as_secs_f64();
             let h = ae.encode(&ds.pixels, ds.n);
             Ok((h, ae.code_dim(), secs))
         }
     }
+}
+
+/// Train and score every method in `methods` with seeds 0..`seeds`, one
+/// row each, in that order. Training reports to `observer`; each finished
+/// row is reported to `results`.
+pub fn compare(ds: &Dataset, methods: &[String], seeds: u64, o: &CompareOptions, observer: &dyn Observer, results: &dyn Observer) -> Result<Vec<CompareRow>> {
+    if let Some(m) = methods.iter().find(|m| !METHODS.contains(&m.as_str())) {
+        return Err(UdllError::config(format!("--methods: '{m}' is not one of {}", METHODS.join(", "))));
+    }
+    if ds.labels.is_none() {
+        return Err(UdllError::config("compare needs labels (a labelled dataset or --labels)"));
+    }
+    let mut rows = Vec::new();
+    for seed in 0..seeds {
+        for m in methods {
+            let (z, dim, secs) = features(m, ds, seed, o, observer)?;
+            let row = score_features(m, seed, &z, dim, ds, secs)?;
+            results
+                .line(&format!("compare: {m} seed {seed}: ACC {:.4} NMI {:.4} mAP@10 {:.4} probe {:.4} ({secs:.1}s)", row.acc, row.nmi, row.map10, row.probe));
+            rows.push(row);
+        }
+    }
+    Ok(rows)
 }
 
 /// Score one method's features.

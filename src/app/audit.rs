@@ -1,18 +1,16 @@
-//! `udll audit`: re-run a recorded command in a fresh directory and compare
-//! every artefact's hash with its manifest.
+//! The audit of a recorded run: compare every artefact's hash with its
+//! manifest, on disk and in re-runs under chosen thread counts.
 //!
-//! The re-run uses this binary, the manifest's command line with its
-//! `--out` pointed into a temporary directory and `--threads` set, in the
-//! manifest's working directory (so relative input paths resolve as they
-//! did). Inputs are checked first: a changed input makes the audit fail
-//! before anything runs.
+//! How a re-run is made (the command line, the process) is the caller's:
+//! `udll audit` re-runs its own binary with the manifest's command line.
+//! Inputs are checked first: a changed input makes the audit fail before
+//! anything runs.
 
 use crate::error::{Result, UdllError};
 use crate::io::hash::sha256_file;
 use crate::io::manifest::{FileRecord, Manifest};
 use crate::linalg::gemm::cpu_kernel_features;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The manifest an audit path names: `DIR/manifest.json` for a directory,
 /// the file itself when it is a manifest, else `FILE.manifest.json`.
@@ -149,54 +147,6 @@ pub fn check_inputs(m: &Manifest, cwd: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The command line of the re-run: the recorded arguments with `--out`
-/// moved under `scratch` and `--threads` set.
-pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<String>, PathBuf)> {
-    let args: Vec<String> = m.command.iter().skip(1).cloned().collect();
-    let out_pos = args.windows(2).position(|w| w[0] == "--out" && w[1] == m.output.path).map(|i| i + 1);
-    let Some(out_pos) = out_pos else {
-        return Err(UdllError::config(format!("the manifest's command line has no `--out {}`: cannot re-run it", m.output.path)));
-    };
-    let name = Path::new(&m.output.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let new_out = scratch.join(&name);
-    let mut new_args = Vec::with_capacity(args.len() + 2);
-    let mut i = 0;
-    while i < args.len() {
-        if args[i] == "--threads" {
-            i += 2;
-            continue;
-        }
-        new_args.push(if i == out_pos { new_out.display().to_string() } else { args[i].clone() });
-        i += 1;
-    }
-    new_args.push("--threads".into());
-    new_args.push(threads.to_string());
-    let base = if m.output.is_dir { new_out } else { scratch.to_path_buf() };
-    Ok((new_args, base))
-}
-
-/// Re-run the manifest with `exe` under `threads` threads in a fresh
-/// directory under `scratch_root` and hash what it wrote. Child stderr
-/// (progress) is passed through; its stdout is discarded.
-pub fn rerun_hashes(m: &Manifest, exe: &Path, scratch_root: &Path, threads: usize) -> Result<Vec<Option<String>>> {
-    let scratch = scratch_root.join(format!("threads-{threads}"));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|e| UdllError::io(&scratch, e))?;
-    let (args, base) = rerun_args(m, &scratch, threads)?;
-    let status = Command::new(exe)
-        .args(&args)
-        .current_dir(recorded_cwd(m)?)
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .env("MATMUL_NUM_THREADS", threads.to_string())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map_err(|e| UdllError::io(exe, e))?;
-    if !status.success() {
-        return Err(UdllError::config(format!("the re-run failed ({status}): {} {}", exe.display(), args.join(" "))));
-    }
-    hashes_under(&m.artefacts, &base)
-}
-
 /// The directory relative inputs are resolved from: the recorded one when
 /// it still exists, else the current one.
 pub fn recorded_cwd(m: &Manifest) -> Result<PathBuf> {
@@ -208,15 +158,16 @@ pub fn recorded_cwd(m: &Manifest) -> Result<PathBuf> {
 }
 
 /// Audit the manifest at `manifest_path`: the artefacts beside it, then one
-/// re-run per thread count (scratch files under `scratch_root`).
-pub fn audit(manifest_path: &Path, m: &Manifest, exe: &Path, scratch_root: &Path, thread_counts: &[usize], on_rerun: impl Fn(usize)) -> Result<AuditReport> {
+/// re-run per thread count. `rerun(threads)` re-runs the recorded command
+/// with that many threads and returns the directory its artefacts are in.
+pub fn audit(manifest_path: &Path, m: &Manifest, thread_counts: &[usize], rerun: &mut dyn FnMut(usize) -> Result<PathBuf>) -> Result<AuditReport> {
     check_inputs(m, &recorded_cwd(m)?)?;
     let here = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let on_disk = hashes_under(&m.artefacts, &here)?;
     let mut reruns = Vec::new();
     for &t in thread_counts {
-        on_rerun(t);
-        reruns.push(rerun_hashes(m, exe, scratch_root, t)?);
+        let base = rerun(t)?;
+        reruns.push(hashes_under(&m.artefacts, &base)?);
     }
     let rows = m
         .artefacts
@@ -235,24 +186,6 @@ pub fn audit(manifest_path: &Path, m: &Manifest, exe: &Path, scratch_root: &Path
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::manifest::OutputRecord;
-
-    fn manifest(command: &[&str], out: &str, is_dir: bool) -> Manifest {
-        Manifest {
-            udll_version: "0".into(),
-            git_commit: None,
-            command: command.iter().map(|s| s.to_string()).collect(),
-            cwd: String::new(),
-            output: OutputRecord { path: out.into(), is_dir },
-            config: serde_json::Value::Null,
-            seed: 0,
-            dataset: serde_json::Value::Null,
-            inputs: vec![],
-            cpu_kernel_features: vec![],
-            threads: 2,
-            artefacts: vec![],
-        }
-    }
 
     #[test]
     fn a_row_is_same_only_when_every_copy_matches() {
@@ -266,19 +199,5 @@ mod tests {
         assert!(!row(Some("x"), &[Some("h")]).same());
         assert!(!row(Some("h"), &[Some("h"), None]).same());
         assert_eq!(row(Some("x"), &[Some("h"), None]).problems(&[1, 2]), ["on disk differs", "re-run with 2 thread(s) missing"]);
-    }
-
-    #[test]
-    fn rerun_moves_the_output_and_sets_threads() {
-        let m = manifest(&["udll", "run", "--threads", "4", "--out", "runs/a", "--seed", "3"], "runs/a", true);
-        let (args, base) = rerun_args(&m, Path::new("/tmp/x"), 1).unwrap();
-        assert_eq!(args, ["run", "--out", "/tmp/x/a", "--seed", "3", "--threads", "1"]);
-        assert_eq!(base, PathBuf::from("/tmp/x/a"));
-        let f = manifest(&["udll", "pretrain", "--out", "ae.ckpt"], "ae.ckpt", false);
-        let (args, base) = rerun_args(&f, Path::new("/s"), 2).unwrap();
-        assert_eq!(args, ["pretrain", "--out", "/s/ae.ckpt", "--threads", "2"]);
-        assert_eq!(base, PathBuf::from("/s"));
-        let bad = manifest(&["udll", "run"], "runs/a", true);
-        assert!(rerun_args(&bad, Path::new("/s"), 2).is_err());
     }
 }

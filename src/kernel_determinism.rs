@@ -1,4 +1,5 @@
-//! Determinism of every parallel kernel, one by one, across thread counts.
+//! Determinism of every parallel kernel, one by one, across thread counts
+//! (a test module of the crate: the kernels are not public).
 //!
 //! The thread counts of both pools (rayon and matrixmultiply's own) are
 //! fixed at process start-up, so the parent test re-runs this test binary
@@ -7,10 +8,10 @@
 //! enough that the work really is split across threads — and prints one
 //! SHA-256 per kernel; the parent requires the same hash under every count.
 
+use crate::io::hash::sha256_hex;
+use crate::linalg::Real;
+use crate::rng::Rng;
 use std::collections::BTreeMap;
-use udll::io::hash::sha256_hex;
-use udll::linalg::Real;
-use udll::rng::Rng;
 
 const CHILD_ENV: &str = "UDLL_KERNEL_HASH_CHILD";
 
@@ -41,7 +42,7 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f64> {
 
 /// Every kernel's output hash, by name.
 fn kernel_hashes() -> BTreeMap<&'static str, String> {
-    use udll::linalg::{Trans, dgemm, sgemm};
+    use crate::linalg::{Trans, dgemm, sgemm};
     let mut h = BTreeMap::new();
 
     let (m, k, n) = (300, 257, 411);
@@ -55,14 +56,14 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     h.insert("dgemm (transposed operands)", hash(&c64));
 
     let big = random_f32(1_000_003, 6);
-    h.insert("sum_map", hash(&[udll::linalg::reduce::sum_map(&big, |v| (v as f64) * (v as f64))]));
+    h.insert("sum_map", hash(&[crate::linalg::reduce::sum_map(&big, |v| (v as f64) * (v as f64))]));
     let mut cols = vec![0f32; 1000];
-    udll::linalg::reduce::add_column_sums(&big[..1_000_000], 1000, 1000, &mut cols);
+    crate::linalg::reduce::add_column_sums(&big[..1_000_000], 1000, 1000, &mut cols);
     h.insert("add_column_sums", hash(&cols));
 
     let batch = 48;
-    let mut conv = udll::nn::Conv2d::<f32>::new("c", 32, 32, 1, 15, (3, 3), 2);
-    use udll::nn::HasParams;
+    let mut conv = crate::nn::Conv2d::<f32>::new("c", 32, 32, 1, 15, (3, 3), 2);
+    use crate::nn::HasParams;
     for (i, p) in conv.params_mut().into_iter().enumerate() {
         p.value = random_f32(p.len(), 10 + i as u64);
     }
@@ -72,7 +73,7 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     h.insert("conv2d forward", hash(&y));
     h.insert("conv2d backward (dx)", hash(&dx));
     h.insert("conv2d backward (dw, db)", hash(&conv.params_mut().iter().flat_map(|p| p.grad.clone()).collect::<Vec<_>>()));
-    let mut deconv = udll::nn::ConvTranspose2d::<f32>::new("d", 32, 32, 1, 15, (3, 3), 2);
+    let mut deconv = crate::nn::ConvTranspose2d::<f32>::new("d", 32, 32, 1, 15, (3, 3), 2);
     for (i, p) in deconv.params_mut().into_iter().enumerate() {
         p.value = random_f32(p.len(), 20 + i as u64);
     }
@@ -83,7 +84,7 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
 
     let (ns, d) = (700, 96);
     let z = random_f32(ns * d, 30);
-    let mut se = udll::model::self_expressive::SelfExpressive::<f32>::new(ns, 1e-3, false);
+    let mut se = crate::model::self_expressive::SelfExpressive::<f32>::new(ns, 1e-3, false);
     se.coef.value = random_f32(ns * ns, 31);
     let zh = se.forward(&z, d);
     let dz = se.backward(&zh);
@@ -93,12 +94,12 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let (nk, dk) = (900, 40);
     let pts = blobs(nk, dk, 9, 40);
     let pts32: Vec<f32> = pts.iter().map(|&v| v as f32).collect();
-    let nb = udll::graph::knn::k_nearest(&pts32, nk, dk, 5).unwrap();
+    let nb = crate::graph::knn::k_nearest(&pts32, nk, dk, 5).unwrap();
     h.insert("k nearest neighbours", hash(&nb.iter().flatten().flat_map(|&(j, d)| [j as f64, d]).collect::<Vec<_>>()));
-    let g = udll::graph::adaptive_neighbour_graph(&pts32, nk, dk, 5).unwrap();
+    let g = crate::graph::adaptive_neighbour_graph(&pts32, nk, dk, 5).unwrap();
     h.insert("prior graph (Eq. 17)", sha256_hex(g.to_csv().as_bytes()));
 
-    let km = udll::cluster::kmeans::kmeans(&pts, nk, dk, 9, 4, 100, 7).unwrap();
+    let km = crate::cluster::kmeans::kmeans(&pts, nk, dk, 9, 4, 100, 7).unwrap();
     h.insert("k-means", hash_usize(&km.labels) + &hash(&km.centroids));
 
     // A symmetric matrix, by Lanczos (forced: the full-decomposition
@@ -108,7 +109,7 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let ne = 800;
     let g0 = random(ne * ne, 50);
     let sym: Vec<f64> = (0..ne * ne).map(|i| g0[i] + g0[(i % ne) * ne + i / ne]).collect();
-    use udll::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
+    use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
     let e = symmetric_top_eigen(&sym, ne, 8, Which::Magnitude, &EigenOptions { full_below: 0, ..Default::default() }).unwrap();
     assert!(e.iterations > 0, "Lanczos was expected to answer");
     h.insert("eigen (Lanczos)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
@@ -135,7 +136,7 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
         .collect();
     let dd: Vec<f64> = w.chunks_exact(ns).map(|r| r.iter().sum::<f64>().sqrt()).collect();
     let norm_aff: Vec<f64> = (0..ns * ns).map(|e| w[e] / (dd[e / ns] * dd[e % ns])).collect();
-    let e = udll::linalg::eigen::symmetric_eigen_below_shift(&norm_aff, ns, parts, 1.001, &EigenOptions { full_below: 0, ..Default::default() }).unwrap();
+    let e = crate::linalg::eigen::symmetric_eigen_below_shift(&norm_aff, ns, parts, 1.001, &EigenOptions { full_below: 0, ..Default::default() }).unwrap();
     assert!(e.iterations > 0, "the block iteration was expected to answer");
     h.insert("eigen (shift-invert block)", hash(&[e.values.clone(), e.vectors.clone()].concat()));
 
@@ -146,19 +147,19 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     let mut spd = vec![0.0; nch * nch];
     dgemm(nch, nch, nch, 1.0, &gc, Trans::No, &gc, Trans::Yes, 0.0, &mut spd);
     (0..nch).for_each(|i| spd[i * nch + i] += nch as f64);
-    let chol = udll::linalg::cholesky::blocked_cholesky(spd, nch, 128).unwrap();
+    let chol = crate::linalg::cholesky::blocked_cholesky(spd, nch, 128).unwrap();
     h.insert("blocked Cholesky", hash(chol.l().as_slice()));
 
     // Post-processing and spectral clustering of a block-structured C.
     let nc = 360;
     let coef: Vec<f32> =
         (0..nc * nc).map(|i| if (i / nc) % 6 == (i % nc) % 6 { 0.1 + 0.01 * ((i * 7919) % 13) as f32 } else { 0.001 * ((i * 104729) % 5) as f32 }).collect();
-    let thr = udll::cluster::threshold_columns(&coef, nc, 0.2);
-    let (aff, _) = udll::cluster::affinity_from_coef(&thr, nc, 6, 4, 2.0, false, 3).unwrap();
+    let thr = crate::cluster::threshold_columns(&coef, nc, 0.2);
+    let (aff, _) = crate::cluster::affinity_from_coef(&thr, nc, 6, 4, 2.0, false, 3).unwrap();
     h.insert("EDSC affinity", hash(&aff));
-    use udll::cluster::LabelAssign;
+    use crate::cluster::LabelAssign;
     for (name, assign) in [("spectral (discretize)", LabelAssign::Discretize), ("spectral (k-means)", LabelAssign::Kmeans)] {
-        h.insert(name, hash_usize(&udll::cluster::spectral_clustering(&aff, nc, 6, assign, 3).unwrap()));
+        h.insert(name, hash_usize(&crate::cluster::spectral_clustering(&aff, nc, 6, assign, 3).unwrap()));
     }
     h
 }
@@ -178,7 +179,7 @@ fn kernel_hashes_child() {
 fn hashes_with_threads(t: usize) -> BTreeMap<String, String> {
     let exe = std::env::current_exe().unwrap();
     let o = std::process::Command::new(exe)
-        .args(["kernel_hashes_child", "--exact", "--nocapture", "--test-threads", "1"])
+        .args(["kernel_determinism::kernel_hashes_child", "--exact", "--nocapture", "--test-threads", "1"])
         .env(CHILD_ENV, "1")
         .env("RAYON_NUM_THREADS", t.to_string())
         .env("MATMUL_NUM_THREADS", t.to_string())
@@ -213,7 +214,7 @@ fn every_parallel_kernel_is_bit_identical_across_thread_counts() {
 fn kernel_hashes_depend_on_their_inputs() {
     let mut c1 = vec![0f32; 4];
     let mut c2 = vec![0f32; 4];
-    udll::linalg::sgemm(2, 2, 2, 1.0, &[1.0, 2.0, 3.0, 4.0], udll::linalg::Trans::No, &[1.0, 0.0, 0.0, 1.0], udll::linalg::Trans::No, 0.0, &mut c1);
-    udll::linalg::sgemm(2, 2, 2, 1.0, &[1.0, 2.0, 3.0, 4.5], udll::linalg::Trans::No, &[1.0, 0.0, 0.0, 1.0], udll::linalg::Trans::No, 0.0, &mut c2);
+    crate::linalg::sgemm(2, 2, 2, 1.0, &[1.0, 2.0, 3.0, 4.0], crate::linalg::Trans::No, &[1.0, 0.0, 0.0, 1.0], crate::linalg::Trans::No, 0.0, &mut c1);
+    crate::linalg::sgemm(2, 2, 2, 1.0, &[1.0, 2.0, 3.0, 4.5], crate::linalg::Trans::No, &[1.0, 0.0, 0.0, 1.0], crate::linalg::Trans::No, 0.0, &mut c2);
     assert_ne!(hash(&c1), hash(&c2));
 }

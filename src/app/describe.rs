@@ -1,32 +1,10 @@
-//! Helpers the CLI shares with library users: the thread knob, dataset
-//! selection (a file or the built-in synthetic set) and `info`.
+//! Dataset selection (a file or the built-in synthetic set) and the
+//! descriptions `udll info` prints.
 
 use crate::data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
 use crate::error::{Result, UdllError};
 use crate::io::checkpoint::{Checkpoint, is_checkpoint};
 use std::path::Path;
-
-/// One knob for both thread pools (rayon and matrixmultiply's own). Must be
-/// called before any parallel work. `None` keeps RAYON_NUM_THREADS or the
-/// core count. Results do not depend on this number; speed does.
-pub fn configure_threads(threads: Option<usize>) -> Result<usize> {
-    let n = match threads {
-        Some(0) => return Err(UdllError::config("--threads must be at least 1")),
-        Some(t) => t,
-        None => std::env::var("RAYON_NUM_THREADS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|&t| t > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-    };
-    if std::env::var_os("MATMUL_NUM_THREADS").is_none() || threads.is_some() {
-        // SAFETY: called at start-up before any other thread exists.
-        unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
-    }
-    // A pool may already exist (tests); that is fine, results do not depend on it.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
-    Ok(n)
-}
 
 /// The dataset named on the command line, or the synthetic one.
 pub fn dataset_or_synthetic(path: Option<&Path>, opts: &LoadOptions, synth: &SyntheticSpec) -> Result<Dataset> {

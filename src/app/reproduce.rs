@@ -6,14 +6,15 @@
 //! Every run keeps its own directory and manifest; the summary is written
 //! as Markdown and CSV beside the paper's numbers.
 
+use crate::app::pipeline::{RunOptions, Start, run};
 use crate::data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
 use crate::error::{Result, UdllError};
 use crate::eval::{edsc_labels, kmeans_labels};
-use crate::io::npy_out::read_npy_matrix;
+use crate::io::write_atomic;
 use crate::metrics::scores;
-use crate::model::udll::hyperparams::{Method, UdllConfig};
-use crate::model::udll::pipeline::{RunOptions, Start, run_udll};
+use crate::model::udll::params::{Method, ValidUdllParams};
 use crate::presets::preset;
+use crate::progress::Observer;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -116,20 +117,43 @@ pub fn dataset_spec(name: &str) -> Result<&'static DatasetSpec> {
         .ok_or_else(|| UdllError::config(format!("unknown dataset '{name}' (known: {})", DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))))
 }
 
-#[derive(Clone, Debug)]
+/// What to reproduce. The manifest records the fields that decide the
+/// results (not the output directory, thread count or synthetic size).
+#[derive(Clone, Debug, Serialize)]
 pub struct ReproduceOptions {
+    /// The directory holding the dataset files.
     pub data_dir: PathBuf,
+    /// Dataset names ([`dataset_spec`]).
     pub datasets: Vec<String>,
+    /// The table's methods.
     pub methods: Vec<TableMethod>,
+    /// The seeds, each a run of every method.
     pub seeds: Vec<u64>,
+    /// Where every run's directory and the tables go.
+    #[serde(skip)]
     pub out_dir: PathBuf,
+    /// The thread count recorded in the runs' manifests.
+    #[serde(skip)]
     pub threads: usize,
     /// Overrides for quick runs (None: the preset's).
     pub pretrain_epochs: Option<usize>,
     pub finetune_epochs: Option<usize>,
-    pub quiet: bool,
     /// The `synthetic` dataset's size.
+    #[serde(skip)]
     pub synthetic: SyntheticSpec,
+}
+
+impl ReproduceOptions {
+    /// The dataset files that exist, for the manifest.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        self.datasets
+            .iter()
+            .filter_map(|d| dataset_spec(d).ok())
+            .filter(|s| !s.file.is_empty())
+            .map(|s| self.data_dir.join(s.file))
+            .filter(|p| p.exists())
+            .collect()
+    }
 }
 
 /// One measured run.
@@ -179,10 +203,9 @@ fn load(spec: &DatasetSpec, dir: &Path, synthetic: &SyntheticSpec) -> Result<Opt
     Ok(Some((load_dataset(&p, &opts)?, Some(p))))
 }
 
-fn config(spec: &DatasetSpec, seed: u64, o: &ReproduceOptions) -> Result<UdllConfig> {
+fn config(spec: &DatasetSpec, seed: u64, o: &ReproduceOptions) -> Result<ValidUdllParams> {
     let mut c = preset(spec.preset)?;
     c.seed = seed;
-    c.pretrain.seed = seed;
     if let Some(e) = o.pretrain_epochs {
         c.pretrain.epochs = e;
     }
@@ -192,8 +215,11 @@ fn config(spec: &DatasetSpec, seed: u64, o: &ReproduceOptions) -> Result<UdllCon
     c.check()
 }
 
-/// Run everything `o` asks for; `say` receives one line per finished run.
-pub fn reproduce(o: &ReproduceOptions, say: &dyn Fn(&str)) -> Result<Reproduction> {
+/// Run everything `o` asks for. The runs report their progress to
+/// `observer`; `results` receives one line per finished run (and per
+/// dataset that is not available).
+pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Observer) -> Result<Reproduction> {
+    let say = |line: &str| results.line(&format!("reproduce: {line}"));
     let mut runs = Vec::new();
     let mut unavailable = Vec::new();
     for name in &o.datasets {
@@ -215,34 +241,30 @@ pub fn reproduce(o: &ReproduceOptions, say: &dyn Fn(&str)) -> Result<Reproductio
                 runs.push(RunRow { dataset: name.clone(), method, seed, acc: s.acc, nmi: s.nmi, ari: s.ari, seconds: secs });
                 Ok(())
             };
-            let run_opts = |dir: &str, start: Start| RunOptions {
-                out_dir: base.join(dir),
-                start,
-                clusters: Some(k),
-                quiet: o.quiet,
-                threads: o.threads,
-                inputs: inputs.clone(),
-            };
-            if o.methods.iter().any(|m| m.needs_udll_run()) {
+            let run_opts =
+                |dir: &str, start: Start| RunOptions { out_dir: base.join(dir), start, clusters: Some(k), threads: o.threads, inputs: inputs.clone() };
+            let udll = if o.methods.iter().any(|m| m.needs_udll_run()) {
                 let t = Instant::now();
-                let s = run_udll(&ds, &cfg, &run_opts("udll", Start::Pretrain))?;
+                let r = run(&ds, &cfg, &run_opts("udll", Start::Pretrain), observer)?;
                 if o.methods.contains(&TableMethod::Udll) {
-                    record(TableMethod::Udll, &s.labels, t.elapsed().as_secs_f64())?;
+                    record(TableMethod::Udll, &r.summary.labels, t.elapsed().as_secs_f64())?;
                 }
-            }
+                Some(r)
+            } else {
+                None
+            };
             if o.methods.contains(&TableMethod::Dsc) {
                 let t = Instant::now();
-                let mut dsc = cfg.clone();
-                dsc.method = Method::Dsc;
+                let mut dsc = cfg.clone().into_inner();
+                dsc.set_method(Method::Dsc);
                 let dsc = dsc.check()?;
-                let s = run_udll(&ds, &dsc, &run_opts("dsc", Start::Checkpoint(base.join("udll/pretrained.ckpt"))))?;
-                record(TableMethod::Dsc, &s.labels, t.elapsed().as_secs_f64())?;
+                let r = run(&ds, &dsc, &run_opts("dsc", Start::Checkpoint(base.join("udll/pretrained.ckpt"))), observer)?;
+                record(TableMethod::Dsc, &r.summary.labels, t.elapsed().as_secs_f64())?;
             }
-            for (method, file) in [(TableMethod::PtEdsc, "latent_pretrained.npy"), (TableMethod::FtEdsc, "latent.npy")] {
+            for (method, latent) in udll.iter().flat_map(|r| [(TableMethod::PtEdsc, &r.latent_pretrained), (TableMethod::FtEdsc, &r.latent)]) {
                 if o.methods.contains(&method) {
                     let t = Instant::now();
-                    let (z, n, d) = read_npy_matrix(&base.join("udll").join(file))?;
-                    let labels = edsc_labels(&z, n, d, k, cfg.edsc_lambda, &cfg.post, seed)?;
+                    let labels = edsc_labels(&latent.values, latent.n, latent.d, k, cfg.edsc_lambda, &cfg.post, seed)?;
                     record(method, &labels, t.elapsed().as_secs_f64())?;
                 }
             }
@@ -291,6 +313,20 @@ pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
         }
     }
     out
+}
+
+impl Reproduction {
+    /// Write `reproduce.md`, `summary.csv` and `runs.csv` under `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join("reproduce.md"), self.markdown().as_bytes())?;
+        write_atomic(&dir.join("summary.csv"), summary_csv(self).as_bytes())?;
+        write_atomic(&dir.join("runs.csv"), runs_csv(&self.runs).as_bytes())
+    }
+
+    /// The summary as a Markdown table.
+    pub fn markdown(&self) -> String {
+        markdown(self)
+    }
 }
 
 /// The summary as a Markdown table (fractions, 4 digits).

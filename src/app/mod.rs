@@ -1,0 +1,11 @@
+//! The application layer: the UDLL pipeline as stages and its end-to-end
+//! run, the paper's tables (`reproduce`), the comparison of representation
+//! learners (`compare`) and the related learners' runs (`related`), the
+//! audit of a recorded run, and dataset descriptions.
+
+pub mod audit;
+pub mod compare;
+pub mod describe;
+pub mod pipeline;
+pub mod related;
+pub mod reproduce;

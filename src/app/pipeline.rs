@@ -1,0 +1,517 @@
+//! The UDLL method as four stages, each a library function returning an
+//! in-memory value that can save itself:
+//!
+//! 1. [`pretrain_stage`] → [`Pretrained`]: the starting autoencoder
+//!    (pretrained here on ½‖X − X̂‖², or loaded);
+//! 2. [`prior_graph_stage`] → [`PriorGraphStage`]: the pretrained latent
+//!    codes and the prior graph on them (Eq. 17);
+//! 3. [`finetune_stage`] → [`Finetuned`]: the autoencoder and the
+//!    self-expressive C after fine-tuning (Eq. 18);
+//! 4. [`cluster_stage`] → [`Clustering`]: thrC, the EDSC post-processing and
+//!    spectral clustering of C, scored when labels are known.
+//!
+//! [`run`] chains them in memory and saves each as it completes; the step
+//! commands run one stage each.
+
+use crate::cluster::{PostConfig, cluster_coef};
+use crate::data::Dataset;
+use crate::error::{Result, UdllError};
+use crate::graph::{PriorGraph, adaptive_neighbour_graph};
+use crate::io::checkpoint::Checkpoint;
+use crate::io::labels::labels_csv;
+use crate::io::manifest::{Manifest, RunFacts};
+use crate::io::npy_out::write_npy_f32;
+use crate::io::write_atomic;
+use crate::metrics::{Scores, scores};
+use crate::model::autoencoder::{AeArch, ConvAutoencoder};
+use crate::model::pretrain::{PretrainReport, pretrain};
+use crate::model::self_expressive::{CoefRegularizer, effective_coef};
+use crate::model::udll::finetune::{FinetuneConfig, FinetuneReport, LossTerms, UdllNet, finetune};
+use crate::model::udll::params::ValidUdllParams;
+use crate::progress::Observer;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where the starting autoencoder comes from.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// Pretrain from Glorot initialisation (the default).
+    Pretrain,
+    /// A udll checkpoint.
+    Checkpoint(PathBuf),
+    /// A DSC-Net reference model: (directory, name), see `model::reference`.
+    Reference(PathBuf, String),
+}
+
+/// What a run needs besides its params and data.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The directory every artefact goes to.
+    pub out_dir: PathBuf,
+    /// Where the starting autoencoder comes from.
+    pub start: Start,
+    /// Number of clusters; defaults to the number of label classes.
+    pub clusters: Option<usize>,
+    /// The thread count, recorded in the manifest (results do not depend on it).
+    pub threads: usize,
+    /// Input files to record in the manifest (dataset, checkpoint …).
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Wall-clock seconds of each stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageTimes {
+    /// Pretraining (or loading the starting autoencoder).
+    pub pretrain: f64,
+    /// The pretrained latent codes and the prior graph.
+    pub graph: f64,
+    /// Fine-tuning.
+    pub finetune: f64,
+    /// Post-processing and spectral clustering.
+    pub cluster: f64,
+    /// The whole run.
+    pub total: f64,
+}
+
+/// What a finished run returns besides the files it wrote.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// ACC / NMI / ARI, when the dataset has labels.
+    pub scores: Option<Scores>,
+    /// The number of clusters.
+    pub clusters: usize,
+    /// The cluster of each image.
+    pub labels: Vec<usize>,
+    /// Seconds per stage.
+    pub seconds: StageTimes,
+    /// Mean ½‖x − x̂‖² per image at the last pretraining epoch (None when
+    /// the autoencoder was loaded).
+    pub pretrain_final_loss: Option<f64>,
+    /// The weighted loss terms at the last fine-tuning epoch.
+    pub finetune_final: Option<LossTerms>,
+}
+
+/// A run's in-memory results: the summary, and the latent codes before and
+/// after fine-tuning (for the EDSC ablations and later stages).
+pub struct RunOutput {
+    /// Scores, labels and times.
+    pub summary: RunSummary,
+    /// The pretrained latent codes.
+    pub latent_pretrained: Latent,
+    /// The fine-tuned latent codes.
+    pub latent: Latent,
+}
+
+/// An n × d matrix of latent codes, one row per image.
+#[derive(Clone, Debug)]
+pub struct Latent {
+    /// Row-major values.
+    pub values: Vec<f32>,
+    /// Rows (images).
+    pub n: usize,
+    /// Columns (the latent dimension).
+    pub d: usize,
+}
+
+impl Latent {
+    /// Encode x (n images at the network's input scale), `batch` at a time.
+    pub fn encode(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, batch: usize) -> Latent {
+        let values = ae.embed(x, n, batch);
+        Latent { values, n, d: ae.latent_dim() }
+    }
+
+    /// Write as an n × d float32 `.npy`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_npy_f32(path, &self.values, self.n, self.d)
+    }
+}
+
+/// A checkpoint header's provenance: the dataset and input scale every
+/// checkpoint records, plus the stage's own fields (`extra`, a JSON object).
+/// serde_json keeps keys sorted, so the bytes do not depend on the merge
+/// order.
+pub fn checkpoint_meta(dataset: &str, n: usize, input_scale: f32, extra: serde_json::Value) -> serde_json::Value {
+    let mut meta = serde_json::json!({"dataset": dataset, "n": n, "input_scale": input_scale});
+    if let (Some(m), serde_json::Value::Object(e)) = (meta.as_object_mut(), extra) {
+        m.extend(e);
+    }
+    meta
+}
+
+/// The architecture the params ask for, sized to a dataset.
+pub fn arch_for(params: &ValidUdllParams, ds: &Dataset) -> AeArch {
+    AeArch {
+        height: ds.height,
+        width: ds.width,
+        channels_in: ds.channels,
+        channels: params.channels.clone(),
+        kernels: params.kernels.clone(),
+        final_relu: true,
+    }
+}
+
+/// An untrained autoencoder for `ds`: Glorot filters from the seed (with
+/// non-negative encoder filter sums when configured), encoder biases at the
+/// configured start.
+pub fn fresh_autoencoder(params: &ValidUdllParams, ds: &Dataset) -> Result<ConvAutoencoder<f32>> {
+    let mut ae = ConvAutoencoder::<f32>::new(&arch_for(params, ds))?;
+    ae.init_glorot(params.seed);
+    if params.pretrain.positive_filters {
+        ae.make_encoder_filter_sums_positive();
+    }
+    ae.set_encoder_biases(params.pretrain.encoder_bias_init);
+    Ok(ae)
+}
+
+/// Where a [`Pretrained`] autoencoder came from, as its checkpoint records.
+#[derive(Clone, Debug)]
+enum Origin {
+    /// Pretrained here: the settings in their recorded form, and the seed.
+    Trained { record: serde_json::Value, seed: u64 },
+    /// Loaded from a udll checkpoint.
+    Checkpoint(String),
+    /// Imported from a DSC-Net reference model.
+    Reference(String),
+}
+
+/// Stage 1: the autoencoder fine-tuning starts from.
+pub struct Pretrained {
+    /// The autoencoder.
+    pub ae: ConvAutoencoder<f32>,
+    /// The pretraining log, when it was pretrained here.
+    pub report: Option<PretrainReport>,
+    dataset: String,
+    n: usize,
+    input_scale: f32,
+    origin: Origin,
+}
+
+impl Pretrained {
+    /// The file name [`Self::save`] writes in a run directory.
+    pub const FILE: &'static str = "pretrained.ckpt";
+
+    /// Mean ½‖x − x̂‖² per image at the last pretraining epoch.
+    pub fn final_loss(&self) -> Option<f64> {
+        self.report.as_ref().and_then(|r| r.epoch_loss.last().copied())
+    }
+
+    /// Save as `dir/pretrained.ckpt`, recording where the weights came from
+    /// (the pretraining settings only when they were pretrained here).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let source = match &self.origin {
+            Origin::Trained { record, seed } => serde_json::json!({"pretrain": record, "seed": seed}),
+            Origin::Checkpoint(p) => serde_json::json!({"from_checkpoint": p}),
+            Origin::Reference(p) => serde_json::json!({"from_reference": p}),
+        };
+        let meta = checkpoint_meta(&self.dataset, self.n, self.input_scale, source);
+        Checkpoint::from_autoencoder(&self.ae, "autoencoder", meta).save(&dir.join(Self::FILE))
+    }
+
+    /// Save as a stand-alone checkpoint at `path` (`udll pretrain`): the
+    /// settings, the final loss and the udll version in its header.
+    pub fn save_checkpoint(&self, path: &Path) -> Result<()> {
+        let record = match &self.origin {
+            Origin::Trained { record, .. } => record.clone(),
+            _ => return Err(UdllError::config("only an autoencoder pretrained here is saved as a stand-alone checkpoint")),
+        };
+        let extra = serde_json::json!({
+            "pretrain": record, "final_loss_per_image": self.final_loss(),
+            "udll_version": env!("CARGO_PKG_VERSION"),
+        });
+        let meta = checkpoint_meta(&self.dataset, self.n, self.input_scale, extra);
+        Checkpoint::from_autoencoder(&self.ae, "autoencoder", meta).save(path)
+    }
+}
+
+/// Stage 1: pretrain a fresh autoencoder on x (`ds`'s pixels at the params'
+/// input scale), or load the one `start` names (checked against the
+/// architecture the params give for `ds`).
+pub fn pretrain_stage(ds: &Dataset, params: &ValidUdllParams, start: &Start, x: &[f32], observer: &dyn Observer) -> Result<Pretrained> {
+    let arch = arch_for(params, ds);
+    let (ae, report, origin) = match start {
+        Start::Pretrain => {
+            let mut ae = fresh_autoencoder(params, ds)?;
+            let report = pretrain(&mut ae, x, ds.n, &params.pretrain, params.seed, observer)?;
+            (ae, Some(report), Origin::Trained { record: params.pretrain.record(params.seed), seed: params.seed })
+        }
+        Start::Checkpoint(p) => {
+            let c = Checkpoint::load(p)?;
+            if c.arch != arch {
+                return Err(UdllError::shape(format!(
+                    "{}: its architecture ({}) is not the preset's for this data ({})",
+                    p.display(),
+                    c.arch.describe(),
+                    arch.describe()
+                )));
+            }
+            (c.autoencoder(p)?, None, Origin::Checkpoint(p.display().to_string()))
+        }
+        Start::Reference(dir, name) => {
+            let ae = crate::model::reference::import_reference(dir, name, &arch)?;
+            (ae, None, Origin::Reference(dir.join(name).display().to_string()))
+        }
+    };
+    Ok(Pretrained { ae, report, dataset: ds.name.clone(), n: ds.n, input_scale: params.input_scale, origin })
+}
+
+/// Stage 2: the pretrained latent codes and, when γ > 0, the prior graph
+/// on them.
+pub struct PriorGraphStage {
+    /// The pretrained latent codes.
+    pub latent: Latent,
+    /// The prior graph (None for DSC, γ = 0).
+    pub graph: Option<PriorGraph>,
+}
+
+impl PriorGraphStage {
+    /// Save as `dir/latent_pretrained.npy` and `dir/graph.csv`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.latent.save(&dir.join("latent_pretrained.npy"))?;
+        if let Some(g) = &self.graph {
+            g.save(&dir.join("graph.csv"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The prior graph (Eq. 17) over latent codes, k neighbours each.
+pub fn prior_graph(latent: &Latent, k: usize) -> Result<PriorGraph> {
+    adaptive_neighbour_graph(&latent.values, latent.n, latent.d, k)
+}
+
+/// Refuse a dataset whose images are not the size `arch` (the network in
+/// the checkpoint at `ckpt`) was built for.
+pub fn check_fits(arch: &AeArch, ds: &Dataset, ckpt: &Path) -> Result<()> {
+    if (arch.height, arch.width, arch.channels_in) != (ds.height, ds.width, ds.channels) {
+        return Err(UdllError::shape(format!(
+            "{} expects {}×{}×{} images, the dataset has {}×{}×{}",
+            ckpt.display(),
+            arch.height,
+            arch.width,
+            arch.channels_in,
+            ds.height,
+            ds.width,
+            ds.channels
+        )));
+    }
+    Ok(())
+}
+
+/// Stage 2: encode x with the pretrained autoencoder and build the prior
+/// graph (Eq. 17, k = `graph_k`) on the codes when the locality term is on.
+pub fn prior_graph_stage(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, params: &ValidUdllParams, observer: &dyn Observer) -> Result<PriorGraphStage> {
+    let latent = Latent::encode(ae, x, n, 512);
+    let graph = if params.finetune.locality_weight > 0.0 {
+        observer.line(&format!("[2/4] prior graph (Eq. 17): k = {} over {n} latent codes of dimension {}", params.graph_k, latent.d));
+        Some(prior_graph(&latent, params.graph_k)?)
+    } else {
+        observer.line("[2/4] prior graph: skipped (γ = 0, DSC)");
+        None
+    };
+    Ok(PriorGraphStage { latent, graph })
+}
+
+/// Stage 3: the fine-tuned network, its log and its latent codes.
+pub struct Finetuned {
+    /// The autoencoder and the self-expressive layer.
+    pub net: UdllNet<f32>,
+    /// The per-epoch loss terms.
+    pub report: FinetuneReport,
+    /// The fine-tuned latent codes.
+    pub latent: Latent,
+    meta: serde_json::Value,
+}
+
+impl Finetuned {
+    /// The artefacts [`Self::save`] writes, in order.
+    pub const FILES: [&'static str; 4] = ["finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv"];
+
+    /// Save `finetuned.ckpt`, `coef.npy` (C, n × n), `latent.npy` and
+    /// `losses.csv` under `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let n = self.net.se.n;
+        Checkpoint::from_autoencoder(&self.net.ae, "finetuned", self.meta.clone()).save(&dir.join("finetuned.ckpt"))?;
+        write_npy_f32(&dir.join("coef.npy"), &self.net.se.coef.value, n, n)?;
+        self.latent.save(&dir.join("latent.npy"))?;
+        write_atomic(&dir.join("losses.csv"), self.report.to_csv().as_bytes())
+    }
+}
+
+/// Stage 3: fine-tune `ae` with a fresh self-expressive layer on x (n images
+/// at the input scale it was trained at), with the prior graph when γ > 0.
+/// `meta` is the provenance the checkpoint records ([`checkpoint_meta`]).
+pub fn finetune_stage(
+    ae: ConvAutoencoder<f32>,
+    x: &[f32],
+    n: usize,
+    graph: Option<&PriorGraph>,
+    params: &FinetuneConfig,
+    meta: serde_json::Value,
+    observer: &dyn Observer,
+) -> Result<Finetuned> {
+    let (mut net, report) = finetune(ae, x, n, graph, params, observer)?;
+    let latent = Latent::encode(&mut net.ae, x, n, 512);
+    Ok(Finetuned { net, report, latent, meta })
+}
+
+/// Stage 4: the labels of a clustering, and their scores when the true
+/// labels are known.
+pub struct Clustering {
+    /// The cluster of each sample.
+    pub labels: Vec<usize>,
+    /// The number of clusters.
+    pub clusters: usize,
+    /// The true labels, when known.
+    pub truth: Option<Vec<usize>>,
+    /// ACC / NMI / ARI against `truth`.
+    pub scores: Option<Scores>,
+}
+
+impl Clustering {
+    /// Write `labels.csv` (index,predicted,true) at `path`.
+    pub fn write_labels(&self, path: &Path) -> Result<()> {
+        write_atomic(path, labels_csv(&self.labels, self.truth.as_deref()).as_bytes())
+    }
+
+    /// Save as `dir/labels.csv`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.write_labels(&dir.join("labels.csv"))
+    }
+}
+
+/// Stage 4: thrC, post-processing and spectral clustering of the n × n
+/// coefficients `coef` (C as trained; the matrix the regulariser `reg`
+/// names is clustered) into `clusters` groups, scored against `truth` when
+/// given. C is taken by value: it is freed once that matrix is formed.
+pub fn cluster_stage(
+    coef: Vec<f32>,
+    n: usize,
+    clusters: usize,
+    reg: CoefRegularizer,
+    post: &PostConfig,
+    seed: u64,
+    truth: Option<Vec<usize>>,
+) -> Result<Clustering> {
+    if coef.len() != n * n {
+        return Err(UdllError::shape(format!("the coefficient matrix has {} entries, not {n} × {n}", coef.len())));
+    }
+    let coef = match reg {
+        CoefRegularizer::Plain => coef,
+        CoefRegularizer::SymmetricNoDiag => effective_coef(&coef, n, reg),
+    };
+    let labels = cluster_coef(&coef, n, clusters, post, seed)?;
+    drop(coef);
+    let scores = truth.as_deref().map(|t| scores(&labels, t)).transpose()?;
+    Ok(Clustering { labels, clusters, truth, scores })
+}
+
+/// Artefacts in the order the manifest lists them.
+pub const RUN_ARTEFACTS: &[&str] =
+    &["pretrained.ckpt", "latent_pretrained.npy", "graph.csv", "finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv", "labels.csv", "metrics.json"];
+
+/// The number of clusters: the one asked for, else the label classes.
+pub fn cluster_count(ds: &Dataset, asked: Option<usize>) -> Result<usize> {
+    let clusters = match (asked, ds.num_classes()) {
+        (Some(k), _) => k,
+        (None, Some(k)) => k,
+        (None, None) => return Err(UdllError::config("the dataset has no labels: give the number of clusters (--clusters)")),
+    };
+    if clusters < 2 || clusters > ds.n {
+        return Err(UdllError::config(format!("{clusters} clusters for {} images", ds.n)));
+    }
+    Ok(clusters)
+}
+
+/// Run UDLL (or DSC) end to end on `ds` and write everything to
+/// `opts.out_dir`: pretrained.ckpt, latent_pretrained.npy, graph.csv,
+/// finetuned.ckpt, coef.npy, latent.npy, labels.csv, losses.csv,
+/// metrics.json, manifest.json.
+pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: &dyn Observer) -> Result<RunOutput> {
+    ds.validate()?;
+    let clusters = cluster_count(ds, opts.clusters)?;
+    let out = &opts.out_dir;
+    std::fs::create_dir_all(out).map_err(|e| UdllError::io(out, e))?;
+    let t0 = Instant::now();
+    let x = ds.scaled_pixels(params.input_scale);
+    let n = ds.n;
+
+    let layers: Vec<String> = params.channels.iter().zip(&params.kernels).map(|(c, k)| format!("{c}@{k}x{k}")).collect();
+    observer.line(&format!("[1/4] autoencoder: {} images, {}", n, layers.join(", ")));
+    let mut pretrained = pretrain_stage(ds, params, &opts.start, &x, observer)?;
+    pretrained.save(out)?;
+    let t_pre = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let prior = prior_graph_stage(&mut pretrained.ae, &x, n, params, observer)?;
+    prior.save(out)?;
+    let PriorGraphStage { latent: latent_pretrained, graph } = prior;
+    let t_graph = t1.elapsed().as_secs_f64();
+
+    let t2 = Instant::now();
+    let f = &params.finetune;
+    observer.line(&format!("[3/4] fine-tune: {} epochs, α = {}, β = {}, γ = {}", f.epochs, f.self_expr_weight, f.coef_weight, f.locality_weight));
+    let pretrain_final_loss = pretrained.final_loss();
+    let meta = checkpoint_meta(&ds.name, n, params.input_scale, serde_json::json!({"finetune": params.finetune, "seed": params.seed}));
+    let finetuned = finetune_stage(pretrained.ae, &x, n, graph.as_ref(), f, meta, observer)?;
+    let t_ft = t2.elapsed().as_secs_f64();
+    finetuned.save(out)?;
+
+    let t3 = Instant::now();
+    let p = &params.post;
+    observer.line(&format!("[4/4] cluster: thrC ρ = {}, r = {}·{} + 1, power {}, {:?}", p.rho, p.dim, clusters, p.power, p.assign));
+    // Only C outlives fine-tuning: the network and C's gradient are freed
+    // before the clustering's own n² buffers.
+    let Finetuned { net, report, latent, .. } = finetuned;
+    let coef = net.into_coef();
+    let clustering = cluster_stage(coef, n, clusters, f.coef_reg, p, params.seed, ds.labels.clone())?;
+    let t_cl = t3.elapsed().as_secs_f64();
+    clustering.save(out)?;
+
+    let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let sc = clustering.scores;
+    let summary = RunSummary { scores: sc, clusters, labels: clustering.labels, seconds, pretrain_final_loss, finetune_final: report.epochs.last().copied() };
+    let metrics = serde_json::json!({
+        "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
+        "clusters": clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
+        "pretrain_final_loss_per_image": pretrain_final_loss,
+        "finetune_final_loss": summary.finetune_final,
+        "timings_seconds": summary.seconds,
+    });
+    write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(&metrics).expect("metrics serialise")).as_bytes())?;
+    let facts = RunFacts {
+        config: serde_json::to_value(params).expect("params serialise"),
+        seed: params.seed,
+        dataset: ds.summary(),
+        inputs: &opts.inputs,
+        threads: opts.threads,
+    };
+    Manifest::record_and_write(facts, out, true, RUN_ARTEFACTS)?;
+    Ok(RunOutput { summary, latent_pretrained, latent })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{SyntheticSpec, generate};
+    use crate::presets::preset;
+
+    /// The ORL preset's positive-filter start reaches the autoencoder that
+    /// runs pretrain; without it, some seeds start with negative filters.
+    #[test]
+    fn fresh_autoencoder_applies_the_positive_filter_start() {
+        let ds = generate(&SyntheticSpec { objects: 2, poses: 3, size: 32, seed: 0, noise: 0.0 }).unwrap();
+        let filter_sums = |positive: bool, seed: u64| -> Vec<f64> {
+            let mut params = preset("orl").unwrap();
+            params.seed = seed;
+            params.pretrain.positive_filters = positive;
+            let ae = fresh_autoencoder(&params.check().unwrap(), &ds).unwrap();
+            ae.encoder.iter().flat_map(|c| c.filter_sums()).collect()
+        };
+        assert!(preset("orl").unwrap().pretrain.positive_filters, "the ORL preset asks for it");
+        for seed in 0..4 {
+            assert!(filter_sums(true, seed).iter().all(|s| *s >= 0.0), "seed {seed}");
+        }
+        assert!((0..4).any(|seed| filter_sums(false, seed).iter().any(|s| *s < 0.0)), "Glorot draws some negative filters");
+    }
+}
