@@ -5,12 +5,23 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Everything that can go wrong, in the user's terms.
 #[derive(Debug)]
 pub enum UdllError {
     /// A file could not be opened, read or written.
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// A file was read but its contents are not what the format says.
-    Format { path: PathBuf, message: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Arrays that must agree in size do not.
     Shape(String),
     /// Pixels or features that are NaN or infinite.
@@ -23,18 +34,23 @@ pub enum UdllError {
     Mismatch(String),
 }
 
+/// The crate's result type.
 pub type Result<T> = std::result::Result<T, UdllError>;
 
 impl UdllError {
+    /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         UdllError::Io { path: path.to_path_buf(), source }
     }
+    /// A file whose contents are not what its format says.
     pub fn format(path: &Path, message: impl Into<String>) -> Self {
         UdllError::Format { path: path.to_path_buf(), message: message.into() }
     }
+    /// A setting out of its range.
     pub fn config(message: impl Into<String>) -> Self {
         UdllError::Config(message.into())
     }
+    /// Sizes that do not agree.
     pub fn shape(message: impl Into<String>) -> Self {
         UdllError::Shape(message.into())
     }

@@ -7,9 +7,13 @@ use pathfinding::prelude::{Matrix, kuhn_munkres};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+/// Clustering scores against true labels.
 pub struct Scores {
+    /// Accuracy after Hungarian matching of clusters to classes.
     pub acc: f64,
+    /// Normalised mutual information.
     pub nmi: f64,
+    /// Adjusted Rand index.
     pub ari: f64,
 }
 
@@ -97,6 +101,7 @@ pub fn ari(pred: &[usize], truth: &[usize]) -> Result<f64> {
     Ok((sum_ij - expected) / (max - expected))
 }
 
+/// ACC, NMI and ARI of `pred` against `truth`.
 pub fn scores(pred: &[usize], truth: &[usize]) -> Result<Scores> {
     Ok(Scores { acc: accuracy(pred, truth)?, nmi: nmi(pred, truth)?, ari: ari(pred, truth)? })
 }

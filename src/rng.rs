@@ -6,6 +6,7 @@
 //! sees. Nothing here reads OS entropy or thread-local state.
 
 #[derive(Clone, Debug)]
+/// xoshiro256** seeded through SplitMix64: the same numbers on every machine.
 pub struct Rng {
     s: [u64; 4],
 }
@@ -49,6 +50,7 @@ impl Rng {
         Rng::from_seed(splitmix64(&mut st) ^ self.s[3])
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = self.s[1] << 17;

@@ -28,13 +28,18 @@ pub fn locate_manifest(path: &Path) -> PathBuf {
 /// beside it, and produced by each re-run (None: the file is missing).
 #[derive(Clone, Debug)]
 pub struct AuditRow {
+    /// The artefact's path, relative to the output.
     pub artefact: String,
+    /// Its hash in the manifest.
     pub recorded: String,
+    /// Its hash on disk beside the manifest (None: missing).
     pub on_disk: Option<String>,
+    /// Its hash in each re-run, in the order of the thread counts.
     pub reruns: Vec<Option<String>>,
 }
 
 impl AuditRow {
+    /// Whether every copy has the recorded hash.
     pub fn same(&self) -> bool {
         self.on_disk.as_deref() == Some(self.recorded.as_str()) && self.reruns.iter().all(|h| h.as_deref() == Some(self.recorded.as_str()))
     }
@@ -58,11 +63,14 @@ impl AuditRow {
 /// The result of an audit: one row per artefact of the manifest.
 #[derive(Clone, Debug)]
 pub struct AuditReport {
+    /// The thread count of each re-run.
     pub thread_counts: Vec<usize>,
+    /// One row per artefact, in the manifest's order.
     pub rows: Vec<AuditRow>,
 }
 
 impl AuditReport {
+    /// Whether every row is the same everywhere.
     pub fn all_same(&self) -> bool {
         !self.rows.is_empty() && self.rows.iter().all(AuditRow::same)
     }

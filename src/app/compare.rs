@@ -35,15 +35,25 @@ pub const METHODS: &[&str] = &[
 ];
 
 #[derive(Clone, Debug, Serialize)]
+/// One learner's scores with one seed.
 pub struct CompareRow {
+    /// The learner.
     pub method: String,
+    /// Its seed.
     pub seed: u64,
+    /// k-means accuracy on its features.
     pub acc: f64,
+    /// k-means NMI.
     pub nmi: f64,
+    /// mAP@10 with the labels as relevance.
     pub map10: f64,
+    /// mAP@100.
     pub map100: f64,
+    /// The linear probe's test accuracy.
     pub probe: f64,
+    /// Seconds to train the learner.
     pub train_seconds: f64,
+    /// The feature dimension.
     pub feature_dim: usize,
 }
 

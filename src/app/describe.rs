@@ -40,6 +40,7 @@ pub fn describe_file(path: &Path, opts: &LoadOptions) -> Result<String> {
     Ok(describe_dataset(&ds))
 }
 
+/// A few lines about a dataset: size, pixel range, classes, reader notes.
 pub fn describe_dataset(ds: &Dataset) -> String {
     let (lo, hi) = ds.pixels.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let mut s = format!(

@@ -23,18 +23,26 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TableMethod {
+    /// UDLL with our own pretraining.
     Udll,
+    /// DSC (γ = 0) from the same pretrained autoencoder.
     Dsc,
+    /// EDSC on the pretrained latent codes (Table 4's PT+EDSC).
     PtEdsc,
+    /// EDSC on the fine-tuned latent codes.
     FtEdsc,
+    /// EDSC on the raw pixels.
     EdscRaw,
+    /// k-means on the raw pixels.
     KmeansRaw,
 }
 
+/// Every method, in table order.
 pub const ALL_METHODS: &[TableMethod] =
     &[TableMethod::Udll, TableMethod::Dsc, TableMethod::PtEdsc, TableMethod::FtEdsc, TableMethod::EdscRaw, TableMethod::KmeansRaw];
 
 impl TableMethod {
+    /// The method's name in the tables.
     pub fn label(self) -> &'static str {
         match self {
             TableMethod::Udll => "UDLL",
@@ -68,13 +76,19 @@ impl TableMethod {
 /// (%) per method (Table 3: UDLL, DSC, EDSC; Table 4: PT+EDSC). All of the
 /// paper's numbers are best-of runs or checkpoints (DESIGN.md).
 pub struct DatasetSpec {
+    /// The name `--datasets` takes.
     pub name: &'static str,
+    /// The preset its runs use.
     pub preset: &'static str,
+    /// The file under the data directory (empty: the built-in synthetic set).
     pub file: &'static str,
+    /// The image size when it is not square.
     pub image_size: Option<(usize, usize)>,
+    /// The paper's ACC (%) per method, where the paper has one.
     pub paper: &'static [(TableMethod, f64)],
 }
 
+/// The datasets `udll reproduce` knows.
 pub const DATASETS: &[DatasetSpec] = &[
     DatasetSpec {
         name: "coil20",
@@ -110,6 +124,7 @@ pub const DATASETS: &[DatasetSpec] = &[
     DatasetSpec { name: "synthetic", preset: "synthetic", file: "", image_size: None, paper: &[] },
 ];
 
+/// The dataset called `name`.
 pub fn dataset_spec(name: &str) -> Result<&'static DatasetSpec> {
     DATASETS
         .iter()
@@ -137,6 +152,7 @@ pub struct ReproduceOptions {
     pub threads: usize,
     /// Overrides for quick runs (None: the preset's).
     pub pretrain_epochs: Option<usize>,
+    /// Fine-tuning epochs instead of each preset's (quick checks only).
     pub finetune_epochs: Option<usize>,
     /// The `synthetic` dataset's size.
     #[serde(skip)]
@@ -159,33 +175,53 @@ impl ReproduceOptions {
 /// One measured run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunRow {
+    /// The dataset.
     pub dataset: String,
+    /// The method.
     pub method: TableMethod,
+    /// The seed.
     pub seed: u64,
+    /// Accuracy after Hungarian matching.
     pub acc: f64,
+    /// Normalised mutual information.
     pub nmi: f64,
+    /// Adjusted Rand index.
     pub ari: f64,
+    /// Wall-clock seconds of the run.
     pub seconds: f64,
 }
 
 /// A dataset × method line of the summary.
 #[derive(Clone, Debug, Serialize)]
 pub struct SummaryRow {
+    /// The dataset.
     pub dataset: String,
+    /// The method.
     pub method: TableMethod,
+    /// How many seeds ran.
     pub runs: usize,
+    /// Mean ACC over the seeds.
     pub acc_mean: f64,
+    /// Sample standard deviation of ACC.
     pub acc_std: f64,
+    /// Smallest ACC.
     pub acc_min: f64,
+    /// Mean NMI.
     pub nmi_mean: f64,
+    /// Sample standard deviation of NMI.
     pub nmi_std: f64,
+    /// Smallest NMI.
     pub nmi_min: f64,
+    /// The paper's ACC (a fraction), when it reports one.
     pub paper_acc: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
+/// Every run of a reproduction and their summary.
 pub struct Reproduction {
+    /// One row per run.
     pub runs: Vec<RunRow>,
+    /// One row per dataset × method.
     pub summary: Vec<SummaryRow>,
     /// Datasets whose file is absent.
     pub unavailable: Vec<String>,
@@ -357,6 +393,7 @@ pub fn markdown(r: &Reproduction) -> String {
     s
 }
 
+/// `runs.csv`: one line per run.
 pub fn runs_csv(runs: &[RunRow]) -> String {
     let mut s = String::from("dataset,method,seed,acc,nmi,ari,seconds\n");
     for r in runs {
@@ -365,6 +402,7 @@ pub fn runs_csv(runs: &[RunRow]) -> String {
     s
 }
 
+/// `summary.csv`: one line per dataset × method, beside the paper.
 pub fn summary_csv(r: &Reproduction) -> String {
     let mut s = String::from("dataset,method,seeds,acc_mean,acc_std,acc_min,nmi_mean,nmi_std,nmi_min,paper_acc\n");
     for row in &r.summary {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+/// How spectral clustering turns the embedding into labels.
 pub enum LabelAssign {
     /// Yu & Shi's discretisation (scikit-learn's `discretize`), seeded.
     Discretize,
@@ -14,6 +15,7 @@ pub enum LabelAssign {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The EDSC post-processing of C before spectral clustering (DESIGN.md, `post_proC`).
 pub struct PostConfig {
     /// ρ of thrC: keep per column the largest |c| until their sum first
     /// exceeds ρ · ‖column‖₁ (ρ ≥ 1 keeps everything).

@@ -10,14 +10,21 @@ use crate::error::{Result, UdllError};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
+/// n images of h × w × c f32 pixels (NHWC, channel fastest), nominally in [0, 1], with optional 0-based labels.
 pub struct Dataset {
+    /// A name for reports: the file stem, or `synthetic`.
     pub name: String,
+    /// The number of images.
     pub n: usize,
+    /// Image height.
     pub height: usize,
+    /// Image width.
     pub width: usize,
+    /// Channels per pixel (1 for grey).
     pub channels: usize,
     /// n × height × width × channels.
     pub pixels: Vec<f32>,
+    /// 0-based class of each image, when known.
     pub labels: Option<Vec<usize>>,
     /// Where it was read from (None for generated data).
     pub source: Option<PathBuf>,
@@ -26,10 +33,12 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Values per image, h·w·c.
     pub fn image_len(&self) -> usize {
         self.height * self.width * self.channels
     }
 
+    /// The number of classes (largest label + 1), when labelled.
     pub fn num_classes(&self) -> Option<usize> {
         self.labels.as_ref().map(|l| l.iter().copied().max().map_or(0, |m| m + 1))
     }

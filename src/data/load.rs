@@ -13,6 +13,7 @@ pub const IMAGE_VAR_GUESSES: &[&str] = &["fea", "X", "x", "data", "images", "fea
 pub const LABEL_VAR_GUESSES: &[&str] = &["gnd", "labels", "label", "Label", "y", "Y", "gt"];
 
 #[derive(Clone, Debug, Default)]
+/// How to read a dataset file.
 pub struct LoadOptions {
     /// Name of the image variable (MAT) — guessed when None.
     pub images_var: Option<String>,

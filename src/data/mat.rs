@@ -36,6 +36,7 @@ const MAX_INFLATED_BYTES: usize = 4 << 30;
 /// One numeric variable of a MAT-file, converted to f64.
 #[derive(Clone, Debug)]
 pub struct MatVar {
+    /// The variable's name.
     pub name: String,
     /// MATLAB dimensions (column-major).
     pub dims: Vec<usize>,
@@ -48,6 +49,7 @@ pub struct MatVar {
 }
 
 impl MatVar {
+    /// The number of elements.
     pub fn numel(&self) -> usize {
         self.dims.iter().product()
     }
@@ -272,18 +274,24 @@ pub fn parse_mat(path: &Path, bytes: &[u8]) -> Result<Vec<MatVar>> {
     Ok(vars)
 }
 
-/// How a variable is stored by [`write_mat`].
+/// How a variable is stored by [`mat_bytes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Storage {
+    /// Stored as miDOUBLE (f64).
     Double,
+    /// Stored as miUINT8 (values rounded to 0..255).
     Uint8,
 }
 
 /// A variable to write: MATLAB dims and column-major data.
 pub struct MatOut<'a> {
+    /// The variable's name.
     pub name: &'a str,
+    /// Its dimensions (MATLAB order).
     pub dims: Vec<usize>,
+    /// Its values, column-major.
     pub data: &'a [f64],
+    /// The element type to store.
     pub storage: Storage,
 }
 

@@ -14,10 +14,15 @@ use rayon::prelude::*;
 use std::f64::consts::TAU;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The size of the built-in synthetic set.
 pub struct SyntheticSpec {
+    /// Objects (classes).
     pub objects: usize,
+    /// Poses per object.
     pub poses: usize,
+    /// Image side length in pixels.
     pub size: usize,
+    /// The seed of the shapes and textures.
     pub seed: u64,
     /// Standard deviation of additive Gaussian pixel noise.
     pub noise: f64,

@@ -82,14 +82,19 @@ pub fn edsc_labels(features: &[f32], n: usize, d: usize, clusters: usize, lambda
 /// Options of one evaluation.
 #[derive(Clone, Debug)]
 pub struct EvalOptions {
+    /// The number of clusters.
     pub clusters: usize,
+    /// The seed of k-means, the eigen solver and the probe split.
     pub seed: u64,
     /// Neighbours of the spectral task's graph.
     pub knn: usize,
     /// λ relative to the mean squared norm (EDSC).
     pub edsc_lambda: f64,
+    /// The post-processing EDSC uses.
     pub post: PostConfig,
+    /// The k of each mAP@k.
     pub map_ks: Vec<usize>,
+    /// The linear probe's settings.
     pub probe: probe::ProbeConfig,
 }
 

@@ -9,12 +9,17 @@ use crate::nn::{Adam, Param};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug)]
+/// Settings of the linear probe.
 pub struct ProbeConfig {
     /// Fraction of each class used for training (at least one sample).
     pub train_fraction: f64,
+    /// Full-batch gradient steps.
     pub epochs: usize,
+    /// Learning rate.
     pub lr: f64,
+    /// L2 penalty on the weights.
     pub l2: f64,
+    /// The seed of the split and the initial weights.
     pub seed: u64,
 }
 
@@ -25,10 +30,15 @@ impl Default for ProbeConfig {
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
+/// The probe's accuracies on its two halves.
 pub struct ProbeResult {
+    /// Training samples.
     pub train_size: usize,
+    /// Test samples.
     pub test_size: usize,
+    /// Accuracy on the training samples.
     pub train_accuracy: f64,
+    /// Accuracy on the test samples.
     pub test_accuracy: f64,
 }
 

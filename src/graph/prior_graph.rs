@@ -15,8 +15,11 @@ use crate::error::{Result, UdllError};
 use crate::graph::knn::k_nearest;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The prior graph of Eq. 17: each sample's k nearest neighbours in latent space with adaptive weights, stored by column.
 pub struct PriorGraph {
+    /// The number of samples.
     pub n: usize,
+    /// Neighbours per sample.
     pub k: usize,
     /// Column j's neighbours: rows i, entries j·k .. (j+1)·k.
     pub rows: Vec<usize>,
@@ -72,6 +75,7 @@ impl PriorGraph {
         crate::io::write_atomic(path, self.to_csv().as_bytes())
     }
 
+    /// Parse the CSV of [`Self::to_csv`] read from `path`.
     pub fn from_csv(path: &std::path::Path, text: &str) -> Result<Self> {
         let bad = |m: String| UdllError::format(path, m);
         let mut lines = text.lines();

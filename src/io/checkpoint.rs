@@ -20,13 +20,19 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The first eight bytes of every checkpoint.
 pub const MAGIC: &[u8; 8] = b"UDLLCKPT";
+/// The format version this build writes and reads.
 pub const VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq)]
+/// A named tensor of f32 values.
 pub struct Tensor {
+    /// The parameter's name (`enc0.w`, …).
     pub name: String,
+    /// Its shape.
     pub shape: Vec<usize>,
+    /// Its values, row-major.
     pub data: Vec<f32>,
 }
 
@@ -38,12 +44,15 @@ struct Header {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// A saved autoencoder: architecture, tensors and provenance.
 pub struct Checkpoint {
     /// What the file holds: "autoencoder" (pretrained) or "finetuned".
     pub kind: String,
+    /// The architecture the tensors belong to.
     pub arch: AeArch,
     /// Free-form provenance (method, seed, losses, source dataset, ...).
     pub meta: serde_json::Value,
+    /// Every parameter.
     pub tensors: Vec<Tensor>,
 }
 
@@ -53,10 +62,12 @@ impl Checkpoint {
         self.meta.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32
     }
 
+    /// The tensor called `name`.
     pub fn tensor(&self, name: &str) -> Option<&Tensor> {
         self.tensors.iter().find(|t| t.name == name)
     }
 
+    /// The file's bytes: magic, version, JSON header, tensors, SHA-256.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
@@ -81,6 +92,7 @@ impl Checkpoint {
         out
     }
 
+    /// Parse a checkpoint read from `path`, refusing any that fails its checksum.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let bad = |m: String| UdllError::format(path, m);
         if bytes.len() < 8 || &bytes[..8] != MAGIC {
@@ -134,10 +146,12 @@ impl Checkpoint {
         Ok(Checkpoint { kind: header.kind, arch: header.arch, meta: header.meta, tensors })
     }
 
+    /// Write atomically to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         write_atomic(path, &self.to_bytes())
     }
 
+    /// Read and check the checkpoint at `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| UdllError::io(path, e))?;
         Self::from_bytes(path, &bytes)

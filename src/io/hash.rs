@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 
+/// SHA-256 of `bytes`.
 pub fn sha256_bytes(bytes: &[u8]) -> [u8; 32] {
     let d = Sha256::digest(bytes);
     let mut out = [0u8; 32];
@@ -12,10 +13,12 @@ pub fn sha256_bytes(bytes: &[u8]) -> [u8; 32] {
     out
 }
 
+/// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of `bytes` as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&sha256_bytes(bytes))
 }

@@ -17,10 +17,13 @@ use std::path::{Path, PathBuf};
 pub const VOLATILE_JSON_KEYS: &[&str] = &["timings_seconds"];
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// A file a command read or wrote, with its hash.
 pub struct FileRecord {
     /// Path as given (inputs) or relative to the output (artefacts).
     pub path: String,
+    /// SHA-256 of the file's bytes.
     pub sha256: String,
+    /// The file's size.
     pub bytes: u64,
     /// For JSON artefacts that carry wall times: the SHA-256 of the JSON
     /// with those keys removed, which is what an audit compares.
@@ -29,6 +32,7 @@ pub struct FileRecord {
 }
 
 impl FileRecord {
+    /// Hash the file at `path`, recorded as `shown_as`.
     pub fn of(path: &Path, shown_as: &str) -> Result<Self> {
         let bytes = std::fs::metadata(path).map_err(|e| UdllError::io(path, e))?.len();
         let stable_sha256 = if path.extension().is_some_and(|e| e == "json") { stable_json_hash(path)? } else { None };
@@ -60,6 +64,7 @@ fn stable_json_hash(path: &Path) -> Result<Option<String>> {
 pub struct OutputRecord {
     /// The `--out` value as given on the command line.
     pub path: String,
+    /// Whether it is a directory (else one file).
     pub is_dir: bool,
 }
 
@@ -70,6 +75,7 @@ impl OutputRecord {
         if self.is_dir { p } else { p.parent().map(Path::to_path_buf).unwrap_or_default() }
     }
 
+    /// Where the manifest of this output goes.
     pub fn manifest_path(&self) -> PathBuf {
         manifest_path_for(Path::new(&self.path), self.is_dir)
     }
@@ -86,38 +92,52 @@ pub fn manifest_path_for(out: &Path, is_dir: bool) -> PathBuf {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+/// What a command did: its inputs, settings, software and artefacts, hashed.
 pub struct Manifest {
+    /// The version of udll that ran.
     pub udll_version: String,
     /// The git commit the binary was built from, when the build knew it.
     #[serde(default)]
     pub git_commit: Option<String>,
-    /// The command line, as typed (argv[0] included).
+    /// The command line, as typed (the program name included).
     pub command: Vec<String>,
     /// The working directory relative input paths are read from.
     #[serde(default)]
     pub cwd: String,
+    /// Where the command wrote.
     pub output: OutputRecord,
     /// Every resolved hyper-parameter (preset values included).
     pub config: serde_json::Value,
+    /// The run's seed.
     pub seed: u64,
+    /// A summary of the dataset (name, size, classes).
     pub dataset: serde_json::Value,
+    /// Every input file, hashed.
     pub inputs: Vec<FileRecord>,
     /// The CPU features that decide which GEMM kernel runs.
     pub cpu_kernel_features: Vec<String>,
+    /// The thread count (results do not depend on it).
     pub threads: usize,
+    /// Every artefact, hashed.
     pub artefacts: Vec<FileRecord>,
 }
 
 /// What a command says about its run; the rest of the manifest is filled
 /// in by [`Manifest::record`].
 pub struct RunFacts<'a> {
+    /// The checked settings.
     pub config: serde_json::Value,
+    /// The run's seed.
     pub seed: u64,
+    /// A summary of the dataset.
     pub dataset: serde_json::Value,
+    /// The input files.
     pub inputs: &'a [PathBuf],
+    /// The thread count.
     pub threads: usize,
 }
 
+/// The git commit this binary was built from, when the build knew it.
 pub fn git_commit() -> Option<String> {
     option_env!("UDLL_GIT_COMMIT").map(str::to_string)
 }
@@ -160,11 +180,13 @@ impl Manifest {
         Ok(path)
     }
 
+    /// Write as pretty JSON at `path` (atomically).
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("manifest serialises");
         write_atomic(path, format!("{text}\n").as_bytes())
     }
 
+    /// Read the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest> {
         let text = std::fs::read_to_string(path).map_err(|e| UdllError::io(path, e))?;
         serde_json::from_str(&text).map_err(|e| UdllError::format(path, format!("not a udll manifest: {e}")))

@@ -11,8 +11,11 @@
 //! transpose through strides (no copy).
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether an operand enters a product transposed.
 pub enum Trans {
+    /// As stored.
     No,
+    /// Transposed.
     Yes,
 }
 

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
+/// f32 or f64: what the layers and solvers are generic over.
 pub trait Real:
     Copy
     + Send
@@ -25,11 +26,17 @@ pub trait Real:
     + MulAssign
     + Sum
 {
+    /// 0.
     const ZERO: Self;
+    /// 1.
     const ONE: Self;
+    /// From f64 (rounded for f32).
     fn from_f64(v: f64) -> Self;
+    /// To f64 (exact).
     fn to_f64(self) -> f64;
+    /// The square root.
     fn sqrt(self) -> Self;
+    /// Neither NaN nor infinite.
     fn is_finite(self) -> bool;
     /// C ← alpha · op(A) · op(B) + beta · C through the crate's GEMM wrapper.
     #[allow(clippy::too_many_arguments)]

@@ -113,6 +113,9 @@ pub fn step_b<T: Real>(ae: &mut DenseAutoencoder<T>, clf: &mut Mlp<T>, rec_input
 
 pub struct AmeAe {
     pub ae: DenseAutoencoder<f32>,
+    // Trained with the encoder and kept with it, though only the encoder
+    // is used downstream (codes for clustering and retrieval).
+    #[allow(dead_code)]
     pub classifier: Mlp<f32>,
 }
 

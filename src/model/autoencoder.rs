@@ -20,9 +20,13 @@ use crate::rng::Rng;
 use std::path::Path;
 
 #[derive(Clone, Debug)]
+/// The convolutional autoencoder, with its caches for backward.
 pub struct ConvAutoencoder<T: Real> {
+    /// Its shape.
     pub arch: AeArch,
+    /// Encoder layers, input first.
     pub encoder: Vec<Conv2d<T>>,
+    /// Decoder layers, deepest first.
     pub decoder: Vec<ConvTranspose2d<T>>,
     /// Lane-blocked outputs of the last encode / decode (their ReLU masks).
     enc_out: Vec<T>,
@@ -69,6 +73,7 @@ impl<T: Real> ConvAutoencoder<T> {
         }
     }
 
+    /// Values per latent code.
     pub fn latent_dim(&self) -> usize {
         self.arch.latent_dim()
     }
@@ -99,7 +104,7 @@ impl<T: Real> ConvAutoencoder<T> {
     }
 
     /// Encode n images (NHWC) to n latent rows; caches for backward.
-    /// Inside, the batch is lane-blocked (see [`crate::nn::conv_lanes`]):
+    /// Inside, the batch is lane-blocked (see `nn::conv_lanes`):
     /// only the network's input and output are converted. The ReLUs work in
     /// place; the output each needs for its backward is the next layer's
     /// cached input, or the kept output of the last layer.
@@ -208,17 +213,9 @@ impl<T: Real> HasParams<T> for ConvAutoencoder<T> {
     }
 }
 
-/// Copy parameters between precisions (f32 training ⇄ f64 checks).
-pub fn convert<A: Real, B: Real>(src: &ConvAutoencoder<A>) -> ConvAutoencoder<B> {
-    let mut dst = ConvAutoencoder::<B>::new(&src.arch).expect("architecture was valid");
-    for (d, s) in dst.params_mut().into_iter().zip(src.params()) {
-        d.value = s.value.iter().map(|v| B::from_f64(v.to_f64())).collect();
-    }
-    dst
-}
-
 /// Checkpoints of this autoencoder (the file format is `io::checkpoint`).
 impl Checkpoint {
+    /// A checkpoint of `ae`'s parameters, of `kind` ("autoencoder" or "finetuned"), with `meta` as provenance.
     pub fn from_autoencoder(ae: &ConvAutoencoder<f32>, kind: &str, meta: serde_json::Value) -> Self {
         let tensors = ae.params().iter().map(|p| Tensor { name: p.name.clone(), shape: p.shape.clone(), data: p.value.clone() }).collect();
         Checkpoint { kind: kind.to_string(), arch: ae.arch.clone(), meta, tensors }

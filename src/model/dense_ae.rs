@@ -145,7 +145,6 @@ impl<T: Real> Act<T> {
 
 pub struct DenseAutoencoder<T: Real> {
     pub cfg: DenseAeConfig,
-    pub d_in: usize,
     enc: Vec<Dense<T>>,
     enc_act: Vec<Act<T>>,
     dec: Vec<Dense<T>>,
@@ -180,7 +179,7 @@ impl<T: Real> DenseAutoencoder<T> {
             .collect();
         let dec = (0..l).map(|i| Dense::new(&format!("dec{i}"), widths[l - i], widths[l - i - 1])).collect();
         let dec_act = (0..l.saturating_sub(1)).map(|_| Act::Relu(Relu::new())).collect();
-        Ok(DenseAutoencoder { cfg: cfg.clone(), d_in, enc, enc_act, dec, dec_act })
+        Ok(DenseAutoencoder { cfg: cfg.clone(), enc, enc_act, dec, dec_act })
     }
 
     pub fn code_dim(&self) -> usize {

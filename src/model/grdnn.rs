@@ -79,6 +79,9 @@ pub fn graph_term<T: Real>(dec: &mut Mlp<T>, h: &[T], rows: &[T], n: usize, eta:
 
 pub struct GrDnn {
     pub ae: DenseAutoencoder<f32>,
+    // Trained with the encoder and kept with it, though only the encoder
+    // is used downstream (codes for clustering and retrieval).
+    #[allow(dead_code)]
     pub graph_decoder: Mlp<f32>,
 }
 

@@ -14,10 +14,13 @@ use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Settings of the reconstruction pretraining.
 pub struct PretrainConfig {
+    /// Passes over the data.
     pub epochs: usize,
     /// Images per Adam step; 0 means the whole dataset (full batch).
     pub batch_size: usize,
+    /// Adam's learning rate.
     pub lr: f64,
     /// Initial value of every encoder bias (0 = TensorFlow's default). A
     /// small positive value keeps ReLU channels whose random filter sums
@@ -61,6 +64,7 @@ impl PretrainConfig {
         v
     }
 
+    /// Learning rate > 0, penalties ≥ 0, mask rate in [0, 1).
     pub fn validate(&self) -> Result<()> {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(UdllError::config(format!("pretrain learning rate must be positive, got {}", self.lr)));
@@ -76,10 +80,12 @@ impl PretrainConfig {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// The pretraining log.
 pub struct PretrainReport {
     /// Mean per-image ½‖x − x̂‖² over each epoch (as trained, before the
     /// epoch's last update for full batch).
     pub epoch_loss: Vec<f64>,
+    /// Wall-clock seconds.
     pub seconds: f64,
 }
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+/// Which matrix the β‖·‖² term penalises (and the clustering reads).
 pub enum CoefRegularizer {
     /// β‖C‖²; the clustered matrix is C.
     Plain,
@@ -25,8 +26,11 @@ pub enum CoefRegularizer {
 }
 
 #[derive(Clone, Debug)]
+/// The self-expressive layer: C (n × n) and the cache of its last forward.
 pub struct SelfExpressive<T> {
+    /// The number of samples.
     pub n: usize,
+    /// C, with its gradient.
     pub coef: Param<T>,
     /// Keep diag(C) = 0 (no sample explains itself).
     pub zero_diag: bool,
@@ -35,6 +39,7 @@ pub struct SelfExpressive<T> {
 }
 
 impl<T: Real> SelfExpressive<T> {
+    /// C of n × n, every entry `init` (the diagonal 0 with `zero_diag`).
     pub fn new(n: usize, init: f64, zero_diag: bool) -> Self {
         let mut coef = Param::zeros("coef", &[n, n]);
         coef.value.iter_mut().for_each(|v| *v = T::from_f64(init));
@@ -96,6 +101,7 @@ impl<T: Real> SelfExpressive<T> {
         loss
     }
 
+    /// Drop the forward cache.
     pub fn clear_cache(&mut self) {
         self.latent = Vec::new();
     }

@@ -42,9 +42,6 @@ impl<T: Real> Relu<T> {
         relu_backward_in_place(&mut g, &self.output);
         g
     }
-    pub fn clear_cache(&mut self) {
-        self.output = Vec::new();
-    }
 }
 
 impl<T: Real> HasParams<T> for Relu<T> {
@@ -84,9 +81,6 @@ impl<T: Real> Sigmoid<T> {
     pub fn backward(&self, dy: &[T]) -> Vec<T> {
         assert_eq!(dy.len(), self.output.len(), "sigmoid backward: gradient does not match the last forward");
         dy.par_iter().zip(self.output.par_iter()).map(|(&g, &y)| g * y * (T::ONE - y)).collect()
-    }
-    pub fn output(&self) -> &[T] {
-        &self.output
     }
 }
 

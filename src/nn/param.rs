@@ -30,8 +30,11 @@ impl<T: Real> Param<T> {
 /// Anything that owns parameters, in a fixed order (the optimiser's state
 /// and the checkpoint follow that order).
 pub trait HasParams<T: Real> {
+    /// Every parameter, mutably (for the optimiser).
     fn params_mut(&mut self) -> Vec<&mut Param<T>>;
+    /// Every parameter.
     fn params(&self) -> Vec<&Param<T>>;
+    /// Set every gradient to zero.
     fn zero_grad(&mut self) {
         for p in self.params_mut() {
             p.zero_grad();

@@ -72,7 +72,7 @@ pub fn symmetric_top_eigen(a: &[f64], n: usize, k: usize, which: Which, opts: &E
 /// whose largest eigenvalues 1/(σ − λ) are those of the wanted λ, spread
 /// far apart from the rest when σ is close above them. (σI − A) is
 /// factorised once (Cholesky); then a block of k + oversample vectors is
-/// iterated ([`shift_invert`]), each step one solve for the
+/// iterated (`shift_invert`), each step one solve for the
 /// whole block. Every pair is converged to its own relative residual,
 /// ‖Bx − θx‖ ≤ tol·θ with B = (σI − A)⁻¹, which bounds A's residual:
 /// ‖Ax − λx‖ ≤ tol·(σ − λ_min). If that takes more than 100 steps, the

@@ -5,6 +5,7 @@
 use crate::error::{Result, UdllError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which end of the spectrum is wanted.
 pub enum Which {
     /// Largest |λ| (for the SVD of a symmetric matrix).
     Magnitude,
@@ -13,9 +14,10 @@ pub enum Which {
 }
 
 #[derive(Clone, Debug)]
+/// Settings of the eigen solvers.
 pub struct EigenOptions {
     /// Use the full decomposition when n is at most this (it is also used
-    /// when k > n / 8, see [`symmetric_top_eigen`]).
+    /// when k > n / 8, see [`super::symmetric_top_eigen`]).
     pub full_below: usize,
     /// Vectors beyond k: shift-invert's block holds k + this, and Lanczos
     /// first checks for convergence after 2k + this steps.
@@ -26,9 +28,10 @@ pub struct EigenOptions {
     /// Converged when every wanted residual ‖Ax − λx‖ ≤ tol · |λ_max|
     /// (shift-invert: ‖Bx − θx‖ ≤ tol · θ for B = (σI − A)⁻¹).
     pub tol: f64,
+    /// The seed of the starting vectors.
     pub seed: u64,
     /// Shift-invert factorises with the blocked Cholesky
-    /// ([`crate::linalg::cholesky`]) when n is above this, else with
+    /// (`linalg::cholesky`) when n is above this, else with
     /// nalgebra's. By default shift-invert runs only above `full_below`
     /// (3000), so of the paper's datasets only COIL-100 (n = 7200) gets
     /// there, and it takes the blocked one.

@@ -79,13 +79,18 @@ impl FinetuneConfig {
 /// The loss terms of one step, each already multiplied by its weight.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
 pub struct LossTerms {
+    /// r‖X − X̂‖².
     pub reconstruction: f64,
+    /// α‖Z − CZ‖².
     pub self_expression: f64,
+    /// β‖C̃‖².
     pub coef_norm: f64,
+    /// γ Σ a_ij‖z_i − z_j‖².
     pub locality: f64,
 }
 
 impl LossTerms {
+    /// The sum of the terms.
     pub fn total(&self) -> f64 {
         self.reconstruction + self.self_expression + self.coef_norm + self.locality
     }
@@ -180,9 +185,11 @@ impl<T: Real> UdllNet<T> {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// The fine-tuning log.
 pub struct FinetuneReport {
     /// Loss terms at each epoch, before that epoch's update.
     pub epochs: Vec<LossTerms>,
+    /// Wall-clock seconds.
     pub seconds: f64,
 }
 
