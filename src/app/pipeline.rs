@@ -57,6 +57,10 @@ pub struct RunOptions {
     pub threads: usize,
     /// Input files to record in the manifest (dataset, checkpoint …).
     pub inputs: Vec<PathBuf>,
+    /// Return the latent codes in [`RunOutput`] (they are saved either
+    /// way); without, each is freed once saved, which lowers the peak
+    /// memory of fine-tuning by n × d floats.
+    pub keep_latents: bool,
 }
 
 /// Wall-clock seconds of each stage.
@@ -93,14 +97,15 @@ pub struct RunSummary {
 }
 
 /// A run's in-memory results: the summary, and the latent codes before and
-/// after fine-tuning (for the EDSC ablations and later stages).
+/// after fine-tuning when [`RunOptions::keep_latents`] asks for them (for
+/// the EDSC ablations and later stages).
 pub struct RunOutput {
     /// Scores, labels and times.
     pub summary: RunSummary,
     /// The pretrained latent codes.
-    pub latent_pretrained: Latent,
+    pub latent_pretrained: Option<Latent>,
     /// The fine-tuned latent codes.
-    pub latent: Latent,
+    pub latent: Option<Latent>,
 }
 
 /// An n × d matrix of latent codes, one row per image.
@@ -446,6 +451,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     let prior = prior_graph_stage(&mut pretrained.ae, &x, n, params, observer)?;
     prior.save(out)?;
     let PriorGraphStage { latent: latent_pretrained, graph } = prior;
+    let latent_pretrained = opts.keep_latents.then_some(latent_pretrained);
     let t_graph = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
@@ -463,6 +469,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     // Only C outlives fine-tuning: the network and C's gradient are freed
     // before the clustering's own n² buffers.
     let Finetuned { net, report, latent, .. } = finetuned;
+    let latent = opts.keep_latents.then_some(latent);
     let coef = net.into_coef();
     let clustering = cluster_stage(coef, n, clusters, f.coef_reg, p, params.seed, ds.labels.clone())?;
     let t_cl = t3.elapsed().as_secs_f64();

@@ -277,8 +277,14 @@ pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Ob
                 runs.push(RunRow { dataset: name.clone(), method, seed, acc: s.acc, nmi: s.nmi, ari: s.ari, seconds: secs });
                 Ok(())
             };
-            let run_opts =
-                |dir: &str, start: Start| RunOptions { out_dir: base.join(dir), start, clusters: Some(k), threads: o.threads, inputs: inputs.clone() };
+            let run_opts = |dir: &str, start: Start| RunOptions {
+                out_dir: base.join(dir),
+                start,
+                clusters: Some(k),
+                threads: o.threads,
+                inputs: inputs.clone(),
+                keep_latents: true,
+            };
             let udll = if o.methods.iter().any(|m| m.needs_udll_run()) {
                 let t = Instant::now();
                 let r = run(&ds, &cfg, &run_opts("udll", Start::Pretrain), observer)?;
@@ -297,7 +303,8 @@ pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Ob
                 let r = run(&ds, &dsc, &run_opts("dsc", Start::Checkpoint(base.join("udll/pretrained.ckpt"))), observer)?;
                 record(TableMethod::Dsc, &r.summary.labels, t.elapsed().as_secs_f64())?;
             }
-            for (method, latent) in udll.iter().flat_map(|r| [(TableMethod::PtEdsc, &r.latent_pretrained), (TableMethod::FtEdsc, &r.latent)]) {
+            let latents = udll.iter().flat_map(|r| [(TableMethod::PtEdsc, &r.latent_pretrained), (TableMethod::FtEdsc, &r.latent)]);
+            for (method, latent) in latents.filter_map(|(m, l)| Some((m, l.as_ref()?))) {
                 if o.methods.contains(&method) {
                     let t = Instant::now();
                     let labels = edsc_labels(&latent.values, latent.n, latent.d, k, cfg.edsc_lambda, &cfg.post, seed)?;

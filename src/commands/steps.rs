@@ -301,7 +301,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         params.seed,
         a.out.display()
     ));
-    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs };
+    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, keep_latents: false };
     let s = run_udll(&ds, &params, &opts, &obs)?.summary;
     let t = &s.seconds;
     match s.scores {
