@@ -3,7 +3,7 @@
 //! constants"). A preset is only a starting `UdllParams`; every value can be
 //! overridden by a flag.
 //!
-//! Loss weights follow the form of `hyperparams.rs`:
+//! Loss weights follow the form of `model/udll/params.rs`:
 //! L = r‖X − X̂‖² + α‖Z − CZ‖² + β‖C̃‖² + γ Σ a_ij‖z_i − z_j‖².
 //! For COIL-20 they are the reference code's (r = 1, α = 1000, β = 1 on the
 //! symmetrised zero-diagonal C, trace weight 18 ⇒ γ = 9): that code is the

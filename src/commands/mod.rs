@@ -16,7 +16,8 @@ use udll::io::manifest::{Manifest, RunFacts};
 use udll::{Dataset, Method, Observer, PostConfig, Result, UdllError, UdllParams};
 
 /// Declare a command's argument struct with shared flag groups appended:
-/// `data` (the dataset file and how to read it), `synthetic` (the built-in
+/// `data` (the dataset file, its labels file and `read`), `read` (how to
+/// read a file: MAT variable names, image size), `synthetic` (the built-in
 /// set's size), `threads`, `quiet`, `finetune` (the fine-tuning settings of
 /// `run` and `finetune`) and `post` (the post-processing of `run` and
 /// `cluster`).
@@ -29,15 +30,19 @@ macro_rules! cli_args {
             /// dataset file (.mat or .npy)
             #[argh(option)]
             pub(crate) data: Option<PathBuf>,
+            /// labels as a 1-D integer .npy file (for .npy images)
+            #[argh(option)]
+            pub(crate) labels: Option<PathBuf>,
+        ] [read $(, $rest)*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [read $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
             /// image variable in a MAT-file (default: guessed, e.g. fea)
             #[argh(option)]
             pub(crate) images_var: Option<String>,
             /// label variable in a MAT-file (default: guessed, e.g. gnd)
             #[argh(option)]
             pub(crate) labels_var: Option<String>,
-            /// labels as a 1-D integer .npy file (for .npy images)
-            #[argh(option)]
-            pub(crate) labels: Option<PathBuf>,
             /// image size HxW when the images are not square (e.g. 48x42)
             #[argh(option)]
             pub(crate) image_size: Option<String>,

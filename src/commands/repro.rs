@@ -155,17 +155,8 @@ cli_args! {
         /// dataset whose labels (and, without --features, pixels) are used
         #[argh(option)]
         data: Option<PathBuf>,
-        /// image variable in a MAT-file (default: guessed, e.g. fea)
-        #[argh(option)]
-        images_var: Option<String>,
-        /// label variable in a MAT-file (default: guessed, e.g. gnd)
-        #[argh(option)]
-        labels_var: Option<String>,
-        /// image size HxW when the images are not square (e.g. 48x42)
-        #[argh(option)]
-        image_size: Option<String>,
     }
-    groups [threads]
+    groups [read, threads]
 }
 
 /// True labels from a labels.csv (its `true` column) or a 1-D .npy.

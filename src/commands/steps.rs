@@ -16,17 +16,8 @@ cli_args! {
         /// the file to describe
         #[argh(positional)]
         file: PathBuf,
-        /// name of the image variable in a MAT-file (default: guessed, e.g. fea)
-        #[argh(option)]
-        images_var: Option<String>,
-        /// name of the label variable in a MAT-file (default: guessed, e.g. gnd)
-        #[argh(option)]
-        labels_var: Option<String>,
-        /// image size HxW when it is not square (e.g. 48x42)
-        #[argh(option)]
-        image_size: Option<String>,
     }
-    groups []
+    groups [read]
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {

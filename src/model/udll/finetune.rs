@@ -3,7 +3,7 @@
 //!
 //!   L = r‖X − g(C·Z)‖² + α‖Z − C·Z‖² + β‖C̃‖² + γ Σ_ij a_ij ‖z_i − z_j‖²,  Z = f(X)
 //!
-//! (see `hyperparams.rs` for the conventions; γ = 0 is DSC).
+//! (see `params.rs` for the conventions; γ = 0 is DSC).
 //!
 //! Backward, with E = Z − C·Z and G = dL/dẐ from the decoder minus 2α·E:
 //! dC = G·Zᵀ + 2β·C̃,  dZ = Cᵀ·G + 2α·E + 2γ Σ_j (a_ij + a_ji)(z_i − z_j).
