@@ -57,6 +57,9 @@ pub struct RunOptions {
     pub threads: usize,
     /// Input files to record in the manifest (dataset, checkpoint …).
     pub inputs: Vec<PathBuf>,
+    /// The command line to record in the manifest (what `udll audit`
+    /// re-runs); empty when there is none.
+    pub command: Vec<String>,
     /// Return the latent codes in [`RunOutput`] (they are saved either
     /// way); without, each is freed once saved, which lowers the peak
     /// memory of fine-tuning by n × d floats.
@@ -487,6 +490,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     });
     write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(&metrics).expect("metrics serialise")).as_bytes())?;
     let facts = RunFacts {
+        command: &opts.command,
         config: serde_json::to_value(params).expect("params serialise"),
         seed: params.seed,
         dataset: ds.summary(),

@@ -150,6 +150,9 @@ pub struct ReproduceOptions {
     /// The thread count recorded in the runs' manifests.
     #[serde(skip)]
     pub threads: usize,
+    /// The command line the runs' manifests record.
+    #[serde(skip)]
+    pub command: Vec<String>,
     /// Overrides for quick runs (None: the preset's).
     pub pretrain_epochs: Option<usize>,
     /// Fine-tuning epochs instead of each preset's (quick checks only).
@@ -283,6 +286,7 @@ pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Ob
                 clusters: Some(k),
                 threads: o.threads,
                 inputs: inputs.clone(),
+                command: o.command.clone(),
                 keep_latents: true,
             };
             let udll = if o.methods.iter().any(|m| m.needs_udll_run()) {

@@ -228,7 +228,8 @@ pub fn manifest(
     artefacts: &[&str],
 ) -> Result<()> {
     let config = serde_json::to_value(config).map_err(|e| UdllError::config(format!("the settings do not serialise: {e}")))?;
-    let facts = RunFacts { config, seed, dataset, inputs, threads: rayon::current_num_threads() };
+    let command: Vec<String> = std::env::args().collect();
+    let facts = RunFacts { command: &command, config, seed, dataset, inputs, threads: rayon::current_num_threads() };
     Manifest::record_and_write(facts, out, is_dir, artefacts).map(|_| ())
 }
 

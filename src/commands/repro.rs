@@ -283,6 +283,7 @@ pub fn reproduce(a: ReproduceArgs) -> Result<()> {
         seeds: (0..a.seeds).collect(),
         out_dir: a.out.clone(),
         threads: rayon::current_num_threads(),
+        command: std::env::args().collect(),
         pretrain_epochs: a.pretrain_epochs,
         finetune_epochs: a.epochs,
         synthetic: SyntheticSpec { objects: a.synthetic_objects, poses: a.synthetic_poses, ..Default::default() },

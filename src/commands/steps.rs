@@ -292,7 +292,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         params.seed,
         a.out.display()
     ));
-    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, keep_latents: false };
+    let command = std::env::args().collect();
+    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, command, keep_latents: false };
     let s = run_udll(&ds, &params, &opts, &obs)?.summary;
     let t = &s.seconds;
     match s.scores {

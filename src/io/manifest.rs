@@ -125,6 +125,9 @@ pub struct Manifest {
 /// What a command says about its run; the rest of the manifest is filled
 /// in by [`Manifest::record`].
 pub struct RunFacts<'a> {
+    /// The command line that asked for the run (program name first), which
+    /// `udll audit` re-runs; empty for a call from a library user.
+    pub command: &'a [String],
     /// The checked settings.
     pub config: serde_json::Value,
     /// The run's seed.
@@ -159,7 +162,7 @@ impl Manifest {
         Ok(Manifest {
             udll_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(),
-            command: std::env::args().collect(),
+            command: facts.command.to_vec(),
             cwd: std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
             output,
             config: facts.config,
