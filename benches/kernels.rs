@@ -250,6 +250,44 @@ fn self_expressive_vs_sgemm(n: usize, d: usize, reps: usize) {
     let se_rate = 3.0 * flops / t_se / 1e9;
     println!("sgemm {n}×{n}×{d}: {t_gemm:.3}s, {gemm_rate:.1} GFLOP/s (reference, best of {reps})");
     println!("self-expressive ({n}, {d}) fwd+bwd (3 GEMMs): {t_se:.3}s, {se_rate:.1} GFLOP/s, ratio to sgemm {:.2}", se_rate / gemm_rate);
+    numpy_sgemm(n, n, d, reps.max(3), gemm_rate);
+}
+
+/// numpy's sgemm (its BLAS) on the same m × k × n in the same run, with as
+/// many BLAS threads as ours, and our wrapper's rate as a fraction of it.
+/// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from its environment
+/// (set on some machines for old OpenBLAS builds, they pin it to an older
+/// kernel), so it runs the fastest kernel it has for this CPU. Skipped with
+/// a message where python3 or numpy is absent.
+fn numpy_sgemm(m: usize, k: usize, n: usize, reps: usize, ours: f64) {
+    let threads = rayon::current_num_threads().to_string();
+    let script = format!(
+        "import time, numpy as np
+a = np.random.rand({m}, {k}).astype(np.float32)
+b = np.random.rand({k}, {n}).astype(np.float32)
+best = float('inf')
+for _ in range({reps}):
+    start = time.perf_counter()
+    a @ b
+    best = min(best, time.perf_counter() - start)
+print(best)"
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE")
+        .env("OPENBLAS_NUM_THREADS", &threads)
+        .env("OMP_NUM_THREADS", &threads)
+        .env("MKL_NUM_THREADS", &threads)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let secs: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(f64::NAN);
+            let rate = 2.0 * (m * k * n) as f64 / secs / 1e9;
+            println!("numpy sgemm {m}×{k}×{n}: {secs:.3}s, {rate:.1} GFLOP/s (best of {reps}); the wrapper's sgemm is {:.2} of it", ours / rate);
+        }
+        _ => println!("numpy sgemm {m}×{k}×{n}: skipped (python3 with numpy not found)"),
+    }
 }
 
 /// thrC + EDSC affinity + spectral clustering of an n × n coefficient
