@@ -120,17 +120,27 @@ pub fn parse_image_size(s: &str) -> Result<(usize, usize)> {
         .map(|p| p.trim().parse::<usize>())
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32")))?;
-    match nums.as_slice() {
-        [s] if *s > 0 => Ok((*s, *s)),
-        [h, w] if *h > 0 && *w > 0 => Ok((*h, *w)),
-        _ => Err(UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32"))),
+    let (h, w) = match nums.as_slice() {
+        [s] if *s > 0 => (*s, *s),
+        [h, w] if *h > 0 && *w > 0 => (*h, *w),
+        _ => return Err(UdllError::config(format!("image size '{s}': expected HxW, e.g. 32x32"))),
+    };
+    // Pixels per image are h·w: refuse sizes whose product overflows or
+    // that no image file could hold, before anything is sized from them.
+    match h.checked_mul(w) {
+        Some(p) if p <= MAX_PIXELS_PER_IMAGE => Ok((h, w)),
+        _ => Err(UdllError::config(format!("image size '{s}': {h} × {w} pixels is more than the {MAX_PIXELS_PER_IMAGE} an image may have"))),
     }
 }
+
+/// The most pixels one image may have (65 536 × 65 536): far above any
+/// dataset udll is for, far below what overflows a size computation.
+pub const MAX_PIXELS_PER_IMAGE: usize = 1 << 32;
 
 /// Height × width for d pixels: the given size (checked) or the square root.
 pub fn resolve_image_size(d: usize, given: Option<(usize, usize)>, path: &Path) -> Result<(usize, usize)> {
     match given {
-        Some((h, w)) if h * w == d => Ok((h, w)),
+        Some((h, w)) if h.checked_mul(w) == Some(d) => Ok((h, w)),
         Some((h, w)) => Err(UdllError::format(path, format!("{d} pixels per image do not make {h}×{w} images"))),
         None => {
             let s = (d as f64).sqrt().round() as usize;
@@ -143,5 +153,24 @@ pub fn resolve_image_size(d: usize, given: Option<(usize, usize)>, path: &Path) 
                 Err(UdllError::format(path, format!("{d} pixels per image is not a square; give the image size (e.g. --image-size 48x42)")))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `2x9223372036854776320` wraps to 1024 pixels in unchecked arithmetic:
+    /// it was accepted for 32 × 32 images and then aborted on a capacity
+    /// overflow (and `udll info` printed a nonsense size).
+    #[test]
+    fn image_sizes_are_checked_before_use() {
+        assert_eq!(parse_image_size("48x42").unwrap(), (48, 42));
+        assert_eq!(parse_image_size("32").unwrap(), (32, 32));
+        for bad in ["2x9223372036854776320", "4294967296x2", "0x4", "x", "3x4x5"] {
+            assert!(parse_image_size(bad).is_err(), "{bad}");
+        }
+        let wraps = (2, 9223372036854776320usize);
+        assert!(resolve_image_size(1024, Some(wraps), Path::new("f")).is_err());
     }
 }

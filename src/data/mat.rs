@@ -236,13 +236,56 @@ pub fn read_mat(path: &Path) -> Result<Vec<MatVar>> {
     parse_mat(path, &bytes)
 }
 
+/// Inflate one miCOMPRESSED element: first its 8-byte tag, which declares
+/// the size of the element it holds, then exactly that much (at most
+/// [`MAX_INFLATED_BYTES`]). A zlib stream that inflates past its declared
+/// size is refused without allocating beyond it (a 130 KB stream used to
+/// inflate to 1.6 GB).
+fn inflate_element(path: &Path, data: &[u8], big_endian: bool) -> Result<Vec<u8>> {
+    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_zlib_with_limit};
+    let corrupt = |status: TINFLStatus| UdllError::format(path, format!("corrupt compressed variable (zlib: {status:?})"));
+    let head = match decompress_to_vec_zlib_with_limit(data, 8) {
+        Ok(all) => all,
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => e.output,
+        Err(e) => return Err(corrupt(e.status)),
+    };
+    if head.len() < 8 {
+        return Err(UdllError::format(path, "compressed variable holds no element"));
+    }
+    let declared =
+        if big_endian { u32::from_be_bytes(head[4..8].try_into().expect("4 bytes")) } else { u32::from_le_bytes(head[4..8].try_into().expect("4 bytes")) }
+            as usize;
+    let needed = 8 + declared;
+    if needed > MAX_INFLATED_BYTES {
+        return Err(UdllError::format(path, format!("a compressed variable declares {declared} bytes, more than the {MAX_INFLATED_BYTES} udll inflates")));
+    }
+    match decompress_to_vec_zlib_with_limit(data, needed) {
+        Ok(all) => Ok(all),
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => {
+            Err(UdllError::format(path, format!("a compressed variable inflates past the {declared} bytes it declares")))
+        }
+        Err(e) => Err(corrupt(e.status)),
+    }
+}
+
+/// Whether `bytes` are a MATLAB v7.3 file: HDF5 with MATLAB's 512-byte
+/// user block in front (its text header says "MATLAB 7.3", its version
+/// field is 0x0200, and the HDF5 signature follows at byte 512), or HDF5
+/// with no user block.
+fn is_hdf5_mat(bytes: &[u8]) -> bool {
+    const HDF5: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+    let at = |offset: usize| bytes.get(offset..offset + 8) == Some(HDF5.as_slice());
+    let version_0x0200 = matches!(&bytes[124..128], [0x00, 0x02, b'I', b'M'] | [0x02, 0x00, b'M', b'I']);
+    at(0) || at(512) || bytes.starts_with(b"MATLAB 7.3") || version_0x0200
+}
+
 /// Parse MAT-file bytes (`path` is only used in error messages).
 pub fn parse_mat(path: &Path, bytes: &[u8]) -> Result<Vec<MatVar>> {
     if bytes.len() < 128 {
         return Err(UdllError::format(path, format!("not a MAT-file: {} bytes, shorter than the 128-byte header", bytes.len())));
     }
-    if bytes.starts_with(b"\x89HDF") || bytes[..128].windows(8).any(|w| w == b"\x89HDF\r\n\x1a\n") {
-        return Err(UdllError::format(path, "MATLAB 7.3 (HDF5) MAT-files are not supported; save with -v7 or -v6"));
+    if is_hdf5_mat(bytes) {
+        return Err(UdllError::format(path, "MATLAB v7.3 (HDF5) files are not supported; save with -v7"));
     }
     let big_endian = match &bytes[126..128] {
         b"IM" => false,
@@ -256,8 +299,7 @@ pub fn parse_mat(path: &Path, bytes: &[u8]) -> Result<Vec<MatVar>> {
         let var = match el.ty {
             MI_MATRIX => parse_matrix(path, el.data, big_endian)?,
             MI_COMPRESSED => {
-                let inflated = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(el.data, MAX_INFLATED_BYTES)
-                    .map_err(|e| UdllError::format(path, format!("corrupt compressed variable (zlib: {:?})", e.status)))?;
+                let inflated = inflate_element(path, el.data, big_endian)?;
                 let mut inner = Reader { buf: &inflated, pos: 0, big_endian, path };
                 let el = inner.element()?;
                 if el.ty != MI_MATRIX {
@@ -348,4 +390,55 @@ pub fn mat_bytes(vars: &[MatOut], compressed: bool) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A v7.3 file has MATLAB's 128-byte text header, padding to 512 bytes
+    /// and the HDF5 signature only there: it was read as a Level 5 file and
+    /// failed with a message about its contents.
+    #[test]
+    fn matlab_v73_files_are_named() {
+        let mut bytes = format!("{:<116}", "MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 30 12:00:00 2026 HDF5 schema 1.00 .").into_bytes();
+        bytes.extend_from_slice(&[0u8; 8]);
+        bytes.extend_from_slice(&[0x00, 0x02, b'I', b'M']);
+        bytes.resize(512, 0);
+        bytes.extend_from_slice(b"\x89HDF\r\n\x1a\n");
+        bytes.resize(2048, 7);
+        let e = parse_mat(Path::new("v73.mat"), &bytes).unwrap_err().to_string();
+        assert!(e.contains("MATLAB v7.3 (HDF5) files are not supported; save with -v7"), "{e}");
+        // The signature alone, after a header that does not say 7.3, is enough.
+        bytes[..10].copy_from_slice(b"MATLAB 5.0");
+        bytes[124..126].copy_from_slice(&[0x00, 0x01]);
+        assert!(parse_mat(Path::new("v73.mat"), &bytes).unwrap_err().to_string().contains("v7.3"));
+    }
+
+    /// A compressed variable inflates to exactly the element its tag
+    /// declares; a stream that goes on (a zlib bomb) is refused at that size.
+    #[test]
+    fn inflation_stops_at_the_declared_size() {
+        let header = |payload: &[u8]| {
+            let mut b = format!("{:<116}", "MATLAB 5.0 MAT-file, test").into_bytes();
+            b.extend_from_slice(&[0u8; 8]);
+            b.extend_from_slice(&[0x00, 0x01, b'I', b'M']);
+            let z = miniz_oxide::deflate::compress_to_vec_zlib(payload, 6);
+            b.extend_from_slice(&15u32.to_le_bytes());
+            b.extend_from_slice(&(z.len() as u32).to_le_bytes());
+            b.extend_from_slice(&z);
+            b
+        };
+        let mut bomb = 14u32.to_le_bytes().to_vec();
+        bomb.extend_from_slice(&16u32.to_le_bytes());
+        bomb.resize(8 << 20, 0);
+        let file = header(&bomb);
+        assert!(file.len() < 64 << 10, "the test's bomb is small on disk ({} bytes)", file.len());
+        let e = parse_mat(Path::new("bomb.mat"), &file).unwrap_err().to_string();
+        assert!(e.contains("inflates past the 16 bytes it declares"), "{e}");
+        let mut huge = 14u32.to_le_bytes().to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        let e = parse_mat(Path::new("huge.mat"), &header(&huge)).unwrap_err().to_string();
+        assert!(e.contains("declares 4294967295 bytes"), "{e}");
+    }
 }

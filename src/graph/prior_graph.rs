@@ -87,16 +87,25 @@ impl PriorGraph {
         if lines.next() != Some("j,i,a_ij") {
             return Err(bad("graph file lacks the 'j,i,a_ij' header".into()));
         }
+        // The header's sizes are checked against what the file holds (one
+        // line per entry) before anything is allocated from them.
+        let body: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+        if n == 0 || k == 0 || n.checked_mul(k) != Some(body.len()) {
+            return Err(bad(format!("the header says n={n}, k={k}, which is n·k entries, but the file has {} entry lines", body.len())));
+        }
         let mut rows = vec![0usize; n * k];
         let mut weights = vec![0f64; n * k];
         let mut count = vec![0usize; n];
-        for (ln, line) in lines.enumerate() {
+        for (ln, line) in body.into_iter().enumerate() {
             let parts: Vec<&str> = line.split(',').collect();
             let parsed = (parts.len() == 3).then(|| (parts[0].parse::<usize>(), parts[1].parse::<usize>(), parts[2].parse::<f64>()));
             let Some((Ok(j), Ok(i), Ok(a))) = parsed else {
                 return Err(bad(format!("line {}: expected 'j,i,a_ij'", ln + 3)));
             };
-            if j >= n || i >= n || count[j] >= k || !a.is_finite() {
+            if !a.is_finite() {
+                return Err(bad(format!("line {}: the weight of entry ({j}, {i}) is {a}, not a finite number", ln + 3)));
+            }
+            if j >= n || i >= n || count[j] >= k {
                 return Err(bad(format!("line {}: entry ({j}, {i}) does not fit n={n}, k={k}", ln + 3)));
             }
             rows[j * k + count[j]] = i;
@@ -169,5 +178,23 @@ mod tests {
         assert_eq!(back, g);
         let adj = g.symmetric_adjacency();
         assert!(adj.iter().all(|r| r.windows(2).all(|w| w[0].0 < w[1].0)));
+    }
+
+    /// Sizes in the header are checked against the file before anything is
+    /// allocated (a header saying n=100000000000 used to abort on a 2.4 TB
+    /// allocation), and a NaN weight is named as such.
+    #[test]
+    fn csv_header_sizes_and_weights_are_checked() {
+        let p = std::path::Path::new("g.csv");
+        let g = adaptive_neighbour_graph(&[0.0f32; 6 * 3], 6, 3, 3).unwrap().to_csv();
+        let huge = g.replacen("n=6 k=3", "n=100000000000 k=3", 1);
+        let e = PriorGraph::from_csv(p, &huge).unwrap_err().to_string();
+        assert!(e.contains("n=100000000000, k=3") && e.contains("18 entry lines"), "{e}");
+        let overflow = g.replacen("n=6 k=3", "n=18446744073709551615 k=3", 1);
+        assert!(PriorGraph::from_csv(p, &overflow).unwrap_err().to_string().contains("entry lines"));
+        let line = g.lines().find(|l| l.starts_with("0,1,")).unwrap();
+        let nan = g.replacen(line, "0,1,NaN", 1);
+        let e = PriorGraph::from_csv(p, &nan).unwrap_err().to_string();
+        assert!(e.contains("is NaN, not a finite number"), "{e}");
     }
 }
