@@ -111,14 +111,18 @@ fn keep_freed_memory() {}
 /// `main`, before any other thread exists, which is what makes `set_var`
 /// sound here (and why it is not a library function).
 fn configure_threads(threads: Option<usize>) -> Result<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // More threads than cores only adds hand-overs (2000 made an epoch 1000×
+    // slower); the results are the same for any count, so cap it.
+    let most = 4 * cores.max(1);
     let n = match threads {
         Some(0) => return Err(UdllError::config("--threads must be at least 1")),
+        Some(t) if t > most => {
+            eprintln!("udll: warning: --threads {t} is more than 4 × this machine's {cores} cores; using {most}");
+            most
+        }
         Some(t) => t,
-        None => std::env::var("RAYON_NUM_THREADS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|&t| t > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).filter(|&t| t > 0).unwrap_or(cores),
     };
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() || threads.is_some() {
         // SAFETY: called from `main` before any other thread is started (the

@@ -133,3 +133,77 @@ fn bad_flags_are_errors() {
     assert_clean_error(&run(&["run", "--lr", "-1", "--out", "/tmp/never"], &[]), "learning rate");
     assert_clean_error(&run(&["pretrain", "--channels", "3,x", "--out", "/tmp/never.ckpt"], &[]), "--channels");
 }
+
+/// Settings that cannot work are refused before the first expensive step:
+/// a prior graph of more neighbours than points used to fail only after
+/// pretraining (47 s on COIL-20), leaving a pretrained checkpoint behind.
+#[test]
+fn impossible_settings_fail_before_pretraining() {
+    let dir = scratch("early_checks");
+    let out = dir.join("run");
+    let o = run(&["run", "--synthetic-objects", "3", "--synthetic-poses", "4", "--k", "1000", "--out", out.to_str().unwrap(), "--quiet"], &[]);
+    assert_clean_error(&o, "k = 1000 needs at least 1002 points, got 12");
+    assert!(!out.join("pretrained.ckpt").exists(), "pretraining ran before the check");
+}
+
+/// A thread count far above the cores is capped with a warning (results do
+/// not depend on it; 2000 threads made an epoch 1000 times slower).
+#[test]
+fn absurd_thread_counts_are_capped() {
+    let dir = scratch("threads_cap");
+    let out = dir.join("run");
+    let o = run(
+        &[
+            "run",
+            "--synthetic-objects",
+            "3",
+            "--synthetic-poses",
+            "4",
+            "--pretrain-epochs",
+            "2",
+            "--epochs",
+            "2",
+            "--threads",
+            "2000",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("udll: warning: --threads 2000"), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(m["threads"].as_u64().unwrap() as usize, 4 * cores);
+}
+
+/// Divergence is an error, not a result: `--lr 1e9` used to end with the
+/// loss at 2.5e22 and still write metrics and exit 0.
+#[test]
+fn diverged_training_is_an_error_and_writes_no_metrics() {
+    let dir = scratch("diverged");
+    let synth = ["--synthetic-objects", "3", "--synthetic-poses", "4"];
+    for (flags, needle) in [(["--lr", "1e9"], "fine-tune diverged"), (["--pretrain-lr", "1e9"], "pretrain diverged")] {
+        let out = dir.join(flags[0].trim_start_matches('-'));
+        let mut args = vec!["run", "--pretrain-epochs", "5", "--epochs", "10", "--out", out.to_str().unwrap(), "--quiet"];
+        args.extend(synth);
+        args.extend(flags);
+        let o = run(&args, &[]);
+        assert_clean_error(&o, needle);
+        assert!(!out.join("metrics.json").exists(), "{flags:?}: metrics were written for a diverged model");
+    }
+}
+
+/// An all-zero coefficient matrix has no clusters to find: it was
+/// clustered without comment.
+#[test]
+fn an_all_zero_coefficient_matrix_is_refused() {
+    let dir = scratch("zero_coef");
+    let coef = dir.join("coef.npy");
+    udll::io::npy_out::write_npy_f32(&coef, &[0.0; 36], 6, 6).unwrap();
+    let out = dir.join("labels.csv");
+    let o = run(&["cluster", "--coef", coef.to_str().unwrap(), "--clusters", "2", "--out", out.to_str().unwrap()], &[]);
+    assert_clean_error(&o, "all zeros");
+    assert!(!out.exists());
+}

@@ -16,7 +16,7 @@
 use crate::cluster::{PostConfig, cluster_coef};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
-use crate::graph::{PriorGraph, adaptive_neighbour_graph};
+use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
 use crate::io::manifest::{Manifest, RunFacts};
@@ -127,6 +127,22 @@ impl Latent {
     pub fn encode(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, batch: usize) -> Latent {
         let values = ae.embed(x, n, batch);
         Latent { values, n, d: ae.latent_dim() }
+    }
+
+    /// Refuse codes that carry nothing: non-finite, or the same value in
+    /// every entry (a dead encoder: with `--pretrain-lr 1e9` every code was
+    /// 0, and fine-tuning failed an epoch later with no word of why).
+    /// `what` names the encoder in the message.
+    pub fn check_alive(&self, what: &str) -> Result<()> {
+        if self.values.iter().any(|v| !v.is_finite()) {
+            return Err(UdllError::NonFinite(format!("the {what} encoder's latent codes have NaN or infinite entries")));
+        }
+        if let Some(&first) = self.values.first()
+            && self.values.iter().all(|&v| v == first)
+        {
+            return Err(UdllError::Numeric(format!("the {what} encoder is dead: every latent code of every image is {first}; lower the learning rate")));
+        }
+        Ok(())
     }
 
     /// Write as an n × d float32 `.npy`.
@@ -310,6 +326,7 @@ pub fn check_fits(arch: &AeArch, ds: &Dataset, ckpt: &Path) -> Result<()> {
 /// graph (Eq. 17, k = `graph_k`) on the codes when the locality term is on.
 pub fn prior_graph_stage(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, params: &ValidUdllParams, observer: &dyn Observer) -> Result<PriorGraphStage> {
     let latent = Latent::encode(ae, x, n, 512);
+    latent.check_alive("pretrained")?;
     let graph = if params.finetune.locality_weight > 0.0 {
         observer.line(&format!("[2/4] prior graph (Eq. 17): k = {} over {n} latent codes of dimension {}", params.graph_k, latent.d));
         Some(prior_graph(&latent, params.graph_k)?)
@@ -360,6 +377,7 @@ pub fn finetune_stage(
 ) -> Result<Finetuned> {
     let (mut net, report) = finetune(ae, x, n, graph, params, observer)?;
     let latent = Latent::encode(&mut net.ae, x, n, 512);
+    latent.check_alive("fine-tuned")?;
     Ok(Finetuned { net, report, latent, meta })
 }
 
@@ -404,6 +422,12 @@ pub fn cluster_stage(
     if coef.len() != n * n {
         return Err(UdllError::shape(format!("the coefficient matrix has {} entries, not {n} × {n}", coef.len())));
     }
+    if coef.iter().any(|v| !v.is_finite()) {
+        return Err(UdllError::NonFinite("the coefficient matrix has NaN or infinite entries".into()));
+    }
+    if coef.iter().all(|&v| v == 0.0) {
+        return Err(UdllError::Numeric("the coefficient matrix is all zeros: there is nothing to cluster".into()));
+    }
     let coef = match reg {
         CoefRegularizer::Plain => coef,
         CoefRegularizer::SymmetricNoDiag => effective_coef(&coef, n, reg),
@@ -437,7 +461,12 @@ pub fn cluster_count(ds: &Dataset, asked: Option<usize>) -> Result<usize> {
 /// metrics.json, manifest.json.
 pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: &dyn Observer) -> Result<RunOutput> {
     ds.validate()?;
+    // Everything that can be checked before the first expensive step is:
+    // a graph that cannot be built used to fail only after pretraining.
     let clusters = cluster_count(ds, opts.clusters)?;
+    if params.finetune.locality_weight > 0.0 {
+        check_graph_size(ds.n, params.graph_k)?;
+    }
     let out = &opts.out_dir;
     std::fs::create_dir_all(out).map_err(|e| UdllError::io(out, e))?;
     let t0 = Instant::now();
@@ -524,5 +553,16 @@ mod tests {
             assert!(filter_sums(true, seed).iter().all(|s| *s >= 0.0), "seed {seed}");
         }
         assert!((0..4).any(|seed| filter_sums(false, seed).iter().any(|s| *s < 0.0)), "Glorot draws some negative filters");
+    }
+
+    /// A dead encoder (every code equal) or a non-finite one is refused.
+    #[test]
+    fn dead_or_non_finite_latent_codes_are_refused() {
+        let dead = Latent { values: vec![0.0; 12], n: 3, d: 4 };
+        assert!(dead.check_alive("pretrained").unwrap_err().to_string().contains("the pretrained encoder is dead"));
+        let nan = Latent { values: vec![1.0, f32::NAN, 0.5, 2.0], n: 2, d: 2 };
+        assert!(nan.check_alive("fine-tuned").is_err());
+        let alive = Latent { values: vec![0.0, 0.0, 0.5, 0.0], n: 2, d: 2 };
+        alive.check_alive("pretrained").unwrap();
     }
 }

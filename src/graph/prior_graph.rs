@@ -119,14 +119,21 @@ impl PriorGraph {
     }
 }
 
-/// Build the Eq. (17) graph from latent features z (n × d, one row each).
-pub fn adaptive_neighbour_graph(z: &[f32], n: usize, d: usize, k: usize) -> Result<PriorGraph> {
+/// Whether a graph of k neighbours can be built on n points (k ≥ 1, and
+/// n ≥ k + 2: the weights need the (k+1)-th neighbour).
+pub fn check_graph_size(n: usize, k: usize) -> Result<()> {
     if k == 0 {
         return Err(UdllError::config("prior graph: k must be at least 1"));
     }
-    if n < k + 2 {
-        return Err(UdllError::config(format!("prior graph: k = {k} needs at least {} points, got {n}", k + 2)));
+    if n < k.saturating_add(2) {
+        return Err(UdllError::config(format!("prior graph: k = {k} needs at least {} points, got {n}", k.saturating_add(2))));
     }
+    Ok(())
+}
+
+/// Build the Eq. (17) graph from latent features z (n × d, one row each).
+pub fn adaptive_neighbour_graph(z: &[f32], n: usize, d: usize, k: usize) -> Result<PriorGraph> {
+    check_graph_size(n, k)?;
     // Distances are symmetric, so column j's nearest are row j's nearest.
     let nn = k_nearest(z, n, d, k + 1)?;
     let mut rows = Vec::with_capacity(n * k);

@@ -145,6 +145,13 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
             adam.update(&mut ae.params_mut());
         }
         let mean = total / n as f64;
+        if let Some(&first) = epoch_loss.first()
+            && crate::model::udll::finetune::diverged(first, mean)
+        {
+            return Err(UdllError::Numeric(format!(
+                "pretrain diverged: the reconstruction loss rose from {first:.4e} per image at epoch 1 to {mean:.4e} at epoch {epoch}; lower the learning rate"
+            )));
+        }
         epoch_loss.push(mean);
         progress.update(epoch, &format!("recon {mean:.5} per image"));
     }
