@@ -105,3 +105,27 @@ fn audit_of_a_directory_without_manifest_is_a_clean_error() {
     let o = run(&["audit", dir.to_str().unwrap()], &[]);
     assert_clean_error(&o, "manifest.json");
 }
+
+/// A rerun into a finished run's directory that fails halfway leaves no
+/// manifest or metrics of the earlier run beside its own new files (they
+/// used to stay and describe another run), and the directory says it is
+/// incomplete: audit refuses it.
+#[test]
+fn a_failed_rerun_leaves_an_unambiguous_directory() {
+    let dir = scratch("failed_rerun");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let synth = ["--synthetic-objects", "3", "--synthetic-poses", "4", "--pretrain-epochs", "3", "--epochs", "3", "--quiet"];
+    let mut args = vec!["run", "--out", o];
+    args.extend(synth);
+    let first = run(&args, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(out.join("manifest.json").exists() && !out.join("udll-incomplete").exists());
+    args.extend(["--lr", "1e9"]);
+    let failed = run(&args, &[]);
+    assert!(!failed.status.success());
+    assert!(!out.join("manifest.json").exists(), "the earlier run's manifest survived beside new artefacts");
+    assert!(!out.join("metrics.json").exists(), "the earlier run's metrics survived");
+    assert!(out.join("udll-incomplete").exists());
+    assert_clean_error(&run(&["audit", o], &[]), "is not a finished run");
+}

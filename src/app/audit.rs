@@ -12,16 +12,18 @@ use crate::io::manifest::{FileRecord, Manifest};
 use crate::linalg::gemm::cpu_kernel_features;
 use std::path::{Path, PathBuf};
 
-/// The manifest an audit path names: `DIR/manifest.json` for a directory,
-/// the file itself when it is a manifest, else `FILE.manifest.json`.
-pub fn locate_manifest(path: &Path) -> PathBuf {
-    if path.is_dir() {
+/// The manifest an audit path names: `DIR/manifest.json` for a directory
+/// (refused while the directory is marked incomplete), the file itself when
+/// it is a manifest, else `FILE.manifest.json`.
+pub fn locate_manifest(path: &Path) -> Result<PathBuf> {
+    Ok(if path.is_dir() {
+        crate::io::manifest::check_complete(path)?;
         path.join("manifest.json")
     } else if path.to_string_lossy().ends_with("manifest.json") {
         path.to_path_buf()
     } else {
         crate::io::manifest::manifest_path_for(path, false)
-    }
+    })
 }
 
 /// The hashes of one artefact: recorded in the manifest, found on disk

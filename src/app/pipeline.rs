@@ -19,7 +19,7 @@ use crate::error::{Result, UdllError};
 use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
-use crate::io::manifest::{Manifest, RunFacts};
+use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
 use crate::io::npy_out::write_npy_f32;
 use crate::io::write_atomic;
 use crate::metrics::{Scores, scores};
@@ -468,7 +468,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         check_graph_size(ds.n, params.graph_k)?;
     }
     let out = &opts.out_dir;
-    std::fs::create_dir_all(out).map_err(|e| UdllError::io(out, e))?;
+    begin_output_dir(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
     let x = ds.scaled_pixels(params.input_scale);
     let n = ds.n;

@@ -4,6 +4,7 @@ use super::*;
 use argh::FromArgs;
 use udll::app::compare::{CompareOptions, METHODS, compare as compare_all};
 use udll::app::related::{RelatedOverrides, RelatedParams, RelatedRun, train_related};
+use udll::io::manifest::begin_output_dir;
 
 cli_args! {
     #[derive(FromArgs)]
@@ -111,6 +112,7 @@ pub fn ae(a: AeArgs) -> Result<()> {
         graph_epochs,
     };
     let params = RelatedParams::resolve(&a.variant, ds.n, a.seed, &overrides)?;
+    begin_output_dir(&a.out, &RelatedRun::FILES)?;
     let trained = train_related(&ds, &params, &obs)?;
     trained.save(&a.out)?;
     manifest(&params, a.seed, ds.summary(), &data.inputs(), &a.out, true, &RelatedRun::FILES)?;
@@ -172,6 +174,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
     let data = data_flags!(a);
     let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.seed)?;
     let o = CompareOptions { dense_epochs: a.dense_epochs, conv };
+    begin_output_dir(&a.out, &["compare.md", "compare.csv"])?;
     // The per-method result lines are printed even with --quiet.
     let rows = compare_all(&ds, &methods, a.seeds, &o, &Stderr::new(a.quiet), &Stderr::new(false))?;
     let md = udll::app::compare::markdown(&ds.name, &rows);

@@ -78,7 +78,7 @@ fn rerun(m: &Manifest, scratch_root: &Path, threads: usize) -> Result<PathBuf> {
 }
 
 pub fn audit(a: AuditArgs) -> Result<()> {
-    let mpath = locate_manifest(&a.path);
+    let mpath = locate_manifest(&a.path)?;
     let m = Manifest::load(&mpath)?;
     let thread_counts = match &a.threads {
         Some(s) => parse_list(s, "--threads")?,
@@ -288,6 +288,7 @@ pub fn reproduce(a: ReproduceArgs) -> Result<()> {
         finetune_epochs: a.epochs,
         synthetic: SyntheticSpec { objects: a.synthetic_objects, poses: a.synthetic_poses, ..Default::default() },
     };
+    udll::io::manifest::begin_output_dir(&a.out, &["reproduce.md", "summary.csv", "runs.csv"])?;
     let r = run_all(&o, &Stderr::new(a.quiet), &Stderr::new(false))?;
     r.save(&a.out)?;
     manifest(&o, 0, serde_json::Value::Null, &o.input_files(), &a.out, true, &["summary.csv"])?;

@@ -5,6 +5,7 @@
 use super::*;
 use argh::FromArgs;
 use udll::app::pipeline::{Finetuned, Latent, RunOptions, Start, check_fits, checkpoint_meta, cluster_stage, finetune_stage, prior_graph, run as run_udll};
+use udll::io::manifest::begin_output_dir;
 use udll::io::npy_out::read_npy_matrix;
 use udll::{Checkpoint, PriorGraph, preset, pretrain_stage};
 
@@ -458,6 +459,7 @@ pub fn finetune(a: FinetuneArgs) -> Result<()> {
     let scale = ckpt.input_scale();
     let x = ds.scaled_pixels(scale);
     let meta = checkpoint_meta(&ds.name, ds.n, scale, serde_json::json!({"finetune": params.finetune, "method": params.method}));
+    begin_output_dir(&a.out, &Finetuned::FILES)?;
     let finetuned = finetune_stage(ae, &x, ds.n, graph.as_ref(), &params.finetune, meta, &obs)?;
     finetuned.save(&a.out)?;
     let inputs: Vec<PathBuf> = std::iter::once(a.checkpoint.clone()).chain(a.graph.iter().cloned()).chain(data.inputs()).collect();

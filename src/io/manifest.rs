@@ -81,6 +81,42 @@ impl OutputRecord {
     }
 }
 
+/// The file that marks a directory as being written by a udll command; it
+/// goes once the manifest is written. A directory that has it is not a
+/// finished run (the command is still running, failed or was killed).
+pub const INCOMPLETE_MARKER: &str = "udll-incomplete";
+
+/// Start writing the output directory `dir`: mark it incomplete, then remove
+/// the manifest and the `artefacts` an earlier run left there, so that the
+/// directory never holds a manifest that describes other files, nor two
+/// runs' artefacts side by side. Other files are left alone.
+pub fn begin_output_dir(dir: &Path, artefacts: &[&str]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| UdllError::io(dir, e))?;
+    let marker = dir.join(INCOMPLETE_MARKER);
+    let note = "A udll command is writing this directory. It is complete once manifest.json is written and this file is gone;\nif no command is running, that command failed or was interrupted and these files are not a run.\n";
+    std::fs::write(&marker, note).map_err(|e| UdllError::io(&marker, e))?;
+    for name in std::iter::once(&"manifest.json").chain(artefacts) {
+        let p = dir.join(name);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_file() || m.file_type().is_symlink() => std::fs::remove_file(&p).map_err(|e| UdllError::io(&p, e))?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a directory that [`begin_output_dir`] marked and no manifest
+/// completed.
+pub fn check_complete(dir: &Path) -> Result<()> {
+    if dir.join(INCOMPLETE_MARKER).exists() {
+        return Err(UdllError::config(format!(
+            "{} is not a finished run: {INCOMPLETE_MARKER} is there (the command that wrote it failed, was interrupted or is still running)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// `DIR/manifest.json` for a directory output, `FILE.manifest.json` for a file.
 pub fn manifest_path_for(out: &Path, is_dir: bool) -> PathBuf {
     if is_dir {
@@ -180,6 +216,12 @@ impl Manifest {
         let m = Manifest::record(facts, out, is_dir, artefacts)?;
         let path = m.output.manifest_path();
         m.write(&path)?;
+        if is_dir {
+            let marker = out.join(INCOMPLETE_MARKER);
+            if marker.exists() {
+                std::fs::remove_file(&marker).map_err(|e| UdllError::io(&marker, e))?;
+            }
+        }
         Ok(path)
     }
 
