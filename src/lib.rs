@@ -38,6 +38,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod io;
+pub mod memory;
 pub mod metrics;
 pub mod presets;
 pub mod progress;

@@ -207,3 +207,15 @@ fn an_all_zero_coefficient_matrix_is_refused() {
     assert_clean_error(&o, "all zeros");
     assert!(!out.exists());
 }
+
+/// A run whose n × n state does not fit the memory budget is refused
+/// before any work (at n = 70 000 it is 78 GB and used to abort on the
+/// allocation); the budget is UDLL_MEMORY_BUDGET or 3/4 of the machine's.
+#[test]
+fn the_memory_budget_is_checked_before_any_work() {
+    let dir = scratch("budget");
+    let out = dir.join("run");
+    let o = run(&["run", "--synthetic-objects", "4", "--synthetic-poses", "10", "--out", out.to_str().unwrap(), "--quiet"], &[("UDLL_MEMORY_BUDGET", "16K")]);
+    assert_clean_error(&o, "needs 25.6 kB of memory, above the budget of 16.4 kB (set UDLL_MEMORY_BUDGET");
+    assert!(!out.exists(), "nothing is written before the check");
+}

@@ -363,6 +363,14 @@ impl Finetuned {
     }
 }
 
+/// Refuse a fine-tuning whose n × n state (C, its gradient and Adam's two
+/// moments, 16·n² bytes) exceeds the memory budget, before any work: at
+/// n = 70 000 that is 78 GB, which used to abort on its allocation.
+pub fn check_finetune_memory(n: usize) -> Result<()> {
+    let bytes = (n as u64).checked_mul(n as u64).and_then(|n2| n2.checked_mul(16));
+    crate::memory::check(bytes, &format!("fine-tuning on n = {n} images (C, its gradient and Adam's two moments: 16·n² bytes)"))
+}
+
 /// Stage 3: fine-tune `ae` with a fresh self-expressive layer on x (n images
 /// at the input scale it was trained at), with the prior graph when γ > 0.
 /// `meta` is the provenance the checkpoint records ([`checkpoint_meta`]).
@@ -375,6 +383,7 @@ pub fn finetune_stage(
     meta: serde_json::Value,
     observer: &dyn Observer,
 ) -> Result<Finetuned> {
+    check_finetune_memory(n)?;
     let (mut net, report) = finetune(ae, x, n, graph, params, observer)?;
     let latent = Latent::encode(&mut net.ae, x, n, 512);
     latent.check_alive("fine-tuned")?;
@@ -422,6 +431,10 @@ pub fn cluster_stage(
     if coef.len() != n * n {
         return Err(UdllError::shape(format!("the coefficient matrix has {} entries, not {n} × {n}", coef.len())));
     }
+    // Post-processing and the spectral step hold about three n × n f64
+    // matrices at once.
+    let bytes = (n as u64).checked_mul(n as u64).and_then(|n2| n2.checked_mul(24));
+    crate::memory::check(bytes, &format!("clustering n = {n} samples (about 24·n² bytes)"))?;
     if coef.iter().any(|v| !v.is_finite()) {
         return Err(UdllError::NonFinite("the coefficient matrix has NaN or infinite entries".into()));
     }
@@ -467,6 +480,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     if params.finetune.locality_weight > 0.0 {
         check_graph_size(ds.n, params.graph_k)?;
     }
+    check_finetune_memory(ds.n)?;
     let out = &opts.out_dir;
     begin_output_dir(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();

@@ -259,6 +259,7 @@ fn inflate_element(path: &Path, data: &[u8], big_endian: bool) -> Result<Vec<u8>
     if needed > MAX_INFLATED_BYTES {
         return Err(UdllError::format(path, format!("a compressed variable declares {declared} bytes, more than the {MAX_INFLATED_BYTES} udll inflates")));
     }
+    crate::memory::check(Some(needed as u64), &format!("{}: a compressed variable of {declared} bytes", path.display()))?;
     match decompress_to_vec_zlib_with_limit(data, needed) {
         Ok(all) => Ok(all),
         Err(e) if e.status == TINFLStatus::HasMoreOutput => {
