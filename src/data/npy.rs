@@ -21,6 +21,7 @@ fn read_any(path: &Path) -> Result<(Vec<usize>, Vec<f64>, bool)> {
     if !path.exists() {
         return Err(UdllError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
     }
+    crate::io::npy_out::check_npy_header(path)?;
     macro_rules! attempt {
         ($t:ty, $int:expr) => {
             match read_npy::<_, ArrayD<$t>>(path) {

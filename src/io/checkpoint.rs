@@ -111,11 +111,11 @@ impl Checkpoint {
         }
         let mut pos = 12usize;
         let mut take = |n: usize| -> Result<&[u8]> {
-            if pos + n > body.len() {
-                return Err(bad("checkpoint structure is inconsistent".into()));
-            }
-            let s = &body[pos..pos + n];
-            pos += n;
+            // Checked: a declared size near usize::MAX must not wrap past
+            // the end check (AFL found one that did and panicked in the slice).
+            let end = pos.checked_add(n).filter(|&e| e <= body.len()).ok_or_else(|| bad("checkpoint structure is inconsistent".into()))?;
+            let s = &body[pos..end];
+            pos = end;
             Ok(s)
         };
         let hlen = LE::read_u32(take(4)?) as usize;
@@ -163,4 +163,24 @@ pub fn is_checkpoint(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 8];
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == MAGIC
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inputs AFL found (fixtures/fuzz/): a tensor whose declared byte
+    /// count wraps `pos + n` past the end check, which then panicked in the
+    /// slice. Re-signed as the fuzz target does, they must be a clean error.
+    #[test]
+    fn declared_sizes_that_wrap_are_refused() {
+        for bytes in
+            [&include_bytes!("../../fixtures/fuzz/checkpoint-size-wraps.bin")[..], &include_bytes!("../../fixtures/fuzz/checkpoint-size-wraps-2.bin")[..]]
+        {
+            let mut signed = bytes.to_vec();
+            signed.extend_from_slice(&sha256_bytes(bytes));
+            let e = Checkpoint::from_bytes(Path::new("fuzz.ckpt"), &signed).unwrap_err().to_string();
+            assert!(e.contains("inconsistent") || e.contains("too large"), "{e}");
+        }
+    }
 }

@@ -12,11 +12,52 @@ pub fn write_npy_f32(path: &Path, data: &[f32], rows: usize, cols: usize) -> Res
     write_atomic_with(path, |w| view.write_npy(w).map_err(std::io::Error::other))
 }
 
+/// Check a .npy file's header before a reader parses it: the magic, a
+/// header of at most 64 KiB that is one flat Python dict (one pair of
+/// braces, one shape tuple, no lists), and a declared shape whose data the
+/// file holds. The dict parser behind ndarray-npy takes exponential time on
+/// nested brackets (AFL found headers of `{{{{…` that took over 20 s), and
+/// a shape is a size to check before anything is allocated from it.
+pub fn check_npy_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let bad = |m: String| UdllError::format(path, format!("not a readable .npy array: {m}"));
+    let file_len = std::fs::metadata(path).map_err(|e| UdllError::io(path, e))?.len();
+    let mut head = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(10 + 65_536).read_to_end(&mut head)).map_err(|e| UdllError::io(path, e))?;
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return Err(bad("no .npy magic".into()));
+    }
+    let (len, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10),
+        2 | 3 if head.len() >= 12 => (u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize, 12),
+        v => return Err(bad(format!("format version {v}"))),
+    };
+    let text = head.get(start..start + len).ok_or_else(|| bad(format!("a header of {len} bytes (at most 65536, and within the file)")))?;
+    let text = std::str::from_utf8(text).map_err(|_| bad("the header is not text".into()))?;
+    let count = |c: char| text.matches(c).count();
+    if count('{') != 1 || count('}') != 1 || count('(') != 1 || count(')') != 1 || count('[') + count(']') != 0 {
+        return Err(bad("the header is not one flat dict with a shape tuple".into()));
+    }
+    let shape = &text[text.find('(').expect("counted") + 1..text.find(')').expect("counted")];
+    let mut elements = 1u64;
+    for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let d: u64 = dim.parse().map_err(|_| bad(format!("shape entry '{dim}'")))?;
+        elements = elements.checked_mul(d).ok_or_else(|| bad(format!("shape ({shape}) overflows")))?;
+    }
+    let item = ["1'", "2'", "4'", "8'"].iter().zip([1u64, 2, 4, 8]).find(|(t, _)| text.contains(*t)).map_or(1, |(_, b)| b);
+    let data = file_len.saturating_sub((start + len) as u64);
+    if elements.checked_mul(item).is_none_or(|need| need > data) {
+        return Err(bad(format!("the header declares shape ({shape}) of {item}-byte items, the file holds {data} bytes of data")));
+    }
+    Ok(())
+}
+
 /// Read a 2-D f32 .npy matrix (features, coefficient matrices).
 pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
     if !path.exists() {
         return Err(UdllError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
     }
+    check_npy_header(path)?;
     let a: Array2<f32> = match ndarray_npy::read_npy(path) {
         Ok(a) => a,
         Err(ndarray_npy::ReadNpyError::WrongDescriptor(_)) => {
@@ -31,4 +72,31 @@ pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
         return Err(UdllError::NonFinite(format!("{}: entry {i} is NaN or infinite", path.display())));
     }
     Ok((data, r, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input AFL found (fixtures/fuzz/): a header of nested braces on
+    /// which ndarray-npy's dict parser ran for over 20 s. It is refused by
+    /// the header check at once; valid files still read.
+    #[test]
+    fn npy_headers_are_checked_first() {
+        let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz/npy-nested-braces.npy");
+        let t = std::time::Instant::now();
+        let e = read_npy_matrix(&bad).unwrap_err().to_string();
+        assert!(e.contains("not one flat dict"), "{e}");
+        assert!(t.elapsed().as_secs_f64() < 1.0);
+        let dir = std::env::temp_dir().join(format!("udll-npy-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("m.npy");
+        write_npy_f32(&good, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3).unwrap();
+        assert_eq!(read_npy_matrix(&good).unwrap(), (vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3));
+        let mut short = std::fs::read(&good).unwrap();
+        short.truncate(short.len() - 4);
+        std::fs::write(&good, short).unwrap();
+        assert!(read_npy_matrix(&good).unwrap_err().to_string().contains("the file holds 20 bytes of data"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
