@@ -38,7 +38,8 @@ pub fn check_npy_header(path: &Path) -> Result<()> {
     if count('{') != 1 || count('}') != 1 || count('(') != 1 || count(')') != 1 || count('[') + count(']') != 0 {
         return Err(bad("the header is not one flat dict with a shape tuple".into()));
     }
-    let shape = &text[text.find('(').expect("counted") + 1..text.find(')').expect("counted")];
+    let open = text.find('(').expect("counted") + 1;
+    let shape = text[open..].find(')').map(|close| &text[open..open + close]).ok_or_else(|| bad("the shape tuple is not closed".into()))?;
     let mut elements = 1u64;
     for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         let d: u64 = dim.parse().map_err(|_| bad(format!("shape entry '{dim}'")))?;
@@ -88,6 +89,10 @@ mod tests {
         let e = read_npy_matrix(&bad).unwrap_err().to_string();
         assert!(e.contains("not one flat dict"), "{e}");
         assert!(t.elapsed().as_secs_f64() < 1.0);
+        // AFL again, on the check itself: a ')' before the '(' made it
+        // slice backwards and panic.
+        let swapped = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz/npy-paren-order.npy");
+        assert!(read_npy_matrix(&swapped).unwrap_err().to_string().contains("not closed"));
         let dir = std::env::temp_dir().join(format!("udll-npy-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("m.npy");
