@@ -246,13 +246,9 @@ pub fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, flag: &str, choices: 
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| UdllError::config(format!("{flag}: '{s}' is not one of {choices}")))
 }
 
-/// Set `dst` to each given value.
-fn set<T>(pairs: impl IntoIterator<Item = (T, Option<T::Target>)>)
-where
-    T: std::ops::DerefMut,
-    T::Target: Sized,
-{
-    for (mut dst, v) in pairs {
+/// Overwrite each field whose flag was given.
+fn set<'a, V: 'a>(pairs: impl IntoIterator<Item = (&'a mut V, Option<V>)>) {
+    for (dst, v) in pairs {
         if let Some(v) = v {
             *dst = v;
         }
