@@ -77,14 +77,11 @@ pub use progress::{Observer, Silent};
 /// only: not a stable interface.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::cluster::{affinity_from_coef, kmeans::kmeans, spectral_clustering, threshold_columns};
-    pub use crate::graph::{adaptive_neighbour_graph, knn::k_nearest};
     pub use crate::linalg::cholesky::{BLOCK as CHOLESKY_BLOCK, blocked_cholesky};
-    pub use crate::linalg::eigen::{EigenOptions, Which, full_decomposition, symmetric_eigen_below_shift, symmetric_top_eigen};
-    pub use crate::linalg::reduce::{add_column_sums, sum_map};
-    pub use crate::linalg::{Real, Trans, dgemm, sgemm};
+    pub use crate::linalg::eigen::{EigenOptions, Which, full_decomposition, symmetric_top_eigen};
+    pub use crate::linalg::{Trans, sgemm};
     pub use crate::model::reconstruction_step::{Workspaces, reconstruction_step};
-    pub use crate::model::self_expressive::{SelfExpressive, effective_coef};
+    pub use crate::model::self_expressive::SelfExpressive;
     pub use crate::nn::HasParams;
     pub use crate::nn::conv_lanes::to_lanes;
     pub use crate::rng::Rng;
