@@ -40,6 +40,16 @@ fn contingency(pred: &[usize], truth: &[usize]) -> Result<(Vec<Vec<u64>>, usize,
 
 /// Fraction of samples correctly labelled under the best matching.
 pub fn accuracy(pred: &[usize], truth: &[usize]) -> Result<f64> {
+    let matched = matched_labels(pred, truth)?;
+    let right = matched.iter().zip(truth).filter(|(m, t)| **m == Some(**t)).count();
+    Ok(right as f64 / pred.len() as f64)
+}
+
+/// The class each sample's cluster is matched to by the one-to-one
+/// matching that [`accuracy`] maximises (None for a cluster left without a
+/// class, when there are more clusters than classes): what `labels.csv`'s
+/// `matched` column holds, so predicted and true can be compared by eye.
+pub fn matched_labels(pred: &[usize], truth: &[usize]) -> Result<Vec<Option<usize>>> {
     let (m, kp, kt) = contingency(pred, truth)?;
     let size = kp.max(kt);
     let mut w = Matrix::new(size, size, 0i64);
@@ -48,8 +58,21 @@ pub fn accuracy(pred: &[usize], truth: &[usize]) -> Result<f64> {
             w[(i, j)] = c as i64;
         }
     }
-    let (matched, _) = kuhn_munkres(&w);
-    Ok(matched as f64 / pred.len() as f64)
+    let (_, assignment) = kuhn_munkres(&w);
+    let values = |v: &[usize]| {
+        let mut u = v.to_vec();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let (clusters, classes) = (values(pred), values(truth));
+    Ok(pred
+        .iter()
+        .map(|p| {
+            let row = clusters.binary_search(p).expect("a value of pred");
+            classes.get(assignment[row]).copied()
+        })
+        .collect())
 }
 
 fn entropy(counts: impl Iterator<Item = u64>, n: f64) -> f64 {
@@ -109,6 +132,19 @@ pub fn scores(pred: &[usize], truth: &[usize]) -> Result<Scores> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matched class is the one the accuracy counts: clusters 5 and 7
+    /// become classes 1 and 0, and a third cluster gets no class.
+    #[test]
+    fn matched_labels_follow_the_best_matching() {
+        let pred = [5, 5, 7, 7, 7, 9];
+        let truth = [1, 1, 0, 0, 1, 1];
+        let m = matched_labels(&pred, &truth).unwrap();
+        assert_eq!(m, [Some(1), Some(1), Some(0), Some(0), Some(0), None]);
+        let right = m.iter().zip(&truth).filter(|(a, b)| **a == Some(**b)).count();
+        assert_eq!(accuracy(&pred, &truth).unwrap(), right as f64 / 6.0);
+        assert_eq!(right, 4);
+    }
 
     #[test]
     fn permuted_labels_score_perfectly() {

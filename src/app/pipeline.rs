@@ -406,7 +406,7 @@ pub struct Clustering {
 impl Clustering {
     /// Write `labels.csv` (index,predicted,true) at `path`.
     pub fn write_labels(&self, path: &Path) -> Result<()> {
-        write_atomic(path, labels_csv(&self.labels, self.truth.as_deref()).as_bytes())
+        write_atomic(path, labels_csv(&self.labels, self.truth.as_deref())?.as_bytes())
     }
 
     /// Save as `dir/labels.csv`.

@@ -197,7 +197,8 @@ impl Observer for Stderr {
         if self.quiet {
             return;
         }
-        let line = format!("[{task}] {done}/{total} {message} ({seconds:.1}s)");
+        let eta = if done > 0 && done < total { format!(", ETA {}", clock(seconds / done as f64 * (total - done) as f64)) } else { String::new() };
+        let line = format!("[{task}] {done}/{total} {message} ({}{eta})", clock(seconds));
         let mut err = std::io::stderr().lock();
         if self.tty {
             let _ = write!(err, "\r\x1b[2K{line}");
@@ -213,6 +214,18 @@ impl Observer for Stderr {
         if !self.quiet {
             eprintln!("{text}");
         }
+    }
+}
+
+/// Seconds as `12.3s`, `4m05s` or `1h02m`.
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0);
+    if s < 60.0 {
+        format!("{s:.1}s")
+    } else if s < 3600.0 {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else {
+        format!("{}h{:02}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
     }
 }
 

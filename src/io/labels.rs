@@ -1,20 +1,27 @@
-//! `labels.csv`: one row per sample, `index,predicted,true` (the true
-//! column empty when unknown), written by the clustering and read back by
+//! `labels.csv`: one row per sample, `index,predicted,true,matched` —
+//! the cluster, the true class, and the class the cluster is matched to by
+//! the Hungarian matching of the accuracy (the last two empty when the true
+//! classes are unknown) — written by the clustering and read back by
 //! `udll eval --labels`.
 
 use crate::error::{Result, UdllError};
 use std::path::Path;
 
-/// The CSV text of predicted labels, with the true ones when known.
-pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>) -> String {
-    let mut s = String::from("index,predicted,true\n");
-    for (i, p) in pred.iter().enumerate() {
-        match truth {
-            Some(t) => s += &format!("{i},{p},{}\n", t[i]),
-            None => s += &format!("{i},{p},\n"),
+/// The CSV text of predicted labels, with the true and the matched ones
+/// when the true ones are known.
+pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>) -> Result<String> {
+    let mut s = String::from("index,predicted,true,matched\n");
+    match truth {
+        Some(t) => {
+            let matched = crate::metrics::matched_labels(pred, t)?;
+            for (i, (p, m)) in pred.iter().zip(matched).enumerate() {
+                let m = m.map_or(String::new(), |c| c.to_string());
+                s += &format!("{i},{p},{},{m}\n", t[i]);
+            }
         }
+        None => pred.iter().enumerate().for_each(|(i, p)| s += &format!("{i},{p},,\n")),
     }
-    s
+    Ok(s)
 }
 
 /// The `true` column of a labels CSV at `path`, which must hold `n` rows.
@@ -48,10 +55,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("udll-labels-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("labels.csv");
-        std::fs::write(&p, labels_csv(&[2, 0, 1], Some(&[0, 1, 1]))).unwrap();
+        std::fs::write(&p, labels_csv(&[2, 0, 1], Some(&[0, 1, 1])).unwrap()).unwrap();
         assert_eq!(read_true_labels(&p, 3).unwrap(), [0, 1, 1]);
         assert!(read_true_labels(&p, 4).is_err(), "row count is checked");
-        std::fs::write(&p, labels_csv(&[2, 0, 1], None)).unwrap();
+        std::fs::write(&p, labels_csv(&[2, 0, 1], None).unwrap()).unwrap();
         assert!(read_true_labels(&p, 3).is_err(), "an empty true column is not a label");
         std::fs::remove_dir_all(&dir).unwrap();
     }

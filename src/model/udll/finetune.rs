@@ -216,6 +216,24 @@ impl FinetuneReport {
     }
 }
 
+/// The progress line of one epoch: each term as a multiple of its value at
+/// the first epoch (raw values sit near 1e7–1e10 and say little), with the
+/// total's raw value once. A term that was 0 at the start (γ = 0) shows
+/// its raw value.
+fn relative_terms(first: &LossTerms, now: &LossTerms) -> String {
+    let times = |r: f64| if (1e-3..1e3).contains(&r) { format!("×{r:.3}") } else { format!("×{r:.2e}") };
+    let rel = |a: f64, b: f64| if b > 0.0 { times(a / b) } else { format!("{a:.3e}") };
+    format!(
+        "loss {:.4e} ({} of epoch 1): recon {}, self-expr {}, coef {}, locality {}",
+        now.total(),
+        times(now.total() / first.total()),
+        rel(now.reconstruction, first.reconstruction),
+        rel(now.self_expression, first.self_expression),
+        rel(now.coef_norm, first.coef_norm),
+        rel(now.locality, first.locality)
+    )
+}
+
 /// Whether a loss of `now` after a start of `first` means the training
 /// diverged: more than a thousand times its start. The presets' losses
 /// never rise above their first epoch (COIL-20, ORL, the synthetic and
@@ -271,18 +289,8 @@ pub fn finetune(
         adam_ae.update(&mut net.ae.params_mut());
         adam_coef.update(&mut net.se.params_mut());
         net.se.enforce_diag();
-        progress.update(
-            epoch,
-            &format!(
-                "loss {:.4e} = recon {:.4e} + self-expr {:.4e} + coef {:.4e} + locality {:.4e}",
-                t.total(),
-                t.reconstruction,
-                t.self_expression,
-                t.coef_norm,
-                t.locality
-            ),
-        );
         epochs.push(t);
+        progress.update(epoch, &relative_terms(&epochs[0], &t));
     }
     net.ae.clear_cache();
     net.se.clear_cache();
