@@ -404,7 +404,7 @@ pub struct Clustering {
 }
 
 impl Clustering {
-    /// Write `labels.csv` (index,predicted,true) at `path`.
+    /// Write `labels.csv` (index,predicted,true,matched) at `path`.
     pub fn write_labels(&self, path: &Path) -> Result<()> {
         write_atomic(path, labels_csv(&self.labels, self.truth.as_deref())?.as_bytes())
     }

@@ -326,7 +326,7 @@ cli_args! {
         /// coefficient matrix, n × n .npy (f32 or f64)
         #[argh(option)]
         coef: PathBuf,
-        /// output labels CSV (index,predicted,true)
+        /// output labels CSV (index,predicted,true,matched)
         #[argh(option)]
         out: PathBuf,
         /// preset for the post-processing defaults (default coil20)
