@@ -19,6 +19,14 @@ const VARIANTS: usize = 1000;
 /// The most the whole test may hold at once (peak RSS).
 const PEAK_RSS_BOUND_KB: u64 = 1 << 20;
 
+/// Copy `bytes` over `b` from `at`, as far as `b` reaches.
+fn overwrite(b: &mut [u8], at: usize, bytes: &[u8]) {
+    let end = (at + bytes.len()).min(b.len());
+    if at < end {
+        b[at..end].copy_from_slice(&bytes[..end - at]);
+    }
+}
+
 /// One corruption of `good`, drawn from `rng`.
 fn mutate(good: &[u8], rng: &mut Rng) -> Vec<u8> {
     let mut b = good.to_vec();
@@ -37,11 +45,7 @@ fn mutate(good: &[u8], rng: &mut Rng) -> Vec<u8> {
         2 => {
             let (from, to, len) = (below(rng, b.len()), below(rng, b.len()), 1 + below(rng, 64));
             let chunk: Vec<u8> = b[from..(from + len).min(b.len())].to_vec();
-            for (k, v) in chunk.into_iter().enumerate() {
-                if let Some(x) = b.get_mut(to + k) {
-                    *x = v;
-                }
-            }
+            overwrite(&mut b, to, &chunk);
         }
         // Duplicate a block in place (the file grows).
         3 => {
@@ -53,21 +57,13 @@ fn mutate(good: &[u8], rng: &mut Rng) -> Vec<u8> {
         4 => {
             let at = 4 * below(rng, b.len().min(512) / 4);
             let v: [u8; 4] = [0u32, u32::MAX, 1 << 31][below(rng, 3)].to_le_bytes();
-            for (k, x) in v.into_iter().enumerate() {
-                if let Some(y) = b.get_mut(at + k) {
-                    *y = x;
-                }
-            }
+            overwrite(&mut b, at, &v);
         }
         // An 8-byte header field set to 0, -1 or 2^63.
         _ => {
             let at = 8 * below(rng, b.len().min(512) / 8);
             let v: [u8; 8] = [0u64, u64::MAX, 1 << 63][below(rng, 3)].to_le_bytes();
-            for (k, x) in v.into_iter().enumerate() {
-                if let Some(y) = b.get_mut(at + k) {
-                    *y = x;
-                }
-            }
+            overwrite(&mut b, at, &v);
         }
     }
     b

@@ -146,7 +146,7 @@ pub fn pretrain(ae: &mut ConvAutoencoder<f32>, x: &[f32], n: usize, cfg: &Pretra
         }
         let mean = total / n as f64;
         if let Some(&first) = epoch_loss.first()
-            && crate::model::udll::finetune::diverged(first, mean)
+            && crate::model::diverged(first, mean)
         {
             return Err(UdllError::Numeric(format!(
                 "pretrain diverged: the reconstruction loss rose from {first:.4e} per image at epoch 1 to {mean:.4e} at epoch {epoch}; lower the learning rate"

@@ -234,15 +234,6 @@ fn relative_terms(first: &LossTerms, now: &LossTerms) -> String {
     )
 }
 
-/// Whether a loss of `now` after a start of `first` means the training
-/// diverged: more than a thousand times its start. The presets' losses
-/// never rise above their first epoch (COIL-20, ORL, the synthetic and
-/// reference runs: max / first = 1.000), and `--lr 1e9` reaches 1e13 times
-/// it, so the margin is wide on both sides.
-pub fn diverged(first: f64, now: f64) -> bool {
-    now > 1e3 * first.abs()
-}
-
 /// Fine-tune `ae` with a fresh self-expressive layer on x (n images at the
 /// preset's input scale). Returns the trained layer and the per-epoch log.
 pub fn finetune(
@@ -279,7 +270,7 @@ pub fn finetune(
             return Err(UdllError::Numeric(format!("fine-tune: the loss became {} at epoch {epoch}; lower the learning rate or the weights", t.total())));
         }
         if let Some(first) = epochs.first().map(LossTerms::total)
-            && diverged(first, t.total())
+            && crate::model::diverged(first, t.total())
         {
             return Err(UdllError::Numeric(format!(
                 "fine-tune diverged: the loss rose from {first:.4e} at epoch 1 to {:.4e} at epoch {epoch}; lower the learning rate (--lr) or the weights",
