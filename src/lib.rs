@@ -48,6 +48,7 @@ mod graph;
 mod linalg;
 mod model;
 mod nn;
+mod report;
 mod rng;
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ enum Command {
     Reproduce(commands::ReproduceArgs),
     Ae(commands::AeArgs),
     Compare(commands::CompareArgs),
+    Report(commands::ReportArgs),
 }
 
 impl Command {
@@ -51,7 +52,7 @@ impl Command {
             Command::Reproduce(a) => a.threads,
             Command::Ae(a) => a.threads,
             Command::Compare(a) => a.threads,
-            Command::Info(_) | Command::Audit(_) => None,
+            Command::Info(_) | Command::Audit(_) | Command::Report(_) => None,
         }
     }
 }
@@ -70,6 +71,7 @@ fn run(command: Command) -> Result<()> {
         Command::Reproduce(a) => commands::reproduce(a),
         Command::Ae(a) => commands::ae(a),
         Command::Compare(a) => commands::compare(a),
+        Command::Report(a) => commands::report(a),
     }
 }
 

@@ -15,18 +15,7 @@ fn run_writes_every_artefact_and_clusters_small_synthetic_data() {
     let o = run(&args, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("ACC"), "{}", stdout(&o));
-    for f in [
-        "pretrained.ckpt",
-        "latent_pretrained.npy",
-        "graph.csv",
-        "finetuned.ckpt",
-        "coef.npy",
-        "latent.npy",
-        "losses.csv",
-        "labels.csv",
-        "metrics.json",
-        "manifest.json",
-    ] {
+    for f in udll::app::pipeline::RUN_ARTEFACTS.iter().chain(&["manifest.json", "report.html", "figures/coef_by_cluster.png"]) {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();

@@ -46,6 +46,10 @@ fn reproduce_writes_the_tables_and_reports_missing_data() {
     ] {
         assert!(md.contains(label), "missing '{label}' in\n{md}");
     }
+    // The report: the table beside the paper's numbers, as a chart.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<td>synthetic</td><td>UDLL</td><td>2</td>") && html.contains("data:image/svg+xml;base64,"), "{html}");
+    assert!(out.join("figures/acc.svg").exists() && out.join("figures/nmi.svg").exists());
     let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 1 + 6 * 2, "{runs}");
     // Every ACC is a fraction, and the shallow baseline differs from UDLL

@@ -8,4 +8,5 @@ pub mod compare;
 pub mod describe;
 pub mod pipeline;
 pub mod related;
+pub mod report;
 pub mod reproduce;

@@ -220,9 +220,22 @@ impl Pretrained {
         self.report.as_ref().and_then(|r| r.epoch_loss.last().copied())
     }
 
+    /// The per-epoch pretraining loss [`Self::save`] writes when the
+    /// autoencoder was pretrained here.
+    pub const LOSSES: &'static str = "pretrain_losses.csv";
+
     /// Save as `dir/pretrained.ckpt`, recording where the weights came from
-    /// (the pretraining settings only when they were pretrained here).
+    /// (the pretraining settings only when they were pretrained here), and
+    /// the per-epoch loss as `dir/pretrain_losses.csv` (epoch,loss: mean
+    /// ½‖x − x̂‖² per image) when it was pretrained here.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        if let Some(r) = &self.report {
+            let mut csv = String::from("epoch,loss\n");
+            for (i, l) in r.epoch_loss.iter().enumerate() {
+                csv += &format!("{},{l:e}\n", i + 1);
+            }
+            write_atomic(&dir.join(Self::LOSSES), csv.as_bytes())?;
+        }
         let source = match &self.origin {
             Origin::Trained { record, seed } => serde_json::json!({"pretrain": record, "seed": seed}),
             Origin::Checkpoint(p) => serde_json::json!({"from_checkpoint": p}),
@@ -452,8 +465,18 @@ pub fn cluster_stage(
 }
 
 /// Artefacts in the order the manifest lists them.
-pub const RUN_ARTEFACTS: &[&str] =
-    &["pretrained.ckpt", "latent_pretrained.npy", "graph.csv", "finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv", "labels.csv", "metrics.json"];
+pub const RUN_ARTEFACTS: &[&str] = &[
+    "pretrained.ckpt",
+    "pretrain_losses.csv",
+    "latent_pretrained.npy",
+    "graph.csv",
+    "finetuned.ckpt",
+    "coef.npy",
+    "latent.npy",
+    "losses.csv",
+    "labels.csv",
+    "metrics.json",
+];
 
 /// The number of clusters: the one asked for, else the label classes.
 pub fn cluster_count(ds: &Dataset, asked: Option<usize>) -> Result<usize> {

@@ -15,6 +15,8 @@ use crate::metrics::scores;
 use crate::model::udll::params::{Method, ValidUdllParams};
 use crate::presets::preset;
 use crate::progress::Observer;
+use crate::report::charts::grouped_bars;
+use crate::report::{Figure, Image, Page, Section};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -363,11 +365,70 @@ pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
 }
 
 impl Reproduction {
-    /// Write `reproduce.md`, `summary.csv` and `runs.csv` under `dir`.
+    /// Write `reproduce.md`, `summary.csv`, `runs.csv` and `report.html`
+    /// (with `figures/`) under `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
         write_atomic(&dir.join("reproduce.md"), self.markdown().as_bytes())?;
         write_atomic(&dir.join("summary.csv"), summary_csv(self).as_bytes())?;
-        write_atomic(&dir.join("runs.csv"), runs_csv(&self.runs).as_bytes())
+        write_atomic(&dir.join("runs.csv"), runs_csv(&self.runs).as_bytes())?;
+        self.page()?.write(dir).map(|_| ())
+    }
+
+    /// The report: the summary table, and ACC and NMI beside the paper's
+    /// ACC as bar charts.
+    pub fn page(&self) -> Result<Page> {
+        let mut page = Page::new("udll reproduce: the paper's tables");
+        let rows =
+            self.summary
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.dataset.clone(),
+                        r.method.label().to_string(),
+                        r.runs.to_string(),
+                        format!("{:.4} ± {:.4}", r.acc_mean, r.acc_std),
+                        format!("{:.4}", r.acc_min),
+                        format!("{:.4} ± {:.4}", r.nmi_mean, r.nmi_std),
+                        format!("{:.4}", r.nmi_min),
+                        r.paper_acc.map_or("—".into(), |p| format!("{p:.4}")),
+                    ]
+                })
+                .chain(self.unavailable.iter().map(|d| {
+                    vec![d.clone(), "all".into(), "0".into(), "data not available".into(), String::new(), String::new(), String::new(), String::new()]
+                }))
+                .collect();
+        let head = ["dataset", "method", "seeds", "ACC mean ± std", "ACC min", "NMI mean ± std", "NMI min", "paper ACC (best-of)"];
+        let mut section = Section::new("summary", "Summary").table(&head, rows).text(
+            "Final iteration of each fixed seed; the paper's numbers are best-of runs or checkpoints. PT+EDSC: EDSC on the pretrained latent features; FT+EDSC: on the fine-tuned ones.",
+        );
+        if !self.summary.is_empty() {
+            let labels: Vec<String> = self.summary.iter().map(|r| format!("{} {}", r.dataset, r.method.label())).collect();
+            let acc = vec![
+                ("ACC mean".to_string(), self.summary.iter().map(|r| Some(r.acc_mean)).collect()),
+                ("ACC min".to_string(), self.summary.iter().map(|r| Some(r.acc_min)).collect()),
+                ("paper (best-of)".to_string(), self.summary.iter().map(|r| r.paper_acc).collect()),
+            ];
+            let nmi = vec![
+                ("NMI mean".to_string(), self.summary.iter().map(|r| Some(r.nmi_mean)).collect()),
+                ("NMI min".to_string(), self.summary.iter().map(|r| Some(r.nmi_min)).collect()),
+            ];
+            section = section.figures(vec![
+                Figure {
+                    name: "acc".into(),
+                    image: Image::Svg(grouped_bars("ACC over the seeds, beside the paper", &labels, &acc)?),
+                    caption: "ACC: mean and smallest over the seeds, and the paper's (a best-of) where it reports one.".into(),
+                    show_width: None,
+                },
+                Figure {
+                    name: "nmi".into(),
+                    image: Image::Svg(grouped_bars("NMI over the seeds", &labels, &nmi)?),
+                    caption: "NMI: mean and smallest over the seeds.".into(),
+                    show_width: None,
+                },
+            ]);
+        }
+        page.push(section);
+        Ok(page)
     }
 
     /// The summary as a Markdown table.
@@ -453,6 +514,10 @@ mod tests {
         let md = markdown(&Reproduction { runs: vec![], summary: s, unavailable: vec!["coil100".into()] });
         assert!(md.contains("| coil20 | UDLL | 3 | 0.9000 ± 0.1000 | 0.8000 |"), "{md}");
         assert!(md.contains("| coil100 | all | 0 | data not available |"));
+        let r = Reproduction { runs: vec![], summary: summarise(&[row(0, 0.9), row(1, 0.8)]), unavailable: vec!["coil100".into()] };
+        let html = r.page().unwrap().html();
+        assert!(html.contains("<td>0.8500 ± 0.0707</td>") && html.contains("data not available"), "{html}");
+        assert_eq!(r.page().unwrap().figures().count(), 2);
         // The CSV names are the serde (command-line) names.
         for &m in ALL_METHODS {
             assert_eq!(serde_json::to_value(m).unwrap(), m.name());

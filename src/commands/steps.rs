@@ -5,6 +5,7 @@
 use super::*;
 use argh::FromArgs;
 use udll::app::pipeline::{Finetuned, Latent, RunOptions, Start, check_fits, checkpoint_meta, cluster_stage, finetune_stage, prior_graph, run as run_udll};
+use udll::app::report::write_report;
 use udll::io::manifest::begin_output_dir;
 use udll::io::npy_out::read_npy_matrix;
 use udll::{Checkpoint, PriorGraph, preset, pretrain_stage};
@@ -230,6 +231,9 @@ cli_args! {
         /// k of the prior graph (Eq. 17)
         #[argh(option)]
         k: Option<usize>,
+        /// do not write report.html (and figures/) at the end
+        #[argh(switch)]
+        no_report: bool,
     }
     groups [finetune, post, data, synthetic, threads, quiet]
 }
@@ -313,6 +317,76 @@ pub fn run(a: RunArgs) -> Result<()> {
         ),
         None => println!("clustered into {} groups (no labels to score) in {:.1}s → {}", s.clusters, t.total, a.out.display()),
     }
+    if !a.no_report {
+        let r = write_report(&a.out, Some(&ds), &obs)?;
+        obs.line(&format!("report: {} ({} figures)", r.path.display(), r.figures));
+    }
+    Ok(())
+}
+
+#[derive(FromArgs)]
+/// Write RUN_DIR/report.html, one self-contained page (figures inline, each
+/// also under RUN_DIR/figures/): the run's identity and scores, loss
+/// curves, |C| ordered by cluster, the confusion between classes, the
+/// latent codes in 2-D, each cluster's images with the misplaced ones
+/// marked, and reconstructions. The images are read again from the data
+/// the run recorded (checked against its SHA-256).
+#[argh(subcommand, name = "report")]
+pub struct ReportArgs {
+    /// a finished `udll run` directory
+    #[argh(positional)]
+    run_dir: PathBuf,
+    /// leave the images out (when the run's data is not at hand)
+    #[argh(switch)]
+    no_images: bool,
+    /// no progress output
+    #[argh(switch)]
+    quiet: bool,
+}
+
+/// The dataset a `udll run` manifest recorded, read again: relative paths
+/// from the directory the run was started in, and the data file checked
+/// against the SHA-256 the run recorded.
+fn dataset_of_run(m: &udll::io::manifest::Manifest, dir: &Path) -> Result<Dataset> {
+    let args: Vec<&str> = m.command.iter().map(String::as_str).collect();
+    if args.get(1) != Some(&"run") {
+        return Err(UdllError::config(format!(
+            "{}: the manifest's command is not `udll run` ({}); give --no-images to report without the images",
+            dir.display(),
+            m.command.join(" ")
+        )));
+    }
+    let mut a = RunArgs::from_args(&args[..2], &args[2..])
+        .map_err(|e| UdllError::config(format!("{}: the recorded command does not parse: {}", dir.display(), e.output.trim())))?;
+    let cwd = Path::new(&m.cwd);
+    let resolve = |p: &Option<PathBuf>| p.as_ref().map(|p| if p.is_relative() { cwd.join(p) } else { p.clone() });
+    let recorded: Vec<(PathBuf, PathBuf)> = [&a.data, &a.labels].into_iter().filter_map(|p| p.clone().zip(resolve(p))).collect();
+    for (given, at) in &recorded {
+        if !at.exists() {
+            return Err(UdllError::config(format!("the run's data {} is not there any more; give --no-images to report without the images", at.display())));
+        }
+        if let Some(rec) = m.inputs.iter().find(|r| Path::new(&r.path) == given)
+            && udll::io::hash::sha256_file(at)? != rec.sha256
+        {
+            return Err(UdllError::Mismatch(format!("{} is not the file the run read (its SHA-256 differs from the manifest's)", at.display())));
+        }
+    }
+    a.data = resolve(&a.data);
+    a.labels = resolve(&a.labels);
+    data_flags!(a).load(a.synthetic_objects, a.synthetic_poses, a.seed)
+}
+
+pub fn report(a: ReportArgs) -> Result<()> {
+    let obs = Stderr::new(a.quiet);
+    let ds = if a.no_images {
+        None
+    } else {
+        let m = udll::io::manifest::Manifest::load(&a.run_dir.join("manifest.json"))
+            .map_err(|_| UdllError::config(format!("{} is not a finished run directory: manifest.json is missing or unreadable", a.run_dir.display())))?;
+        Some(dataset_of_run(&m, &a.run_dir)?)
+    };
+    let r = write_report(&a.run_dir, ds.as_ref(), &obs)?;
+    println!("{} ({} figures)", r.path.display(), r.figures);
     Ok(())
 }
 

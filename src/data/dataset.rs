@@ -30,6 +30,12 @@ pub struct Dataset {
     pub source: Option<PathBuf>,
     /// Notes on how the stored values were converted (for `udll info`).
     pub notes: Vec<String>,
+    /// Each image's values, read column-major as height × width, give the
+    /// picture as people see it. True for the 2-D MAT layouts: the reference
+    /// code reshapes MATLAB's column-major pixel vector row-major (the
+    /// transposed picture for square images), and the network is trained
+    /// on that order; only pictures for people are turned back.
+    pub column_major_picture: bool,
 }
 
 impl Dataset {
@@ -76,11 +82,33 @@ impl Dataset {
         serde_json::json!({"name": self.name, "n": self.n, "height": self.height, "width": self.width, "channels": self.channels, "classes": self.num_classes()})
     }
 
+    /// Image `i` as people see it: height × width × channels values,
+    /// row-major, channel fastest (see [`Dataset::column_major_picture`]).
+    pub fn picture(&self, i: usize) -> Vec<f32> {
+        picture_of(&self.pixels[i * self.image_len()..][..self.image_len()], self.height, self.width, self.channels, self.column_major_picture)
+    }
+
     /// Pixels multiplied by `scale` (a preset's input scale: the references
     /// feed ORL and Yale B as raw 0..255).
     pub fn scaled_pixels(&self, scale: f32) -> Vec<f32> {
         if scale == 1.0 { self.pixels.clone() } else { self.pixels.iter().map(|v| v * scale).collect() }
     }
+}
+
+/// One image's stored values (h × w × c, as the network reads them) as
+/// people see it: unchanged, or read column-major when `column_major`.
+pub fn picture_of(values: &[f32], h: usize, w: usize, c: usize, column_major: bool) -> Vec<f32> {
+    if !column_major {
+        return values.to_vec();
+    }
+    let mut out = vec![0f32; values.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let q = y + x * h;
+            out[(y * w + x) * c..][..c].copy_from_slice(&values[q * c..][..c]);
+        }
+    }
+    out
 }
 
 /// Map arbitrary integer-valued labels to 0..K−1 in sorted order of value.

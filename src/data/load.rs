@@ -74,7 +74,7 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("dataset").to_string();
     let mut notes = vec![format!("images from variable '{}' ({:?}, class {}, stored as {})", images.name, images.dims, images.class, images.stored_as)];
 
-    let (n, h, w, mut pixels, mut labels) = match images.dims.as_slice() {
+    let (n, h, w, mut pixels, mut labels, column_major) = match images.dims.as_slice() {
         // pixels × images × people (the YaleBCrop025 release): labels are
         // the last axis; each pixel vector is a column-major h × w image.
         [d, per, people] => {
@@ -94,7 +94,7 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
                 }
             }
             notes.push(format!("3-D layout: {d} pixels × {per} images × {people} classes, labels from the last axis"));
-            (n, h, w, px, Some(lab))
+            (n, h, w, px, Some(lab), false)
         }
         [r, c] => {
             let label_count = labels_var.map(|l| l.numel());
@@ -122,7 +122,7 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             if !samples_on_rows {
                 notes.push(format!("samples are the columns of '{}' ({} × {})", images.name, r, c));
             }
-            (n, h, w, px, None)
+            (n, h, w, px, None, true)
         }
         dims => {
             return Err(UdllError::format(
@@ -146,7 +146,7 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     if let Some(f) = &opts.labels_file {
         labels = Some(read_npy_labels(f, n)?);
     }
-    Ok(Dataset { name, n, height: h, width: w, channels: 1, pixels, labels, source: None, notes })
+    Ok(Dataset { name, n, height: h, width: w, channels: 1, pixels, labels, source: None, notes, column_major_picture: column_major })
 }
 
 fn load_npy(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
@@ -160,5 +160,5 @@ fn load_npy(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         None => None,
     };
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("dataset").to_string();
-    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes })
+    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes, column_major_picture: false })
 }

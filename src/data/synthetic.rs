@@ -125,6 +125,7 @@ pub fn generate(spec: &SyntheticSpec) -> Result<Dataset> {
         pixels,
         labels: Some(labels),
         source: None,
+        column_major_picture: false,
         notes: vec![format!("built-in synthetic dataset: {} objects × {} poses, {s}×{s}, seed {}", spec.objects, spec.poses, spec.seed)],
     })
 }

@@ -46,6 +46,35 @@ pub fn read_true_labels(path: &Path, n: usize) -> Result<Vec<usize>> {
     Ok(labels)
 }
 
+/// The `predicted` and `true` columns of a `labels.csv` at `path` (the
+/// true ones None when that column is empty in every row).
+pub fn read_labels_csv(path: &Path) -> Result<(Vec<usize>, Option<Vec<usize>>)> {
+    let text = std::fs::read_to_string(path).map_err(|e| UdllError::io(path, e))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).ok_or_else(|| UdllError::format(path, format!("no `{name}` column in the header")));
+    let (pc, tc) = (column("predicted")?, column("true")?);
+    let (mut pred, mut truth) = (Vec::new(), Vec::new());
+    for (i, l) in lines.filter(|l| !l.trim().is_empty()).enumerate() {
+        let cells: Vec<&str> = l.split(',').map(str::trim).collect();
+        let bad = |what: &str| UdllError::format(path, format!("row {}: {what}", i + 1));
+        pred.push(cells.get(pc).and_then(|v| v.parse::<usize>().ok()).ok_or_else(|| bad("no integer in the `predicted` column"))?);
+        match cells.get(tc).copied().unwrap_or("") {
+            "" => truth.push(None),
+            v => truth.push(Some(v.parse::<usize>().map_err(|_| bad("the `true` column holds no integer"))?)),
+        }
+    }
+    if pred.is_empty() {
+        return Err(UdllError::format(path, "no rows"));
+    }
+    let truth = match truth.iter().filter(|t| t.is_some()).count() {
+        0 => None,
+        k if k == truth.len() => Some(truth.into_iter().flatten().collect()),
+        _ => return Err(UdllError::format(path, "the `true` column is empty in some rows only")),
+    };
+    Ok((pred, truth))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,8 +87,12 @@ mod tests {
         std::fs::write(&p, labels_csv(&[2, 0, 1], Some(&[0, 1, 1])).unwrap()).unwrap();
         assert_eq!(read_true_labels(&p, 3).unwrap(), [0, 1, 1]);
         assert!(read_true_labels(&p, 4).is_err(), "row count is checked");
+        assert_eq!(read_labels_csv(&p).unwrap(), (vec![2, 0, 1], Some(vec![0, 1, 1])));
         std::fs::write(&p, labels_csv(&[2, 0, 1], None).unwrap()).unwrap();
         assert!(read_true_labels(&p, 3).is_err(), "an empty true column is not a label");
+        assert_eq!(read_labels_csv(&p).unwrap(), (vec![2, 0, 1], None));
+        std::fs::write(&p, "index,predicted,true,matched\n0,1,0,0\n1,1,,\n").unwrap();
+        assert!(read_labels_csv(&p).unwrap_err().to_string().contains("some rows only"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,471 @@
+//! `report.html` for a finished run directory: what the run was, how well
+//! it did, and pictures a person can judge it by: the loss curves, |C| by
+//! cluster, the confusion between classes, the latent codes in 2-D, the
+//! images of each cluster with the misplaced ones marked, and
+//! reconstructions. Every file it reads is checked against the run's
+//! manifest first; a missing or changed one is named in the error and no
+//! page is written.
+
+use crate::data::Dataset;
+use crate::data::dataset::picture_of;
+use crate::error::{Result, UdllError};
+use crate::io::checkpoint::Checkpoint;
+use crate::io::labels::read_labels_csv;
+use crate::io::manifest::{FileRecord, Manifest, check_complete};
+use crate::io::npy_out::read_npy_matrix;
+use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
+use crate::linalg::{Trans, sgemm};
+use crate::metrics::matched_labels;
+use crate::progress::Observer;
+use crate::report::charts::{Series, confusion, log_lines, scatter};
+use crate::report::raster::{FRAME_MARKED, FRAME_PLAIN, Tile, heat_map, montage};
+use crate::report::{Figure, Image, Page, Section};
+use std::path::{Path, PathBuf};
+
+/// The files of a run directory the report reads (besides the images).
+pub const REPORT_INPUTS: &[&str] = &["manifest.json", "metrics.json", "labels.csv", "coef.npy", "latent.npy", "losses.csv"];
+
+/// What [`write_report`] wrote.
+#[derive(Clone, Debug)]
+pub struct ReportSummary {
+    /// The page.
+    pub path: PathBuf,
+    /// How many figures it holds (each also under `figures/`).
+    pub figures: usize,
+}
+
+/// Most images per cluster montage.
+const PER_CLUSTER: usize = 12;
+/// Most points drawn in the 2-D scatter.
+const MAX_POINTS: usize = 5000;
+
+/// A run directory whose files passed their manifest hashes.
+struct RunDir {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+impl RunDir {
+    fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(UdllError::config(format!("{} is not a directory", dir.display())));
+        }
+        check_complete(dir)?;
+        let mp = dir.join("manifest.json");
+        if !mp.exists() {
+            return Err(UdllError::config(format!("{} is not a run directory: manifest.json is missing", dir.display())));
+        }
+        let manifest = Manifest::load(&mp)?;
+        Ok(RunDir { dir: dir.to_path_buf(), manifest })
+    }
+
+    /// The path of `name`, once it is there and its bytes are the ones the
+    /// manifest recorded.
+    fn checked(&self, name: &str) -> Result<PathBuf> {
+        let p = self.dir.join(name);
+        let Some(rec) = self.manifest.artefacts.iter().find(|a| a.path == name) else {
+            return Err(UdllError::config(format!("{}: the manifest lists no {name}; the report needs it", self.dir.display())));
+        };
+        if !p.exists() {
+            return Err(UdllError::config(format!("{}: {name} is missing (the manifest lists it)", self.dir.display())));
+        }
+        if FileRecord::of(&p, name)?.sha256 != rec.sha256 {
+            return Err(UdllError::Mismatch(format!("{}: {name} is not the file the run wrote (its SHA-256 differs from the manifest's)", self.dir.display())));
+        }
+        Ok(p)
+    }
+
+    /// `name` checked, or None when the manifest does not list it.
+    fn optional(&self, name: &str) -> Result<Option<PathBuf>> {
+        if self.manifest.artefacts.iter().any(|a| a.path == name) { self.checked(name).map(Some) } else { Ok(None) }
+    }
+}
+
+/// A loss CSV (header, then numbers): the columns by name.
+fn read_loss_csv(path: &Path) -> Result<Vec<(String, Vec<f64>)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| UdllError::io(path, e))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines.next().unwrap_or("").split(',').map(|h| h.trim().to_string()).collect();
+    let mut cols: Vec<(String, Vec<f64>)> = header.into_iter().map(|h| (h, Vec::new())).collect();
+    for (i, l) in lines.enumerate() {
+        let cells: Vec<&str> = l.split(',').collect();
+        if cells.len() != cols.len() {
+            return Err(UdllError::format(path, format!("row {}: {} cells for {} columns", i + 1, cells.len(), cols.len())));
+        }
+        for (c, v) in cols.iter_mut().zip(cells) {
+            c.1.push(v.trim().parse::<f64>().map_err(|_| UdllError::format(path, format!("row {}: '{v}' is not a number", i + 1)))?);
+        }
+    }
+    if cols.len() < 2 || cols[0].1.is_empty() {
+        return Err(UdllError::format(path, "no loss rows"));
+    }
+    Ok(cols)
+}
+
+/// The first two principal components of the rows of an n × d matrix:
+/// from the n × n Gram matrix of the centred rows when n ≤ d, else from the
+/// d × d covariance.
+pub fn pca_2d(values: &[f32], n: usize, d: usize) -> Result<Vec<(f64, f64)>> {
+    if n < 3 || d == 0 || values.len() != n * d {
+        return Err(UdllError::shape(format!("PCA of {} values as {n} × {d}", values.len())));
+    }
+    let mut mean = vec![0f64; d];
+    for row in values.chunks_exact(d) {
+        mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let centred: Vec<f32> = values.chunks_exact(d).flat_map(|r| r.iter().zip(&mean).map(|(&v, m)| (v as f64 - m) as f32)).collect();
+    let opts = EigenOptions::default();
+    let k = 2.min(n.min(d));
+    let scores: Vec<f64> = if n <= d {
+        let mut g = vec![0f32; n * n];
+        sgemm(n, d, n, 1.0, &centred, Trans::No, &centred, Trans::Yes, 0.0, &mut g);
+        let g: Vec<f64> = g.into_iter().map(f64::from).collect();
+        let e = symmetric_top_eigen(&g, n, k, Which::Largest, &opts)?;
+        (0..n).flat_map(|i| (0..k).map(move |j| (i, j))).map(|(i, j)| e.vectors[i * k + j] * e.values[j].max(0.0).sqrt()).collect()
+    } else {
+        let mut cov = vec![0f32; d * d];
+        sgemm(d, n, d, 1.0, &centred, Trans::Yes, &centred, Trans::No, 0.0, &mut cov);
+        let cov: Vec<f64> = cov.into_iter().map(f64::from).collect();
+        let e = symmetric_top_eigen(&cov, d, k, Which::Largest, &opts)?;
+        centred
+            .chunks_exact(d)
+            .flat_map(|r| (0..k).map(|j| r.iter().enumerate().map(|(p, &v)| v as f64 * e.vectors[p * k + j]).sum::<f64>()).collect::<Vec<_>>())
+            .collect()
+    };
+    Ok((0..n).map(|i| (scores[i * k], if k > 1 { scores[i * k + 1] } else { 0.0 })).collect())
+}
+
+/// Indices 0..n sorted by (primary, secondary, index).
+fn order_by(primary: &[usize], secondary: Option<&[usize]>) -> Vec<usize> {
+    let mut o: Vec<usize> = (0..primary.len()).collect();
+    o.sort_by_key(|&i| (primary[i], secondary.map_or(0, |s| s[i]), i));
+    o
+}
+
+/// Positions in `order` where the group changes.
+fn boundaries(order: &[usize], group: &[usize]) -> Vec<usize> {
+    (1..order.len()).filter(|&r| group[order[r]] != group[order[r - 1]]).collect()
+}
+
+/// The share of Σ|C_ij| that lies inside the groups' diagonal blocks.
+fn block_share(coef: &[f32], n: usize, group: &[usize]) -> f64 {
+    let (mut inside, mut all) = (0f64, 0f64);
+    for i in 0..n {
+        for (j, &v) in coef[i * n..][..n].iter().enumerate() {
+            let a = v.abs() as f64;
+            all += a;
+            if group[i] == group[j] {
+                inside += a;
+            }
+        }
+    }
+    if all > 0.0 { inside / all } else { 0.0 }
+}
+
+/// Up to `k` items of `items`, evenly spread.
+fn spread<T: Copy>(items: &[T], k: usize) -> Vec<T> {
+    if items.len() <= k {
+        return items.to_vec();
+    }
+    (0..k).map(|i| items[i * items.len() / k]).collect()
+}
+
+fn svg(name: &str, svg: String, caption: String) -> Figure {
+    Figure { name: name.into(), image: Image::Svg(svg), caption, show_width: None }
+}
+
+fn png(name: &str, png: Vec<u8>, caption: String) -> Figure {
+    Figure { name: name.into(), image: Image::Png(png), caption, show_width: None }
+}
+
+/// A heat map, shown 800 pixels wide whatever its size.
+fn heat(name: &str, png: Vec<u8>, caption: String) -> Figure {
+    Figure { show_width: Some(800), ..self::png(name, png, caption) }
+}
+
+fn json_str(v: &serde_json::Value, key: &str) -> String {
+    match v.get(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => "—".into(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Write `dir/report.html` and `dir/figures/` for the finished run in
+/// `dir`. `ds` is the run's dataset (checked against the manifest's
+/// summary) for the montages and reconstructions; without it those
+/// sections say the images were not given.
+pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -> Result<ReportSummary> {
+    let run = RunDir::open(dir)?;
+    let m = &run.manifest;
+    let metrics_path = run.checked("metrics.json")?;
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics_path).map_err(|e| UdllError::io(&metrics_path, e))?)
+        .map_err(|e| UdllError::format(&metrics_path, format!("not JSON: {e}")))?;
+    let (pred, truth) = read_labels_csv(&run.checked("labels.csv")?)?;
+    let n = pred.len();
+    let coef_path = run.checked("coef.npy")?;
+    let (coef, rows, cols) = read_npy_matrix(&coef_path)?;
+    if (rows, cols) != (n, n) {
+        return Err(UdllError::shape(format!("{}: {rows} × {cols}, but labels.csv has {n} rows", coef_path.display())));
+    }
+    let latent_path = run.checked("latent.npy")?;
+    let (latent, ln, d) = read_npy_matrix(&latent_path)?;
+    if ln != n {
+        return Err(UdllError::shape(format!("{}: {ln} rows, but labels.csv has {n}", latent_path.display())));
+    }
+    let finetune_losses = read_loss_csv(&run.checked("losses.csv")?)?;
+    let pretrain_losses = run.optional("pretrain_losses.csv")?.map(|p| read_loss_csv(&p)).transpose()?;
+    let checkpoint = if ds.is_some() { Some(run.checked("finetuned.ckpt")?) } else { None };
+    if let Some(ds) = ds {
+        let (want_n, want_h, want_w) = (m.dataset.get("n"), m.dataset.get("height"), m.dataset.get("width"));
+        let have = (Some(&serde_json::json!(ds.n)), Some(&serde_json::json!(ds.height)), Some(&serde_json::json!(ds.width)));
+        if (want_n, want_h, want_w) != have || ds.n != n {
+            return Err(UdllError::shape(format!("the dataset given ({} images of {}×{}) is not the run's ({})", ds.n, ds.height, ds.width, m.dataset)));
+        }
+    }
+    observer.line(&format!("report: {} ({n} images)", dir.display()));
+
+    // The directory as the run named it, so that the page is the same
+    // whatever path it is reported from.
+    let title = format!("udll run: {} — {}", json_str(&m.dataset, "name"), m.output.path);
+    let mut page = Page::new(&title);
+    let k_pred = pred.iter().max().map_or(0, |m| m + 1);
+    let matched = truth.as_deref().map(|t| matched_labels(&pred, t)).transpose()?;
+
+    // The run's identity and its scores.
+    let cfg = &m.config;
+    let mut id_rows = vec![
+        vec![
+            "dataset".into(),
+            format!(
+                "{} ({} images of {}×{}, {} classes)",
+                json_str(&m.dataset, "name"),
+                n,
+                json_str(&m.dataset, "height"),
+                json_str(&m.dataset, "width"),
+                json_str(&m.dataset, "classes")
+            ),
+        ],
+        vec!["preset / method".into(), format!("{} / {}", json_str(cfg, "preset"), json_str(cfg, "method"))],
+        vec!["seed".into(), m.seed.to_string()],
+        vec!["clusters".into(), json_str(&metrics, "clusters")],
+        vec!["udll".into(), format!("{} (commit {})", m.udll_version, m.git_commit.as_deref().unwrap_or("unknown"))],
+        vec!["command".into(), m.command.join(" ")],
+        vec!["threads / kernels".into(), format!("{} / {}", m.threads, m.cpu_kernel_features.join(", "))],
+    ];
+    for input in &m.inputs {
+        id_rows.push(vec![format!("input {}", input.path), format!("SHA-256 {}", input.sha256)]);
+    }
+    if let Some(t) = metrics.get("timings_seconds") {
+        let s = |k: &str| t.get(k).and_then(|v| v.as_f64()).map_or("—".into(), |v| format!("{v:.1} s"));
+        id_rows.push(vec![
+            "stage times".into(),
+            format!("pretrain {}, prior graph {}, fine-tune {}, cluster {}; total {}", s("pretrain"), s("graph"), s("finetune"), s("cluster"), s("total")),
+        ]);
+    }
+    page.push(Section::new("run", "Run").table(&["", ""], id_rows));
+    let score = |k: &str| metrics.get(k).and_then(|v| v.as_f64()).map_or("—".to_string(), |v| format!("{v:.4}"));
+    let mut metrics_section = Section::new("metrics", "Metrics");
+    metrics_section = if truth.is_some() {
+        metrics_section.table(&["ACC", "NMI", "ARI", "clusters"], vec![vec![score("acc"), score("nmi"), score("ari"), json_str(&metrics, "clusters")]])
+    } else {
+        metrics_section.text("The run had no true labels: there is nothing to score against.")
+    };
+    page.push(metrics_section);
+
+    // Loss curves.
+    let mut loss_figs = Vec::new();
+    if let Some(cols) = &pretrain_losses {
+        let x = &cols[0].1;
+        let series: Vec<Series> = cols[1..]
+            .iter()
+            .map(|(name, v)| Series { name: format!("{name} (½‖x − x̂‖² per image)"), points: x.iter().copied().zip(v.iter().copied()).collect() })
+            .collect();
+        loss_figs.push(svg(
+            "pretrain_loss",
+            log_lines("Pretraining", "epoch", "loss", &series)?,
+            "Pretraining: mean reconstruction loss per image, per epoch (log scale).".into(),
+        ));
+    }
+    let x = &finetune_losses[0].1;
+    let series: Vec<Series> =
+        finetune_losses[1..].iter().map(|(name, v)| Series { name: name.clone(), points: x.iter().copied().zip(v.iter().copied()).collect() }).collect();
+    loss_figs.push(svg(
+        "finetune_loss",
+        log_lines("Fine-tuning", "epoch", "weighted loss term", &series)?,
+        "Fine-tuning: the total loss and each weighted term of Eq. 18, per epoch (log scale; a term that is zero is not drawn).".into(),
+    ));
+    let loss_text =
+        if pretrain_losses.is_none() { "The autoencoder was not pretrained in this run (it was loaded), so there is no pretraining curve." } else { "" };
+    page.push(Section::new("losses", "Loss curves").text(loss_text).figures(loss_figs));
+
+    // |C| ordered by cluster, and by true class.
+    observer.line("report: |C| heat maps");
+    let side = n.min(1000);
+    let by_cluster = order_by(&pred, truth.as_deref());
+    let mut coef_figs = vec![heat(
+        "coef_by_cluster",
+        heat_map(&coef, n, &by_cluster, 1000, &boundaries(&by_cluster, &pred))?,
+        format!(
+            "|C| with rows and columns ordered by predicted cluster (then true class), {side} × {side} pixels{}; red lines separate clusters. {:.1} % of Σ|C| lies inside the clusters' blocks.",
+            if side < n { " (each pixel the mean of a block)" } else { "" },
+            100.0 * block_share(&coef, n, &pred)
+        ),
+    )];
+    if let Some(t) = &truth {
+        let by_class = order_by(t, Some(&pred));
+        coef_figs.push(heat(
+            "coef_by_class",
+            heat_map(&coef, n, &by_class, 1000, &boundaries(&by_class, t))?,
+            format!(
+                "|C| ordered by true class (then predicted cluster); red lines separate classes. {:.1} % of Σ|C| lies inside the classes' blocks.",
+                100.0 * block_share(&coef, n, t)
+            ),
+        ));
+    }
+    page.push(Section::new("coef", "Self-expressive coefficients |C|").figures(coef_figs));
+
+    // Confusion after the Hungarian matching, and the worst pairs.
+    let mut worst: Vec<(usize, usize, usize)> = Vec::new();
+    if let (Some(t), Some(mt)) = (&truth, &matched) {
+        let k = t.iter().max().map_or(0, |m| m + 1);
+        let mut counts = vec![0usize; k * k];
+        let mut unmatched = 0usize;
+        for (i, &c) in t.iter().enumerate() {
+            match mt[i] {
+                Some(mc) if mc < k => counts[c * k + mc] += 1,
+                _ => unmatched += 1,
+            }
+        }
+        for a in 0..k {
+            for b in 0..k {
+                if a != b && counts[a * k + b] > 0 {
+                    worst.push((counts[a * k + b], a, b));
+                }
+            }
+        }
+        worst.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        worst.truncate(5);
+        let mut s = Section::new("confusion", "Confusion between classes").figures(vec![svg(
+            "confusion",
+            confusion("Confusion after Hungarian matching", &counts, k)?,
+            "Rows: true class; columns: the class each image's cluster is matched to (the matching ACC counts). Blue: right; red: wrong; shade: share of the row.".into(),
+        )]);
+        if unmatched > 0 {
+            s = s.text(format!("{unmatched} images are in clusters matched to no class (more clusters than classes)."));
+        }
+        s = if worst.is_empty() {
+            s.text("No image is in a cluster matched to another class.")
+        } else {
+            s.table(&["true class", "placed with class", "images"], worst.iter().map(|&(c, a, b)| vec![a.to_string(), b.to_string(), c.to_string()]).collect())
+        };
+        page.push(s);
+    }
+
+    // The latent codes in 2-D.
+    observer.line("report: PCA of the latent codes");
+    let step = n.div_ceil(MAX_POINTS);
+    let shown: Vec<usize> = (0..n).step_by(step).collect();
+    let pcs = pca_2d(&latent, n, d)?;
+    let pts: Vec<(f64, f64)> = shown.iter().map(|&i| pcs[i]).collect();
+    let sub = |g: &[usize]| shown.iter().map(|&i| g[i]).collect::<Vec<_>>();
+    let every = if step > 1 { format!(" (every {step}th of {n})") } else { String::new() };
+    let mut emb = vec![svg(
+        "latent_pca_cluster",
+        scatter("Latent codes, coloured by cluster", "PC 1", "PC 2", &pts, &sub(&pred))?,
+        format!("The fine-tuned latent codes (d = {d}) on their first two principal components{every}, coloured by predicted cluster."),
+    )];
+    if let Some(t) = &truth {
+        emb.push(svg(
+            "latent_pca_class",
+            scatter("Latent codes, coloured by true class", "PC 1", "PC 2", &pts, &sub(t))?,
+            format!("The same points{every}, coloured by true class."),
+        ));
+    }
+    page.push(Section::new("embedding", "Latent codes in 2-D").figures(emb));
+
+    // Pictures: montages, mistakes, reconstructions.
+    match (ds, checkpoint) {
+        (Some(ds), Some(ckpt)) => {
+            observer.line("report: montages and reconstructions");
+            let (h, w, c) = (ds.height, ds.width, ds.channels);
+            let pictures: Vec<Vec<f32>> = (0..n).map(|i| ds.picture(i)).collect();
+            let wrong = |i: usize| match (&truth, &matched) {
+                (Some(t), Some(mt)) => mt[i] != Some(t[i]),
+                _ => false,
+            };
+            let mut figs = Vec::new();
+            for cl in 0..k_pred {
+                let members: Vec<usize> = (0..n).filter(|&i| pred[i] == cl).collect();
+                if members.is_empty() {
+                    continue;
+                }
+                let chosen = spread(&members, PER_CLUSTER);
+                let tiles: Vec<Tile> =
+                    chosen.iter().map(|&i| Tile { values: &pictures[i], frame: if wrong(i) { FRAME_MARKED } else { FRAME_PLAIN } }).collect();
+                let n_wrong = members.iter().filter(|&&i| wrong(i)).count();
+                let class = match &matched {
+                    Some(mt) => mt[members[0]].map_or(", matched to no class".to_string(), |m| format!(", matched to class {m}")),
+                    None => String::new(),
+                };
+                let wrong_note = if truth.is_some() { format!("; {n_wrong} not of that class (red frames)") } else { String::new() };
+                figs.push(png(
+                    &format!("cluster_{cl:03}"),
+                    montage(&tiles, h, w, c, PER_CLUSTER)?,
+                    format!("Cluster {cl}{class}: {} images{wrong_note}; {} shown, evenly spread.", members.len(), chosen.len()),
+                ));
+            }
+            let mut s = Section::new("clusters", "Clusters").text(if ds.column_major_picture {
+                "Images as people see them: the network reads these images transposed, as the reference code does; they are turned back here."
+            } else {
+                "Images as stored."
+            });
+            s = s.figures(figs);
+            page.push(s);
+            if let (Some(t), Some(mt)) = (&truth, &matched) {
+                let mut figs = Vec::new();
+                for (rank, &(count, a, b)) in worst.iter().enumerate() {
+                    let members: Vec<usize> = (0..n).filter(|&i| t[i] == a && mt[i] == Some(b)).collect();
+                    let chosen = spread(&members, PER_CLUSTER);
+                    let tiles: Vec<Tile> = chosen.iter().map(|&i| Tile { values: &pictures[i], frame: FRAME_MARKED }).collect();
+                    figs.push(png(
+                        &format!("mistakes_{rank}"),
+                        montage(&tiles, h, w, c, PER_CLUSTER)?,
+                        format!("Class {a} placed with class {b}: {count} images, {} shown.", chosen.len()),
+                    ));
+                }
+                if !figs.is_empty() {
+                    page.push(Section::new("mistakes", "Images that went wrong").text("The most frequent confusions of the table above.").figures(figs));
+                }
+            }
+            let cp = Checkpoint::load(&ckpt)?;
+            crate::app::pipeline::check_fits(&cp.arch, ds, &ckpt)?;
+            let scale = cp.input_scale();
+            let mut ae = cp.autoencoder(&ckpt)?;
+            let firsts: Vec<usize> = (0..k_pred).filter_map(|cl| pred.iter().position(|&p| p == cl)).collect();
+            let chosen = spread(&firsts, 12);
+            let len = ds.image_len();
+            let x: Vec<f32> = chosen.iter().flat_map(|&i| ds.pixels[i * len..][..len].iter().map(|v| v * scale)).collect();
+            let z = ae.encode(&x, chosen.len());
+            let recon = ae.decode(&z, chosen.len());
+            let recon_pics: Vec<Vec<f32>> =
+                recon.chunks_exact(len).map(|r| picture_of(&r.iter().map(|v| v / scale).collect::<Vec<_>>(), h, w, c, ds.column_major_picture)).collect();
+            let mut tiles: Vec<Tile> = chosen.iter().map(|&i| Tile { values: &pictures[i], frame: FRAME_PLAIN }).collect();
+            tiles.extend(recon_pics.iter().map(|r| Tile { values: r, frame: [120, 160, 220] }));
+            page.push(Section::new("reconstructions", "Reconstructions").figures(vec![png(
+                "reconstructions",
+                montage(&tiles, h, w, c, chosen.len())?,
+                format!(
+                    "Top row: {} images (the first of each cluster, evenly spread); bottom row (blue frames): the fine-tuned autoencoder's reconstructions.",
+                    chosen.len()
+                ),
+            )]));
+        }
+        _ => page.push(Section::new("clusters", "Clusters").text("The images were not given, so there are no montages nor reconstructions.")),
+    }
+
+    let figures = page.figures().count();
+    let path = page.write(dir)?;
+    Ok(ReportSummary { path, figures })
+}
