@@ -192,6 +192,23 @@ fn json_str(v: &serde_json::Value, key: &str) -> String {
     }
 }
 
+/// The images `chosen` of `ds` as the autoencoder in the checkpoint at
+/// `path` reconstructs them, as pictures for people.
+fn reconstruct(path: &Path, ds: &Dataset, chosen: &[usize]) -> Result<Vec<Vec<f32>>> {
+    let cp = Checkpoint::load(path)?;
+    crate::app::pipeline::check_fits(&cp.arch, ds, path)?;
+    let scale = cp.input_scale();
+    let mut ae = cp.autoencoder(path)?;
+    let len = ds.image_len();
+    let x: Vec<f32> = chosen.iter().flat_map(|&i| ds.pixels[i * len..][..len].iter().map(|v| v * scale)).collect();
+    let z = ae.encode(&x, chosen.len());
+    let recon = ae.decode(&z, chosen.len());
+    Ok(recon
+        .chunks_exact(len)
+        .map(|r| picture_of(&r.iter().map(|v| v / scale).collect::<Vec<_>>(), ds.height, ds.width, ds.channels, ds.column_major_picture))
+        .collect())
+}
+
 /// Write `dir/report.html` and `dir/figures/` for the finished run in
 /// `dir`. `ds` is the run's dataset (checked against the manifest's
 /// summary) for the montages and reconstructions; without it those
@@ -217,6 +234,7 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     let finetune_losses = read_loss_csv(&run.checked("losses.csv")?)?;
     let pretrain_losses = run.optional("pretrain_losses.csv")?.map(|p| read_loss_csv(&p)).transpose()?;
     let checkpoint = if ds.is_some() { Some(run.checked("finetuned.ckpt")?) } else { None };
+    let pretrained_ckpt = if ds.is_some() { run.optional("pretrained.ckpt")? } else { None };
     if let Some(ds) = ds {
         let (want_n, want_h, want_w) = (m.dataset.get("n"), m.dataset.get("height"), m.dataset.get("width"));
         let have = (Some(&serde_json::json!(ds.n)), Some(&serde_json::json!(ds.height)), Some(&serde_json::json!(ds.width)));
@@ -439,27 +457,23 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
                     page.push(Section::new("mistakes", "Images that went wrong").text("The most frequent confusions of the table above.").figures(figs));
                 }
             }
-            let cp = Checkpoint::load(&ckpt)?;
-            crate::app::pipeline::check_fits(&cp.arch, ds, &ckpt)?;
-            let scale = cp.input_scale();
-            let mut ae = cp.autoencoder(&ckpt)?;
             let firsts: Vec<usize> = (0..k_pred).filter_map(|cl| pred.iter().position(|&p| p == cl)).collect();
             let chosen = spread(&firsts, 12);
-            let len = ds.image_len();
-            let x: Vec<f32> = chosen.iter().flat_map(|&i| ds.pixels[i * len..][..len].iter().map(|v| v * scale)).collect();
-            let z = ae.encode(&x, chosen.len());
-            let recon = ae.decode(&z, chosen.len());
-            let recon_pics: Vec<Vec<f32>> =
-                recon.chunks_exact(len).map(|r| picture_of(&r.iter().map(|v| v / scale).collect::<Vec<_>>(), h, w, c, ds.column_major_picture)).collect();
             let mut tiles: Vec<Tile> = chosen.iter().map(|&i| Tile { values: &pictures[i], frame: FRAME_PLAIN }).collect();
-            tiles.extend(recon_pics.iter().map(|r| Tile { values: r, frame: [120, 160, 220] }));
+            let mut rows = vec![format!("{} images (the first of each cluster, evenly spread)", chosen.len())];
+            // (checkpoint, whose, frame colour, its name)
+            let stages =
+                [(pretrained_ckpt.as_deref(), "the pretrained", [120, 200, 120], "green"), (Some(ckpt.as_path()), "the fine-tuned", [120, 160, 220], "blue")];
+            let stages: Vec<_> = stages.into_iter().filter_map(|(p, who, frame, colour)| p.map(|p| (p, who, frame, colour))).collect();
+            let recons = stages.iter().map(|(p, ..)| reconstruct(p, ds, &chosen)).collect::<Result<Vec<_>>>()?;
+            for ((_, who, frame, colour), pics) in stages.iter().zip(&recons) {
+                tiles.extend(pics.iter().map(|r| Tile { values: r, frame: *frame }));
+                rows.push(format!("{who} autoencoder's reconstructions ({colour} frames)"));
+            }
             page.push(Section::new("reconstructions", "Reconstructions").figures(vec![png(
                 "reconstructions",
                 montage(&tiles, h, w, c, chosen.len())?,
-                format!(
-                    "Top row: {} images (the first of each cluster, evenly spread); bottom row (blue frames): the fine-tuned autoencoder's reconstructions.",
-                    chosen.len()
-                ),
+                format!("Rows, top to bottom: {}.", rows.join("; ")),
             )]));
         }
         _ => page.push(Section::new("clusters", "Clusters").text("The images were not given, so there are no montages nor reconstructions.")),
