@@ -22,7 +22,7 @@
 //! params.finetune.epochs = 5;
 //! let params = params.check()?;
 //! let out_dir = std::env::temp_dir().join(format!("udll-doc-{}", std::process::id()));
-//! let opts = RunOptions { out_dir: out_dir.clone(), start: Start::Pretrain, clusters: None, threads: 1, inputs: vec![], command: vec![], keep_latents: false };
+//! let opts = RunOptions { out_dir: out_dir.clone(), start: Start::Pretrain, clusters: None, threads: 1, inputs: vec![], command: vec![], keep_latents: false, choice: Default::default() };
 //! let output = run(&ds, &params, &opts, &Silent)?;
 //! assert_eq!(output.summary.labels.len(), 40);
 //! assert!(output.summary.scores.is_some(), "the synthetic set has labels");

@@ -10,3 +10,4 @@ pub mod pipeline;
 pub mod related;
 pub mod report;
 pub mod reproduce;
+pub mod select;

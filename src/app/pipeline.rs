@@ -13,7 +13,7 @@
 //! [`run`] chains them in memory and saves each as it completes; the step
 //! commands run one stage each.
 
-use crate::cluster::{PostConfig, cluster_coef};
+use crate::cluster::{PostCandidate, PostConfig, PostGrid, SelectBy, SelectionScore, auto_post, cluster_coef, score_coef};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
@@ -64,6 +64,23 @@ pub struct RunOptions {
     /// way); without, each is freed once saved, which lowers the peak
     /// memory of fine-tuning by n × d floats.
     pub keep_latents: bool,
+    /// Label-free choices in the clustering stage (none by default).
+    pub choice: Choice,
+}
+
+/// Label-free choices of the clustering stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// Try the post-processing grid around the params' setting (its
+    /// values on each axis, and the references': README, "Choosing without
+    /// labels") and keep the best setting by `select_by`;
+    /// every candidate goes to `candidates.csv`.
+    pub auto_post: bool,
+    /// Score the clustering (eigengap, normalised cut) even with a fixed
+    /// setting, as restarts need.
+    pub score: bool,
+    /// Which score decides (here and between restarts).
+    pub select_by: SelectBy,
 }
 
 /// Wall-clock seconds of each stage.
@@ -97,6 +114,61 @@ pub struct RunSummary {
     pub pretrain_final_loss: Option<f64>,
     /// The weighted loss terms at the last fine-tuning epoch.
     pub finetune_final: Option<LossTerms>,
+    /// The label-free scores, the setting used and the candidates, when
+    /// [`RunOptions::choice`] asked for them.
+    pub selection: Option<Selection>,
+}
+
+/// What a label-free choice saw: the scores of the clustering kept, the
+/// post-processing that gave it, and every candidate tried.
+#[derive(Clone, Debug, Serialize)]
+pub struct Selection {
+    /// The scores of the clustering kept.
+    pub score: SelectionScore,
+    /// The post-processing that gave it.
+    pub post: PostConfig,
+    /// Every candidate (one when the setting was fixed).
+    #[serde(skip)]
+    pub candidates: Vec<CandidateRow>,
+}
+
+/// One line of `candidates.csv`.
+#[derive(Clone, Debug)]
+pub struct CandidateRow {
+    /// The restart (0 without restarts).
+    pub restart: usize,
+    /// The seed of that restart.
+    pub seed: u64,
+    /// The post-processing setting.
+    pub post: PostConfig,
+    /// Its label-free scores.
+    pub score: SelectionScore,
+    /// ACC / NMI / ARI, only when labels were given, only for reporting.
+    pub scores: Option<Scores>,
+    /// Whether this is the one kept.
+    pub chosen: bool,
+}
+
+/// `candidates.csv`: every candidate, its scores and (only for
+/// reporting, when labels were given) its accuracy.
+pub fn candidates_csv(rows: &[CandidateRow]) -> String {
+    let mut s = String::from("restart,seed,rho,dim,power,eigengap,ncut,agreement,acc,nmi,chosen\n");
+    for r in rows {
+        let (acc, nmi) = r.scores.map_or((String::new(), String::new()), |sc| (format!("{:.6}", sc.acc), format!("{:.6}", sc.nmi)));
+        let agreement = r.score.agreement.map_or(String::new(), |a| format!("{a:.6}"));
+        s += &format!(
+            "{},{},{},{},{},{:.6},{:.6},{agreement},{acc},{nmi},{}\n",
+            r.restart,
+            r.seed,
+            r.post.rho,
+            r.post.dim,
+            r.post.power,
+            r.score.eigengap,
+            r.score.ncut,
+            u8::from(r.chosen)
+        );
+    }
+    s
 }
 
 /// A run's in-memory results: the summary, and the latent codes before and
@@ -414,6 +486,8 @@ pub struct Clustering {
     pub truth: Option<Vec<usize>>,
     /// ACC / NMI / ARI against `truth`.
     pub scores: Option<Scores>,
+    /// The label-free choice, when one was asked for.
+    pub selection: Option<Selection>,
 }
 
 impl Clustering {
@@ -441,6 +515,25 @@ pub fn cluster_stage(
     seed: u64,
     truth: Option<Vec<usize>>,
 ) -> Result<Clustering> {
+    cluster_stage_choosing(coef, n, clusters, reg, post, Choice::default(), seed, truth, &crate::progress::Silent)
+}
+
+/// [`cluster_stage`] with label-free choices: the best setting of the
+/// post-processing grid by relative eigengap (`choice.auto_post`), or the
+/// given setting scored (`choice.score`). The truth is read only to score
+/// the result and each candidate for reporting, after the choice is made.
+#[allow(clippy::too_many_arguments)]
+pub fn cluster_stage_choosing(
+    coef: Vec<f32>,
+    n: usize,
+    clusters: usize,
+    reg: CoefRegularizer,
+    post: &PostConfig,
+    choice: Choice,
+    seed: u64,
+    truth: Option<Vec<usize>>,
+    observer: &dyn Observer,
+) -> Result<Clustering> {
     if coef.len() != n * n {
         return Err(UdllError::shape(format!("the coefficient matrix has {} entries, not {n} × {n}", coef.len())));
     }
@@ -458,10 +551,38 @@ pub fn cluster_stage(
         CoefRegularizer::Plain => coef,
         CoefRegularizer::SymmetricNoDiag => effective_coef(&coef, n, reg),
     };
-    let labels = cluster_coef(&coef, n, clusters, post, seed)?;
+    let report = |labels: &[usize]| truth.as_deref().map(|t| scores(labels, t)).transpose();
+    let (labels, selection) = if choice.auto_post {
+        let grid = PostGrid::around(post);
+        let t0 = Instant::now();
+        let cands = auto_post(&coef, n, clusters, post, &grid, seed, |done, total| {
+            observer.progress("auto-post", done, total, "settings of (ρ, d, power) clustered and scored", t0.elapsed().as_secs_f64())
+        })?;
+        let best = choice
+            .select_by
+            .best(&cands.iter().map(|c| c.score).collect::<Vec<_>>())
+            .ok_or_else(|| UdllError::Numeric("--auto-post: no candidate has a finite score".into()))?;
+        let rows = cands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Ok(CandidateRow { restart: 0, seed, post: c.post.clone(), score: c.score, scores: report(&c.labels)?, chosen: i == best }))
+            .collect::<Result<Vec<_>>>()?;
+        let PostCandidate { post, labels, score } = cands.into_iter().nth(best).expect("best is an index of the candidates");
+        (labels, Some(Selection { score, post, candidates: rows }))
+    } else {
+        let labels = cluster_coef(&coef, n, clusters, post, seed)?;
+        let selection = if choice.score {
+            let score = score_coef(&coef, n, clusters, post, &labels, seed)?;
+            let row = CandidateRow { restart: 0, seed, post: post.clone(), score, scores: report(&labels)?, chosen: true };
+            Some(Selection { score, post: post.clone(), candidates: vec![row] })
+        } else {
+            None
+        };
+        (labels, selection)
+    };
     drop(coef);
-    let scores = truth.as_deref().map(|t| scores(&labels, t)).transpose()?;
-    Ok(Clustering { labels, clusters, truth, scores })
+    let scores = report(&labels)?;
+    Ok(Clustering { labels, clusters, truth, scores, selection })
 }
 
 /// Artefacts in the order the manifest lists them.
@@ -475,8 +596,28 @@ pub const RUN_ARTEFACTS: &[&str] = &[
     "latent.npy",
     "losses.csv",
     "labels.csv",
+    "candidates.csv",
     "metrics.json",
 ];
+
+/// What `metrics.json` says of a label-free choice: the rule, what was
+/// kept, and its scores; `restarts` adds which restart won.
+pub fn selection_record(sel: &Selection, choice: Choice, restarts: Option<serde_json::Value>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "rule": choice.select_by.describe(),
+        "select_by": choice.select_by,
+        "auto_post": choice.auto_post,
+        "post": sel.post,
+        "eigengap": sel.score.eigengap,
+        "ncut_score": sel.score.ncut,
+        "agreement": sel.score.agreement,
+        "candidates": sel.candidates.len(),
+    });
+    if let Some(r) = restarts {
+        v["restarts"] = r;
+    }
+    v
+}
 
 /// The number of clusters: the one asked for, else the label classes.
 pub fn cluster_count(ds: &Dataset, asked: Option<usize>) -> Result<usize> {
@@ -540,21 +681,43 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     let Finetuned { net, report, latent, .. } = finetuned;
     let latent = opts.keep_latents.then_some(latent);
     let coef = net.into_coef();
-    let clustering = cluster_stage(coef, n, clusters, f.coef_reg, p, params.seed, ds.labels.clone())?;
+    let clustering = cluster_stage_choosing(coef, n, clusters, f.coef_reg, p, opts.choice, params.seed, ds.labels.clone(), observer)?;
     let t_cl = t3.elapsed().as_secs_f64();
     clustering.save(out)?;
+    if let Some(sel) = clustering.selection.as_ref().filter(|_| opts.choice.auto_post) {
+        write_atomic(&out.join("candidates.csv"), candidates_csv(&sel.candidates).as_bytes())?;
+    }
 
     let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
     let sc = clustering.scores;
-    let summary = RunSummary { scores: sc, clusters, labels: clustering.labels, seconds, pretrain_final_loss, finetune_final: report.epochs.last().copied() };
-    let metrics = serde_json::json!({
+    let summary = RunSummary {
+        scores: sc,
+        clusters,
+        labels: clustering.labels,
+        seconds,
+        pretrain_final_loss,
+        finetune_final: report.epochs.last().copied(),
+        selection: clustering.selection,
+    };
+    let mut metrics = serde_json::json!({
         "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
         "clusters": clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
         "pretrain_final_loss_per_image": pretrain_final_loss,
         "finetune_final_loss": summary.finetune_final,
         "timings_seconds": summary.seconds,
     });
-    write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(&metrics).expect("metrics serialise")).as_bytes())?;
+    if let Some(sel) = &summary.selection {
+        metrics["selection"] = selection_record(sel, opts.choice, None);
+    }
+    finish_run_dir(ds, params, opts, &metrics, RUN_ARTEFACTS)?;
+    Ok(RunOutput { summary, latent_pretrained, latent })
+}
+
+/// Write a run directory's `metrics.json`, then its manifest over
+/// `artefacts` (which completes the directory).
+pub fn finish_run_dir(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, metrics: &serde_json::Value, artefacts: &[&str]) -> Result<()> {
+    let out = &opts.out_dir;
+    write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(metrics).expect("metrics serialise")).as_bytes())?;
     let facts = RunFacts {
         command: &opts.command,
         config: serde_json::to_value(params).expect("params serialise"),
@@ -563,8 +726,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         inputs: &opts.inputs,
         threads: opts.threads,
     };
-    Manifest::record_and_write(facts, out, true, RUN_ARTEFACTS)?;
-    Ok(RunOutput { summary, latent_pretrained, latent })
+    Manifest::record_and_write(facts, out, true, artefacts).map(|_| ())
 }
 
 #[cfg(test)]

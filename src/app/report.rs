@@ -81,8 +81,9 @@ impl RunDir {
     }
 }
 
-/// A loss CSV (header, then numbers): the columns by name.
-fn read_loss_csv(path: &Path) -> Result<Vec<(String, Vec<f64>)>> {
+/// A CSV of numbers (header, then rows; an empty cell is NaN): the
+/// columns by name.
+fn read_numeric_csv(path: &Path) -> Result<Vec<(String, Vec<f64>)>> {
     let text = std::fs::read_to_string(path).map_err(|e| UdllError::io(path, e))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<String> = lines.next().unwrap_or("").split(',').map(|h| h.trim().to_string()).collect();
@@ -93,11 +94,16 @@ fn read_loss_csv(path: &Path) -> Result<Vec<(String, Vec<f64>)>> {
             return Err(UdllError::format(path, format!("row {}: {} cells for {} columns", i + 1, cells.len(), cols.len())));
         }
         for (c, v) in cols.iter_mut().zip(cells) {
-            c.1.push(v.trim().parse::<f64>().map_err(|_| UdllError::format(path, format!("row {}: '{v}' is not a number", i + 1)))?);
+            let v = v.trim();
+            c.1.push(if v.is_empty() {
+                f64::NAN
+            } else {
+                v.parse::<f64>().map_err(|_| UdllError::format(path, format!("row {}: '{v}' is not a number", i + 1)))?
+            });
         }
     }
     if cols.len() < 2 || cols[0].1.is_empty() {
-        return Err(UdllError::format(path, "no loss rows"));
+        return Err(UdllError::format(path, "no rows"));
     }
     Ok(cols)
 }
@@ -192,6 +198,58 @@ fn json_str(v: &serde_json::Value, key: &str) -> String {
     }
 }
 
+/// The section on a label-free choice, from `candidates.csv` (read as
+/// numbers by column) and `metrics.json`'s `selection`.
+fn selection_section(cols: &[(String, Vec<f64>)], metrics: &serde_json::Value) -> Result<Section> {
+    let col = |name: &str| cols.iter().find(|(h, _)| h == name).map(|(_, v)| v.as_slice());
+    let (Some(gap), Some(ncut), Some(chosen)) = (col("eigengap"), col("ncut"), col("chosen")) else {
+        return Err(UdllError::Format { path: "candidates.csv".into(), message: "no eigengap, ncut or chosen column".into() });
+    };
+    let sel = &metrics["selection"];
+    let mut s = Section::new("selection", "Label-free choice").text(format!(
+        "{} candidates (below: the ten of highest eigengap); kept: the {}. Rule: {}.",
+        gap.len(),
+        if sel["restarts"].is_object() {
+            format!("restart {} (seed {})", sel["restarts"]["chosen"], sel["restarts"]["chosen_seed"])
+        } else {
+            "setting below".to_string()
+        },
+        sel["rule"].as_str().unwrap_or("highest relative eigengap")
+    ));
+    let mut order: Vec<usize> = (0..gap.len()).collect();
+    order.sort_by(|&a, &b| gap[b].total_cmp(&gap[a]).then(a.cmp(&b)));
+    let acc = col("acc");
+    let get = |name: &str, i: usize| col(name).map_or("—".to_string(), |v| format!("{}", v[i]));
+    let rows = order
+        .iter()
+        .take(10)
+        .map(|&i| {
+            vec![
+                get("restart", i),
+                get("rho", i),
+                get("dim", i),
+                get("power", i),
+                format!("{:.4}", gap[i]),
+                format!("{:.4}", ncut[i]),
+                col("agreement").map_or("—".into(), |a| if a[i].is_nan() { "—".into() } else { format!("{:.4}", a[i]) }),
+                acc.map_or("—".into(), |a| if a[i].is_nan() { "—".into() } else { format!("{:.4}", a[i]) }),
+                if chosen[i] == 1.0 { "kept".into() } else { String::new() },
+            ]
+        })
+        .collect();
+    s = s.table(&["restart", "ρ", "d", "power", "relative eigengap", "1 − Ncut/K", "agreement", "ACC (reported only)", ""], rows);
+    if let Some(a) = acc.filter(|a| a.iter().all(|v| v.is_finite())) {
+        let pts: Vec<(f64, f64)> = gap.iter().copied().zip(a.iter().copied()).collect();
+        let groups: Vec<usize> = col("restart").map_or(vec![0; gap.len()], |r| r.iter().map(|&v| v as usize).collect());
+        s = s.figures(vec![svg(
+            "selection",
+            scatter("Every candidate: score against accuracy", "relative eigengap (label-free)", "ACC (labels)", &pts, &groups)?,
+            "Each candidate's label-free score against its accuracy, coloured by restart: where the highest score is not the highest accuracy, the score chose wrong.".into(),
+        )]);
+    }
+    Ok(s)
+}
+
 /// The images `chosen` of `ds` as the autoencoder in the checkpoint at
 /// `path` reconstructs them, as pictures for people.
 fn reconstruct(path: &Path, ds: &Dataset, chosen: &[usize]) -> Result<Vec<Vec<f32>>> {
@@ -231,8 +289,8 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     if ln != n {
         return Err(UdllError::shape(format!("{}: {ln} rows, but labels.csv has {n}", latent_path.display())));
     }
-    let finetune_losses = read_loss_csv(&run.checked("losses.csv")?)?;
-    let pretrain_losses = run.optional("pretrain_losses.csv")?.map(|p| read_loss_csv(&p)).transpose()?;
+    let finetune_losses = read_numeric_csv(&run.checked("losses.csv")?)?;
+    let pretrain_losses = run.optional("pretrain_losses.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
     let checkpoint = if ds.is_some() { Some(run.checked("finetuned.ckpt")?) } else { None };
     let pretrained_ckpt = if ds.is_some() { run.optional("pretrained.ckpt")? } else { None };
     if let Some(ds) = ds {
@@ -402,6 +460,11 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         ));
     }
     page.push(Section::new("embedding", "Latent codes in 2-D").figures(emb));
+
+    // The label-free choice, when the run made one.
+    if let Some(p) = run.optional("candidates.csv")? {
+        page.push(selection_section(&read_numeric_csv(&p)?, &metrics)?);
+    }
 
     // Pictures: montages, mistakes, reconstructions.
     match (ds, checkpoint) {

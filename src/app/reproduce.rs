@@ -290,6 +290,7 @@ pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Ob
                 inputs: inputs.clone(),
                 command: o.command.clone(),
                 keep_latents: true,
+                choice: Default::default(),
             };
             let udll = if o.methods.iter().any(|m| m.needs_udll_run()) {
                 let t = Instant::now();

@@ -5,12 +5,14 @@ pub mod edsc;
 pub mod kmeans;
 pub mod params;
 pub mod postprocess;
+pub mod select;
 pub mod spectral;
 
 pub use edsc::ridge_self_expression;
 pub use kmeans::kmeans;
 pub use params::{LabelAssign, PostConfig};
 pub use postprocess::{affinity_from_coef, threshold_columns};
+pub use select::{PostCandidate, PostGrid, SelectBy, SelectionScore, agreement, auto_post, score_coef};
 pub use spectral::spectral_clustering;
 
 use crate::error::Result;

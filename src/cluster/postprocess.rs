@@ -12,7 +12,7 @@
 //! L is then the affinity handed to spectral clustering.
 
 use crate::error::{Result, UdllError};
-use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
+use crate::linalg::eigen::{EigenOptions, EigenPairs, Which, symmetric_top_eigen};
 use crate::linalg::{Trans, dgemm};
 use rayon::prelude::*;
 
@@ -52,10 +52,24 @@ pub fn threshold_columns(c: &[f32], n: usize, rho: f64) -> Vec<f64> {
 
 /// Steps 2–3: the affinity L from a (thresholded) coefficient matrix.
 pub fn affinity_from_coef(c: &[f64], n: usize, clusters: usize, dim: usize, power: f64, add_identity: bool, seed: u64) -> Result<(Vec<f64>, usize)> {
+    let eig = coef_eigen(c, n, clusters, dim, add_identity, seed)?;
+    let r = eig.k;
+    Ok((affinity_from_eigen(&eig, n, clusters, dim, power)?, r))
+}
+
+/// r = d·K + 1, capped at n − 1 (and at least 1).
+fn rank(n: usize, clusters: usize, dim: usize) -> usize {
+    (dim * clusters + 1).min(n - 1).max(1)
+}
+
+/// Step 2: the r = d·K + 1 eigenpairs of largest |λ| of ½(C + Cᵀ) (its
+/// diagonal replaced by ones with `add_identity`). A smaller d keeps the
+/// leading ones, so one call at the largest d serves a range of d.
+pub fn coef_eigen(c: &[f64], n: usize, clusters: usize, dim: usize, add_identity: bool, seed: u64) -> Result<EigenPairs> {
     if c.len() != n * n {
         return Err(UdllError::shape(format!("post-processing: coefficient matrix has {} entries for n = {n}", c.len())));
     }
-    if clusters == 0 || clusters > n {
+    if clusters == 0 || clusters > n || n < 2 {
         return Err(UdllError::config(format!("post-processing: {clusters} clusters for {n} samples")));
     }
     let mut sym = vec![0.0f64; n * n];
@@ -67,11 +81,17 @@ pub fn affinity_from_coef(c: &[f64], n: usize, clusters: usize, dim: usize, powe
             row[i] = 1.0;
         }
     });
-    let r = (dim * clusters + 1).min(n - 1).max(1);
     let opts = EigenOptions { seed, tol: 1e-6, ..Default::default() };
-    let eig = symmetric_top_eigen(&sym, n, r, Which::Magnitude, &opts)?;
-    drop(sym);
-    let mut u = eig.vectors;
+    symmetric_top_eigen(&sym, n, rank(n, clusters, dim), Which::Magnitude, &opts)
+}
+
+/// Step 3: the affinity from the leading r = d·K + 1 pairs of `eig`.
+pub fn affinity_from_eigen(eig: &EigenPairs, n: usize, clusters: usize, dim: usize, power: f64) -> Result<Vec<f64>> {
+    let r = rank(n, clusters, dim);
+    if r > eig.k || eig.n != n {
+        return Err(UdllError::shape(format!("post-processing: {} eigenpairs of n = {} for r = {r} at n = {n}", eig.k, eig.n)));
+    }
+    let mut u: Vec<f64> = eig.vectors.chunks_exact(eig.k).flat_map(|row| row[..r].iter().copied()).collect();
     for row in u.chunks_exact_mut(r) {
         for (v, lam) in row.iter_mut().zip(&eig.values) {
             *v *= lam.abs().sqrt();
@@ -97,7 +117,7 @@ pub fn affinity_from_coef(c: &[f64], n: usize, clusters: usize, dim: usize, powe
             z[j * n + i] = v;
         }
     }
-    Ok((z, r))
+    Ok(z)
 }
 
 #[cfg(test)]

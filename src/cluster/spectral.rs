@@ -27,11 +27,21 @@ const SHIFT_ABOVE_ONE: f64 = 1e-3;
 
 /// The spectral embedding (n × k, row-major) of a symmetric affinity.
 pub fn spectral_embedding(affinity: &[f64], n: usize, k: usize, seed: u64) -> Result<Vec<f64>> {
+    Ok(spectral_decomposition(affinity, n, k, k, seed)?.0)
+}
+
+/// The leading `wanted` ≥ k eigenpairs of D^{-1/2} W D^{-1/2}: the
+/// embedding (n × k, row-major) from the first k, and all `wanted`
+/// eigenvalues, largest first (the selection scores read the (k+1)-th).
+/// Below the dense threshold (n ≤ 3000) the first k vectors are the same
+/// bits whatever `wanted` is; above it the block iteration's size changes
+/// with it.
+pub fn spectral_decomposition(affinity: &[f64], n: usize, k: usize, wanted: usize, seed: u64) -> Result<(Vec<f64>, Vec<f64>)> {
     if affinity.len() != n * n {
         return Err(UdllError::shape(format!("spectral: affinity has {} entries for n = {n}", affinity.len())));
     }
-    if k == 0 || k > n {
-        return Err(UdllError::config(format!("spectral: {k} clusters for {n} samples")));
+    if k == 0 || k > n || wanted < k || wanted > n {
+        return Err(UdllError::config(format!("spectral: {k} clusters ({wanted} eigenpairs) for {n} samples")));
     }
     let deg: Vec<f64> = (0..n).into_par_iter().map(|i| (0..n).filter(|&j| j != i).map(|j| affinity[i * n + j]).sum()).collect();
     if deg.iter().any(|d| *d < 0.0 || !d.is_finite()) {
@@ -50,12 +60,12 @@ pub fn spectral_embedding(affinity: &[f64], n: usize, k: usize, seed: u64) -> Re
     // eigenvalues lie in [−1, 1]: a shift just above 1 separates the top
     // ones from the slow modes below them (eigen.rs).
     let opts = EigenOptions { seed, tol: 1e-6, ..Default::default() };
-    let eig = symmetric_eigen_below_shift(&m, n, k, 1.0 + SHIFT_ABOVE_ONE, &opts)?;
-    let mut emb = eig.vectors;
-    for (row, d) in emb.chunks_exact_mut(k).zip(&dd) {
-        row.iter_mut().for_each(|v| *v /= d);
+    let eig = symmetric_eigen_below_shift(&m, n, wanted, 1.0 + SHIFT_ABOVE_ONE, &opts)?;
+    let mut emb = vec![0.0f64; n * k];
+    for ((row, src), d) in emb.chunks_exact_mut(k).zip(eig.vectors.chunks_exact(wanted)).zip(&dd) {
+        row.iter_mut().zip(src).for_each(|(v, s)| *v = s / d);
     }
-    Ok(emb)
+    Ok((emb, eig.values))
 }
 
 /// Yu & Shi (2003) discretisation of a spectral embedding (n × k).
@@ -131,6 +141,11 @@ pub fn discretize(vectors: &[f64], n: usize, k: usize, seed: u64) -> Vec<usize> 
 /// Cluster labels 0..k−1 from an affinity.
 pub fn spectral_clustering(affinity: &[f64], n: usize, k: usize, assign: LabelAssign, seed: u64) -> Result<Vec<usize>> {
     let emb = spectral_embedding(affinity, n, k, seed)?;
+    assign_labels(emb, n, k, assign, seed)
+}
+
+/// Labels 0..k−1 from a spectral embedding (n × k).
+pub fn assign_labels(emb: Vec<f64>, n: usize, k: usize, assign: LabelAssign, seed: u64) -> Result<Vec<usize>> {
     Ok(match assign {
         LabelAssign::Discretize => discretize(&emb, n, k, seed),
         LabelAssign::Kmeans => {

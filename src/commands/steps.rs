@@ -4,8 +4,9 @@
 
 use super::*;
 use argh::FromArgs;
-use udll::app::pipeline::{Finetuned, Latent, RunOptions, Start, check_fits, checkpoint_meta, cluster_stage, finetune_stage, prior_graph, run as run_udll};
+use udll::app::pipeline::{Choice, Finetuned, Latent, RunOptions, Start, check_fits, checkpoint_meta, cluster_stage, finetune_stage, prior_graph};
 use udll::app::report::write_report;
+use udll::app::select::run_restarts;
 use udll::io::manifest::begin_output_dir;
 use udll::io::npy_out::read_npy_matrix;
 use udll::{Checkpoint, PriorGraph, preset, pretrain_stage};
@@ -234,6 +235,18 @@ cli_args! {
         /// do not write report.html (and figures/) at the end
         #[argh(switch)]
         no_report: bool,
+        /// choose the post-processing (ρ, d, power) without labels: a grid around the
+        /// preset's, the highest relative eigengap wins; every candidate → candidates.csv
+        #[argh(switch)]
+        auto_post: bool,
+        /// independent runs from seeds derived from --seed (restart 0 is --seed itself);
+        /// the one with the highest relative eigengap is the output (default 1)
+        #[argh(option, default = "1")]
+        restarts: usize,
+        /// what --auto-post and --restarts choose by: eigengap (the relative eigengap
+        /// at K) or agreement (mean NMI with the other candidates); default eigengap
+        #[argh(option)]
+        select_by: Option<String>,
     }
     groups [finetune, post, data, synthetic, threads, quiet]
 }
@@ -298,8 +311,21 @@ pub fn run(a: RunArgs) -> Result<()> {
         a.out.display()
     ));
     let command = std::env::args().collect();
-    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, command, keep_latents: false };
-    let s = run_udll(&ds, &params, &opts, &obs)?.summary;
+    let select_by = a.select_by.as_deref().map(|s| parse_enum(s, "--select-by", "eigengap, agreement")).transpose()?.unwrap_or_default();
+    let choice = Choice { auto_post: a.auto_post, score: false, select_by };
+    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, choice };
+    let s = run_restarts(&ds, &params, &opts, a.restarts, &obs)?.summary;
+    if let Some(sel) = &s.selection {
+        let p = &sel.post;
+        obs.line(&format!(
+            "chosen without labels: ρ = {}, d = {}, power = {} (relative eigengap {:.4}, of {} candidates)",
+            p.rho,
+            p.dim,
+            p.power,
+            sel.score.eigengap,
+            sel.candidates.len()
+        ));
+    }
     let t = &s.seconds;
     match s.scores {
         Some(sc) => println!(
