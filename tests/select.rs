@@ -23,8 +23,8 @@ fn data(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
 
 const FLAGS: &[&str] = &["--preset", "synthetic", "--pretrain-epochs", "10", "--epochs", "6", "--auto-post", "--restarts", "2", "--quiet", "--no-report"];
 
-/// The same, choosing by agreement.
-const BY_AGREEMENT: &[&str] = &["--select-by", "agreement"];
+/// The same, choosing by the eigengap (the default is agreement).
+const BY_EIGENGAP: &[&str] = &["--select-by", "eigengap"];
 
 fn run_dir(dir: &Path, images: &Path, labels: Option<&Path>) {
     run_dir_with(dir, images, labels, &[]);
@@ -106,12 +106,13 @@ fn the_choice_reads_no_label() {
     assert!(with.lines().nth(1).unwrap().split(',').nth(acc).unwrap().parse::<f64>().is_ok());
     assert_eq!(bare.lines().nth(1).unwrap().split(',').nth(acc).unwrap(), "");
     assert_eq!(with.lines().filter(|l| l.ends_with(",1")).count(), 1, "one candidate is chosen");
-    // Choosing by agreement reads no label either.
-    let (a, b) = (root.join("agree-with"), root.join("agree-without"));
-    run_dir_with(&a, &images, Some(&permuted), BY_AGREEMENT);
-    run_dir_with(&b, &images, None, BY_AGREEMENT);
+    assert_eq!(sel(&dirs[0])["select_by"], "agreement");
+    // Choosing by the eigengap reads no label either.
+    let (a, b) = (root.join("gap-with"), root.join("gap-without"));
+    run_dir_with(&a, &images, Some(&permuted), BY_EIGENGAP);
+    run_dir_with(&b, &images, None, BY_EIGENGAP);
     assert_eq!(sel(&a), sel(&b));
-    assert_eq!(sel(&a)["select_by"], "agreement");
+    assert_eq!(sel(&a)["select_by"], "eigengap");
     for f in ["coef.npy", "finetuned.ckpt"] {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f}");
     }

@@ -207,22 +207,29 @@ fn selection_section(cols: &[(String, Vec<f64>)], metrics: &serde_json::Value) -
     };
     let sel = &metrics["selection"];
     let mut s = Section::new("selection", "Label-free choice").text(format!(
-        "{} candidates (below: the ten of highest eigengap); kept: the {}. Rule: {}.",
+        "{} candidates (below: the ten that score best by the rule, and the one kept); kept: the {}. Rule: {}.",
         gap.len(),
         if sel["restarts"].is_object() {
             format!("restart {} (seed {})", sel["restarts"]["chosen"], sel["restarts"]["chosen_seed"])
         } else {
             "setting below".to_string()
         },
-        sel["rule"].as_str().unwrap_or("highest relative eigengap")
+        sel["rule"].as_str().unwrap_or("not recorded")
     ));
+    // The candidates in the order of the score that decided, the kept one
+    // always among those shown.
+    let by = sel["select_by"].as_str().unwrap_or("eigengap");
+    let key = col(by).unwrap_or(gap);
     let mut order: Vec<usize> = (0..gap.len()).collect();
-    order.sort_by(|&a, &b| gap[b].total_cmp(&gap[a]).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
+    order.truncate(10);
+    if let Some(kept) = chosen.iter().position(|&c| c == 1.0).filter(|k| !order.contains(k)) {
+        order.push(kept);
+    }
     let acc = col("acc");
     let get = |name: &str, i: usize| col(name).map_or("—".to_string(), |v| format!("{}", v[i]));
     let rows = order
         .iter()
-        .take(10)
         .map(|&i| {
             vec![
                 get("restart", i),

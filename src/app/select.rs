@@ -1,6 +1,6 @@
 //! `--restarts R`: R independent runs (pretraining, fine-tuning,
 //! clustering) from seeds derived from the run's seed, each scored without
-//! labels; the run with the highest relative eigengap is the output.
+//! labels; the best-scoring run (by `--select-by`) is the output.
 //!
 //! Restart r ≥ 1 runs with the seed 2⁶² + 1024·s + r (s the run's seed),
 //! so two run seeds never share a restart, and restart 0 is the plain run
@@ -12,7 +12,7 @@
 //! that says which was chosen and why.
 
 use crate::app::pipeline::{CandidateRow, Choice, RUN_ARTEFACTS, RunOptions, RunOutput, StageTimes, finish_run_dir, run, selection_record};
-use crate::cluster::{SelectBy, agreement};
+use crate::cluster::{SelectBy, SelectionScore, agreement};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::io::manifest::begin_output_dir;
@@ -83,7 +83,7 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
     let scores: Vec<_> = outputs
         .iter()
         .zip(&agree)
-        .map(|(o, &a)| o.summary.selection.as_ref().map(|s| crate::cluster::SelectionScore { agreement: Some(a), ..s.score }).expect("restarts are scored"))
+        .map(|(o, &a)| o.summary.selection.as_ref().map(|s| SelectionScore { agreement: Some(a), ..s.score }).expect("restarts are scored"))
         .collect();
     let by = opts.choice.select_by;
     let best = by.best(&scores).ok_or_else(|| UdllError::Numeric("--restarts: no restart has a finite score".into()))?;
@@ -102,13 +102,22 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
             write_atomic(&out.join(name), &bytes)?;
         }
     }
-    let seeds_ref = &seeds;
+    let (seeds_ref, agree_ref, auto_post) = (&seeds, &agree, opts.choice.auto_post);
     let rows: Vec<CandidateRow> = outputs
         .iter()
         .enumerate()
         .flat_map(|(r, o)| {
             let sel = o.summary.selection.as_ref().expect("restarts are scored");
-            sel.candidates.iter().map(move |c| CandidateRow { restart: r, seed: seeds_ref[r], chosen: r == best && c.chosen, ..c.clone() })
+            // Without --auto-post each restart is one candidate, scored
+            // by its agreement with the other restarts.
+            let agreement = if auto_post { None } else { Some(agree_ref[r]) };
+            sel.candidates.iter().map(move |c| CandidateRow {
+                restart: r,
+                seed: seeds_ref[r],
+                chosen: r == best && c.chosen,
+                score: SelectionScore { agreement: agreement.or(c.score.agreement), ..c.score },
+                ..c.clone()
+            })
         })
         .collect();
     write_atomic(&out.join("candidates.csv"), crate::app::pipeline::candidates_csv(&rows).as_bytes())?;

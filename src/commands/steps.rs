@@ -243,8 +243,8 @@ cli_args! {
         /// the one with the highest relative eigengap is the output (default 1)
         #[argh(option, default = "1")]
         restarts: usize,
-        /// what --auto-post and --restarts choose by: eigengap (the relative eigengap
-        /// at K) or agreement (mean NMI with the other candidates); default eigengap
+        /// what --auto-post and --restarts choose by: agreement (mean NMI with the
+        /// other candidates; the default) or eigengap (the relative eigengap at K)
         #[argh(option)]
         select_by: Option<String>,
     }
