@@ -173,7 +173,8 @@ cli_args! {
     /// Run UDLL end to end: pretrain → prior graph → fine-tune → cluster →
     /// evaluate. Without --data it runs on the built-in synthetic dataset.
     /// Writes metrics.json, labels.csv, coef.npy, latent.npy, latent_pretrained.npy,
-    /// graph.csv, losses.csv, the checkpoints and manifest.json into --out.
+    /// graph.csv, losses.csv, pretrain_losses.csv, the checkpoints, manifest.json
+    /// and report.html into --out (with --auto-post, candidates.csv too).
     #[argh(subcommand, name = "run")]
     pub struct RunArgs {
         /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, coil20-dsc,
@@ -235,12 +236,12 @@ cli_args! {
         /// do not write report.html (and figures/) at the end
         #[argh(switch)]
         no_report: bool,
-        /// choose the post-processing (ρ, d, power) without labels: a grid around the
-        /// preset's, the highest relative eigengap wins; every candidate → candidates.csv
+        /// choose the post-processing (ρ, d, power) without labels: 80 settings around
+        /// the preset's, the best by --select-by is kept; every candidate → candidates.csv
         #[argh(switch)]
         auto_post: bool,
-        /// independent runs from seeds derived from --seed (restart 0 is --seed itself);
-        /// the one with the highest relative eigengap is the output (default 1)
+        /// independent runs from seeds derived from --seed (restart 0 is --seed itself),
+        /// each in restarts/rNN; the best by --select-by is the output (default 1)
         #[argh(option, default = "1")]
         restarts: usize,
         /// what --auto-post and --restarts choose by: agreement (mean NMI with the
