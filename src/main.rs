@@ -35,6 +35,7 @@ enum Command {
     Ae(commands::AeArgs),
     Compare(commands::CompareArgs),
     Report(commands::ReportArgs),
+    Assign(commands::AssignArgs),
 }
 
 impl Command {
@@ -52,6 +53,7 @@ impl Command {
             Command::Reproduce(a) => a.threads,
             Command::Ae(a) => a.threads,
             Command::Compare(a) => a.threads,
+            Command::Assign(a) => a.threads,
             Command::Info(_) | Command::Audit(_) | Command::Report(_) => None,
         }
     }
@@ -72,6 +74,7 @@ fn run(command: Command) -> Result<()> {
         Command::Ae(a) => commands::ae(a),
         Command::Compare(a) => commands::compare(a),
         Command::Report(a) => commands::report(a),
+        Command::Assign(a) => commands::assign(a),
     }
 }
 

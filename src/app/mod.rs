@@ -3,6 +3,7 @@
 //! learners (`compare`) and the related learners' runs (`related`), the
 //! audit of a recorded run, and dataset descriptions.
 
+pub mod assign;
 pub mod audit;
 pub mod compare;
 pub mod describe;
@@ -10,4 +11,5 @@ pub mod pipeline;
 pub mod related;
 pub mod report;
 pub mod reproduce;
+pub mod run_dir;
 pub mod select;

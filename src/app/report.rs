@@ -6,12 +6,12 @@
 //! manifest first; a missing or changed one is named in the error and no
 //! page is written.
 
+use crate::app::run_dir::RunDir;
 use crate::data::Dataset;
 use crate::data::dataset::picture_of;
 use crate::error::{Result, UdllError};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::read_labels_csv;
-use crate::io::manifest::{FileRecord, Manifest, check_complete};
 use crate::io::npy_out::read_npy_matrix;
 use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
 use crate::linalg::{Trans, sgemm};
@@ -38,48 +38,6 @@ pub struct ReportSummary {
 const PER_CLUSTER: usize = 12;
 /// Most points drawn in the 2-D scatter.
 const MAX_POINTS: usize = 5000;
-
-/// A run directory whose files passed their manifest hashes.
-struct RunDir {
-    dir: PathBuf,
-    manifest: Manifest,
-}
-
-impl RunDir {
-    fn open(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(UdllError::config(format!("{} is not a directory", dir.display())));
-        }
-        check_complete(dir)?;
-        let mp = dir.join("manifest.json");
-        if !mp.exists() {
-            return Err(UdllError::config(format!("{} is not a run directory: manifest.json is missing", dir.display())));
-        }
-        let manifest = Manifest::load(&mp)?;
-        Ok(RunDir { dir: dir.to_path_buf(), manifest })
-    }
-
-    /// The path of `name`, once it is there and its bytes are the ones the
-    /// manifest recorded.
-    fn checked(&self, name: &str) -> Result<PathBuf> {
-        let p = self.dir.join(name);
-        let Some(rec) = self.manifest.artefacts.iter().find(|a| a.path == name) else {
-            return Err(UdllError::config(format!("{}: the manifest lists no {name}; the report needs it", self.dir.display())));
-        };
-        if !p.exists() {
-            return Err(UdllError::config(format!("{}: {name} is missing (the manifest lists it)", self.dir.display())));
-        }
-        if FileRecord::of(&p, name)?.sha256 != rec.sha256 {
-            return Err(UdllError::Mismatch(format!("{}: {name} is not the file the run wrote (its SHA-256 differs from the manifest's)", self.dir.display())));
-        }
-        Ok(p)
-    }
-
-    /// `name` checked, or None when the manifest does not list it.
-    fn optional(&self, name: &str) -> Result<Option<PathBuf>> {
-        if self.manifest.artefacts.iter().any(|a| a.path == name) { self.checked(name).map(Some) } else { Ok(None) }
-    }
-}
 
 /// A CSV of numbers (header, then rows; an empty cell is NaN): the
 /// columns by name.

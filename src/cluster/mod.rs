@@ -1,6 +1,7 @@
 //! From coefficients to labels: EDSC post-processing, spectral clustering,
 //! k-means.
 
+pub mod assign;
 pub mod edsc;
 pub mod kmeans;
 pub mod params;
@@ -8,6 +9,7 @@ pub mod postprocess;
 pub mod select;
 pub mod spectral;
 
+pub use assign::assign_by_residual;
 pub use edsc::ridge_self_expression;
 pub use kmeans::kmeans;
 pub use params::{LabelAssign, PostConfig};

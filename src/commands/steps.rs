@@ -569,3 +569,58 @@ pub fn finetune(a: FinetuneArgs) -> Result<()> {
     println!("finetune: {} epochs, final loss {last:.6e} ({:.1}s); wrote {}", params.finetune.epochs, finetuned.report.seconds, a.out.display());
     Ok(())
 }
+
+cli_args! {
+    #[derive(FromArgs)]
+    /// Place new images in the clusters of a finished run: its fine-tuned
+    /// encoder gives their codes, and each goes to the cluster whose
+    /// fitted codes reconstruct it best (class-wise ridge residual). Writes
+    /// latent.npy, labels.csv, metrics.json (ACC/NMI/ARI when labels are
+    /// given) and manifest.json into --out. Without --data, the built-in
+    /// synthetic set.
+    #[argh(subcommand, name = "assign")]
+    pub struct AssignArgs {
+        /// a finished `udll run` directory (its files are checked against its manifest)
+        #[argh(option)]
+        model: PathBuf,
+        /// output directory (default udll-assign)
+        #[argh(option, default = "PathBuf::from(\"udll-assign\")")]
+        out: PathBuf,
+        /// ridge λ relative to the mean squared norm of the fitted codes (default 0.01)
+        #[argh(option, default = "udll::app::assign::DEFAULT_RIDGE")]
+        ridge: f64,
+        /// without --data, the seed of the built-in synthetic set (default 0)
+        #[argh(option, default = "0")]
+        synthetic_seed: u64,
+    }
+    groups [data, synthetic, threads, quiet]
+}
+
+pub fn assign(a: AssignArgs) -> Result<()> {
+    let obs = Stderr::new(a.quiet);
+    let data = data_flags!(a);
+    let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.synthetic_seed)?;
+    let opts = udll::app::assign::AssignOptions {
+        model_dir: a.model.clone(),
+        out_dir: a.out.clone(),
+        ridge: a.ridge,
+        threads: rayon::current_num_threads(),
+        inputs: data.inputs(),
+        command: std::env::args().collect(),
+    };
+    let r = udll::app::assign::assign(&ds, &opts, &obs)?;
+    match r.scores {
+        Some(sc) => println!(
+            "ACC {:.4}  NMI {:.4}  ARI {:.4}  ({} images into {} clusters, {:.1}s) → {}",
+            sc.acc,
+            sc.nmi,
+            sc.ari,
+            r.labels.len(),
+            r.clusters,
+            r.seconds,
+            a.out.display()
+        ),
+        None => println!("{} images into {} clusters ({:.1}s) → {}", r.labels.len(), r.clusters, r.seconds, a.out.display()),
+    }
+    Ok(())
+}

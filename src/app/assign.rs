@@ -1,0 +1,115 @@
+//! `udll assign`: a finished run directory as a reusable model. New images
+//! go through the run's fine-tuned encoder (at the input scale it was
+//! trained at), and each code is placed in the run's clusters by its
+//! class-wise ridge residual against the run's own fine-tuned codes
+//! (`cluster::assign`): O(n² + m·(n·d + n²)) for m new images, no m × m
+//! matrix. Every file read from the model directory is checked against its
+//! manifest first, and recorded with its hash among the inputs.
+
+use crate::app::pipeline::{Latent, check_fits};
+use crate::app::run_dir::RunDir;
+use crate::cluster::assign_by_residual;
+use crate::data::Dataset;
+use crate::error::{Result, UdllError};
+use crate::io::checkpoint::Checkpoint;
+use crate::io::labels::{labels_csv, read_labels_csv};
+use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
+use crate::io::npy_out::read_npy_matrix;
+use crate::io::write_atomic;
+use crate::metrics::{Scores, scores};
+use crate::progress::Observer;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The artefacts of an assignment, in the manifest's order.
+pub const ASSIGN_ARTEFACTS: &[&str] = &["latent.npy", "labels.csv", "metrics.json"];
+
+/// The default ridge, relative to the mean squared norm of the fitted codes.
+pub const DEFAULT_RIDGE: f64 = 1e-2;
+
+/// What `assign` needs besides the images.
+#[derive(Clone, Debug)]
+pub struct AssignOptions {
+    /// The finished run directory to use as the model.
+    pub model_dir: PathBuf,
+    /// Where to write.
+    pub out_dir: PathBuf,
+    /// λ relative to the mean of diag(ZZᵀ).
+    pub ridge: f64,
+    /// The thread count, recorded in the manifest.
+    pub threads: usize,
+    /// The data files, for the manifest (the model's files are added).
+    pub inputs: Vec<PathBuf>,
+    /// The command line, for the manifest (what `udll audit` re-runs).
+    pub command: Vec<String>,
+}
+
+/// The clusters of the new images, and their scores when labels were given.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    /// The run's cluster of each new image.
+    pub labels: Vec<usize>,
+    /// ACC / NMI / ARI against the new images' labels.
+    pub scores: Option<Scores>,
+    /// The run's number of clusters.
+    pub clusters: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Place the images of `ds` in the clusters of the run in
+/// `opts.model_dir`, and write `latent.npy` (their codes), `labels.csv`,
+/// `metrics.json` and a manifest under `opts.out_dir`.
+pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Result<Assignment> {
+    ds.validate()?;
+    if !(opts.ridge > 0.0 && opts.ridge.is_finite()) {
+        return Err(UdllError::config(format!("--ridge: the ridge must be positive (got {})", opts.ridge)));
+    }
+    let t0 = Instant::now();
+    let model = RunDir::open(&opts.model_dir)?;
+    let ckpt_path = model.checked("finetuned.ckpt")?;
+    let latent_path = model.checked("latent.npy")?;
+    let labels_path = model.checked("labels.csv")?;
+    let cp = Checkpoint::load(&ckpt_path)?;
+    check_fits(&cp.arch, ds, &ckpt_path)?;
+    let (fitted, n, d) = read_npy_matrix(&latent_path)?;
+    let (fitted_labels, _) = read_labels_csv(&labels_path)?;
+    if fitted_labels.len() != n {
+        return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", labels_path.display(), fitted_labels.len())));
+    }
+    let clusters = fitted_labels.iter().max().map_or(0, |m| m + 1);
+    observer.line(&format!("assign: {} images into the {clusters} clusters of {} ({n} fitted codes of dimension {d})", ds.n, opts.model_dir.display()));
+    begin_output_dir(&opts.out_dir, ASSIGN_ARTEFACTS)?;
+    let mut ae = cp.autoencoder(&ckpt_path)?;
+    let x = ds.scaled_pixels(cp.input_scale());
+    let latent = Latent::encode(&mut ae, &x, ds.n, 512);
+    latent.check_alive("fine-tuned")?;
+    if latent.d != d {
+        return Err(UdllError::shape(format!("the encoder gives codes of dimension {}, latent.npy has {d}", latent.d)));
+    }
+    let labels = assign_by_residual(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, opts.ridge)?;
+    let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
+    let out = &opts.out_dir;
+    latent.save(&out.join("latent.npy"))?;
+    write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref())?.as_bytes())?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let metrics = serde_json::json!({
+        "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
+        "images": ds.n, "clusters": clusters, "fitted": n, "ridge": opts.ridge,
+        "model": opts.model_dir.display().to_string(),
+        "timings_seconds": {"total": seconds},
+    });
+    write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(&metrics).expect("metrics serialise")).as_bytes())?;
+    let mut inputs = opts.inputs.clone();
+    inputs.extend([model.dir.join("manifest.json"), ckpt_path, latent_path, labels_path]);
+    let facts = RunFacts {
+        command: &opts.command,
+        config: serde_json::json!({"model": opts.model_dir.display().to_string(), "ridge": opts.ridge, "model_config": model.manifest.config}),
+        seed: model.manifest.seed,
+        dataset: ds.summary(),
+        inputs: &inputs,
+        threads: opts.threads,
+    };
+    Manifest::record_and_write(facts, out, true, ASSIGN_ARTEFACTS)?;
+    Ok(Assignment { labels, scores: sc, clusters, seconds })
+}
