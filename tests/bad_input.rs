@@ -215,7 +215,12 @@ fn an_all_zero_coefficient_matrix_is_refused() {
 fn the_memory_budget_is_checked_before_any_work() {
     let dir = scratch("budget");
     let out = dir.join("run");
-    let o = run(&["run", "--synthetic-objects", "4", "--synthetic-poses", "10", "--out", out.to_str().unwrap(), "--quiet"], &[("UDLL_MEMORY_BUDGET", "16K")]);
+    // Without --landmarks the run would switch to landmark mode (that is
+    // tests/landmarks.rs); all 40 images as landmarks is the dense path.
+    let o = run(
+        &["run", "--synthetic-objects", "4", "--synthetic-poses", "10", "--landmarks", "40", "--out", out.to_str().unwrap(), "--quiet"],
+        &[("UDLL_MEMORY_BUDGET", "16K")],
+    );
     assert_clean_error(&o, "needs 25.6 kB of memory, above the budget of 16.4 kB (set UDLL_MEMORY_BUDGET");
     assert!(!out.exists(), "nothing is written before the check");
 }

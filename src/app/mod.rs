@@ -7,6 +7,7 @@ pub mod assign;
 pub mod audit;
 pub mod compare;
 pub mod describe;
+pub mod landmarks;
 pub mod pipeline;
 pub mod related;
 pub mod report;

@@ -585,11 +585,13 @@ pub fn cluster_stage_choosing(
     Ok(Clustering { labels, clusters, truth, scores, selection })
 }
 
-/// Artefacts in the order the manifest lists them.
+/// Artefacts in the order the manifest lists them (`candidates.csv` only
+/// with a label-free choice, `landmarks.csv` only in landmark mode).
 pub const RUN_ARTEFACTS: &[&str] = &[
     "pretrained.ckpt",
     "pretrain_losses.csv",
     "latent_pretrained.npy",
+    "landmarks.csv",
     "graph.csv",
     "finetuned.ckpt",
     "coef.npy",

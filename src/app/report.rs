@@ -246,8 +246,14 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     let n = pred.len();
     let coef_path = run.checked("coef.npy")?;
     let (coef, rows, cols) = read_npy_matrix(&coef_path)?;
-    if (rows, cols) != (n, n) {
-        return Err(UdllError::shape(format!("{}: {rows} × {cols}, but labels.csv has {n} rows", coef_path.display())));
+    // In landmark mode C is over the landmarks only (landmarks.csv).
+    let landmarks = run.optional("landmarks.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
+    let coef_idx: Vec<usize> = match &landmarks {
+        Some(cols) => cols.iter().find(|(h, _)| h == "index").map(|(_, v)| v.iter().map(|&i| i as usize).collect()).unwrap_or_default(),
+        None => (0..n).collect(),
+    };
+    if (rows, cols) != (coef_idx.len(), coef_idx.len()) || coef_idx.iter().any(|&i| i >= n) {
+        return Err(UdllError::shape(format!("{}: {rows} × {cols}, for {} images of {n}", coef_path.display(), coef_idx.len())));
     }
     let latent_path = run.checked("latent.npy")?;
     let (latent, ln, d) = read_npy_matrix(&latent_path)?;
@@ -341,27 +347,32 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         if pretrain_losses.is_none() { "The autoencoder was not pretrained in this run (it was loaded), so there is no pretraining curve." } else { "" };
     page.push(Section::new("losses", "Loss curves").text(loss_text).figures(loss_figs));
 
-    // |C| ordered by cluster, and by true class.
+    // |C| ordered by cluster, and by true class (over the landmarks in
+    // landmark mode).
     observer.line("report: |C| heat maps");
-    let side = n.min(1000);
-    let by_cluster = order_by(&pred, truth.as_deref());
+    let nc = coef_idx.len();
+    let cpred: Vec<usize> = coef_idx.iter().map(|&i| pred[i]).collect();
+    let ctruth: Option<Vec<usize>> = truth.as_ref().map(|t| coef_idx.iter().map(|&i| t[i]).collect());
+    let over = if nc < n { format!(" over the {nc} landmarks") } else { String::new() };
+    let side = nc.min(1000);
+    let by_cluster = order_by(&cpred, ctruth.as_deref());
     let mut coef_figs = vec![heat(
         "coef_by_cluster",
-        heat_map(&coef, n, &by_cluster, 1000, &boundaries(&by_cluster, &pred))?,
+        heat_map(&coef, nc, &by_cluster, 1000, &boundaries(&by_cluster, &cpred))?,
         format!(
-            "|C| with rows and columns ordered by predicted cluster (then true class), {side} × {side} pixels{}; red lines separate clusters. {:.1} % of Σ|C| lies inside the clusters' blocks.",
-            if side < n { " (each pixel the mean of a block)" } else { "" },
-            100.0 * block_share(&coef, n, &pred)
+            "|C|{over} with rows and columns ordered by predicted cluster (then true class), {side} × {side} pixels{}; red lines separate clusters. {:.1} % of Σ|C| lies inside the clusters' blocks.",
+            if side < nc { " (each pixel the mean of a block)" } else { "" },
+            100.0 * block_share(&coef, nc, &cpred)
         ),
     )];
-    if let Some(t) = &truth {
-        let by_class = order_by(t, Some(&pred));
+    if let Some(t) = &ctruth {
+        let by_class = order_by(t, Some(&cpred));
         coef_figs.push(heat(
             "coef_by_class",
-            heat_map(&coef, n, &by_class, 1000, &boundaries(&by_class, t))?,
+            heat_map(&coef, nc, &by_class, 1000, &boundaries(&by_class, t))?,
             format!(
-                "|C| ordered by true class (then predicted cluster); red lines separate classes. {:.1} % of Σ|C| lies inside the classes' blocks.",
-                100.0 * block_share(&coef, n, t)
+                "|C|{over} ordered by true class (then predicted cluster); red lines separate classes. {:.1} % of Σ|C| lies inside the classes' blocks.",
+                100.0 * block_share(&coef, nc, t)
             ),
         ));
     }

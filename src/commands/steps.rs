@@ -168,6 +168,10 @@ pub fn embed(a: EmbedArgs) -> Result<()> {
     Ok(())
 }
 
+/// The landmarks of `udll run` when the dense path would not fit (fewer
+/// when 40·M² bytes would not fit either).
+const LANDMARKS_WHEN_DENSE_DOES_NOT_FIT: usize = 2000;
+
 cli_args! {
     #[derive(FromArgs)]
     /// Run UDLL end to end: pretrain → prior graph → fine-tune → cluster →
@@ -244,6 +248,11 @@ cli_args! {
         /// each in restarts/rNN; the best by --select-by is the output (default 1)
         #[argh(option, default = "1")]
         restarts: usize,
+        /// landmark mode: fine-tune and cluster M images drawn with the seed, then
+        /// place every image by class-wise residual (default: dense, or 2000 when
+        /// the dense path would not fit the memory budget)
+        #[argh(option)]
+        landmarks: Option<usize>,
         /// what --auto-post and --restarts choose by: agreement (mean NMI with the
         /// other candidates; the default) or eigengap (the relative eigengap at K)
         #[argh(option)]
@@ -315,7 +324,23 @@ pub fn run(a: RunArgs) -> Result<()> {
     let select_by = a.select_by.as_deref().map(|s| parse_enum(s, "--select-by", "eigengap, agreement")).transpose()?.unwrap_or_default();
     let choice = Choice { auto_post: a.auto_post, score: false, select_by };
     let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, choice };
-    let s = run_restarts(&ds, &params, &opts, a.restarts, &obs)?.summary;
+    let landmarks = match a.landmarks {
+        Some(m) => Some(m),
+        None => match udll::app::pipeline::check_finetune_memory(ds.n) {
+            Ok(()) => None,
+            Err(e) => {
+                // Fine-tuning holds 16·M² bytes and the clustering 24·M².
+                let fits = ((udll::memory::budget()? / 40) as f64).sqrt() as usize;
+                let m = LANDMARKS_WHEN_DENSE_DOES_NOT_FIT.min(ds.n).min(fits);
+                obs.line(&format!("landmark mode with {m} landmarks (--landmarks to choose): the dense path does not fit ({e})"));
+                Some(m)
+            }
+        },
+    };
+    let s = match landmarks {
+        Some(m) => udll::app::landmarks::run_landmarks(&ds, &params, &opts, m, &obs)?.summary,
+        None => run_restarts(&ds, &params, &opts, a.restarts, &obs)?.summary,
+    };
     if let Some(sel) = &s.selection {
         let p = &sel.post;
         obs.line(&format!(

@@ -1,0 +1,150 @@
+//! Landmark mode (`udll run --landmarks M`, part of issue 18): past one
+//! n × n matrix by *sample, cluster, classify*. The autoencoder is
+//! pretrained on all n images (mini-batches: O(n)); M landmarks are drawn
+//! with the run's seed; the whole UDLL fine-tuning and clustering runs on
+//! the landmarks (the dense path at M); every image is then encoded by the
+//! fine-tuned encoder and placed in the landmarks' clusters by class-wise
+//! ridge residual (`cluster::assign`), in chunks. Nothing holds an n × n
+//! matrix: the largest are M × M and n × d.
+
+use crate::app::assign::DEFAULT_RIDGE;
+use crate::app::pipeline::{
+    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, checkpoint_meta, cluster_count,
+    cluster_stage_choosing, finetune_stage, finish_run_dir, pretrain_stage, prior_graph,
+};
+use crate::cluster::assign_by_residual;
+use crate::data::Dataset;
+use crate::error::{Result, UdllError};
+use crate::graph::check_graph_size;
+use crate::io::checkpoint::Checkpoint;
+use crate::io::labels::labels_csv;
+use crate::io::manifest::begin_output_dir;
+use crate::io::npy_out::write_npy_f32;
+use crate::io::write_atomic;
+use crate::metrics::scores;
+use crate::model::udll::params::ValidUdllParams;
+use crate::progress::Observer;
+use crate::rng::Rng;
+use std::time::Instant;
+
+/// M of the n indices, drawn uniformly with the seed's `landmarks` stream,
+/// in increasing order.
+pub fn choose_landmarks(n: usize, m: usize, seed: u64) -> Result<Vec<usize>> {
+    if m < 2 || m > n {
+        return Err(UdllError::config(format!("--landmarks: {m} landmarks for {n} images (2 to n)")));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    Rng::stream(seed, "landmarks").shuffle(&mut idx);
+    idx.truncate(m);
+    idx.sort_unstable();
+    Ok(idx)
+}
+
+/// Rows `idx` of a row-major matrix with `width` columns.
+fn rows(values: &[f32], width: usize, idx: &[usize]) -> Vec<f32> {
+    idx.iter().flat_map(|&i| values[i * width..][..width].iter().copied()).collect()
+}
+
+/// Run UDLL in landmark mode with `m` landmarks (see the module
+/// documentation); writes what [`crate::app::pipeline::run`] writes, with
+/// `coef.npy` over the landmarks only and `landmarks.csv` (their indices).
+pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, m: usize, observer: &dyn Observer) -> Result<RunOutput> {
+    ds.validate()?;
+    let clusters = cluster_count(ds, opts.clusters)?;
+    let idx = choose_landmarks(ds.n, m, params.seed)?;
+    if clusters > m {
+        return Err(UdllError::config(format!("{clusters} clusters for {m} landmarks")));
+    }
+    if params.finetune.locality_weight > 0.0 {
+        check_graph_size(m, params.graph_k)?;
+    }
+    crate::app::pipeline::check_finetune_memory(m)?;
+    if opts.choice != Choice::default() {
+        return Err(UdllError::config("--landmarks does not combine with --auto-post or --restarts yet"));
+    }
+    let out = &opts.out_dir;
+    begin_output_dir(out, RUN_ARTEFACTS)?;
+    let t0 = Instant::now();
+    let n = ds.n;
+    let len = ds.image_len();
+    let x = ds.scaled_pixels(params.input_scale);
+    observer.line(&format!("[1/5] autoencoder: pretrained on all {n} images"));
+    let mut pretrained: Pretrained = pretrain_stage(ds, params, &opts.start, &x, observer)?;
+    pretrained.save(out)?;
+    let t_pre = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let latent_all = Latent::encode(&mut pretrained.ae, &x, n, 512);
+    latent_all.check_alive("pretrained")?;
+    latent_all.save(&out.join("latent_pretrained.npy"))?;
+    let mut csv = String::from("landmark,index\n");
+    idx.iter().enumerate().for_each(|(j, i)| csv += &format!("{j},{i}\n"));
+    write_atomic(&out.join("landmarks.csv"), csv.as_bytes())?;
+    let latent_l = Latent { values: rows(&latent_all.values, latent_all.d, &idx), n: m, d: latent_all.d };
+    drop(latent_all);
+    observer.line(&format!("[2/5] {m} landmarks (uniform, seed {}); prior graph among them", params.seed));
+    let graph = if params.finetune.locality_weight > 0.0 { Some(prior_graph(&latent_l, params.graph_k)?) } else { None };
+    if let Some(g) = &graph {
+        g.save(&out.join("graph.csv"))?;
+    }
+    let t_graph = t1.elapsed().as_secs_f64();
+
+    let t2 = Instant::now();
+    let f = &params.finetune;
+    observer.line(&format!("[3/5] fine-tune on the landmarks: {} epochs", f.epochs));
+    let pretrain_final_loss = pretrained.final_loss();
+    let x_l = rows(&x, len, &idx);
+    let meta = checkpoint_meta(&ds.name, m, params.input_scale, serde_json::json!({"finetune": params.finetune, "seed": params.seed, "landmarks": m}));
+    let Finetuned { mut net, report, latent: fine_l, .. } = finetune_stage(pretrained.ae, &x_l, m, graph.as_ref(), f, meta.clone(), observer)?;
+    drop(x_l);
+    Checkpoint::from_autoencoder(&net.ae, "finetuned", meta).save(&out.join("finetuned.ckpt"))?;
+    write_npy_f32(&out.join("coef.npy"), &net.se.coef.value, m, m)?;
+    write_atomic(&out.join("losses.csv"), report.to_csv().as_bytes())?;
+    let t_ft = t2.elapsed().as_secs_f64();
+
+    let t3 = Instant::now();
+    observer.line(&format!("[4/5] cluster the landmarks: ρ = {}, r = {}·{} + 1, power {}", params.post.rho, params.post.dim, clusters, params.post.power));
+    let truth_l = ds.labels.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect::<Vec<_>>());
+    let latent_all = Latent::encode(&mut net.ae, &x, n, 512);
+    latent_all.check_alive("fine-tuned")?;
+    drop(x);
+    let coef = net.into_coef();
+    let landmark_clustering = cluster_stage_choosing(coef, m, clusters, f.coef_reg, &params.post, Choice::default(), params.seed, truth_l, observer)?;
+    observer.line(&format!("[5/5] assign all {n} images by class-wise residual against the {m} landmarks"));
+    let mut labels = assign_by_residual(&fine_l.values, m, fine_l.d, &landmark_clustering.labels, clusters, &latent_all.values, n, DEFAULT_RIDGE)?;
+    for (j, &i) in idx.iter().enumerate() {
+        labels[i] = landmark_clustering.labels[j];
+    }
+    latent_all.save(&out.join("latent.npy"))?;
+    write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref())?.as_bytes())?;
+    let t_cl = t3.elapsed().as_secs_f64();
+
+    let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
+    let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let metrics = serde_json::json!({
+        "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
+        "clusters": clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
+        "landmarks": {"count": m, "choice": "uniform", "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores},
+        "pretrain_final_loss_per_image": pretrain_final_loss,
+        "finetune_final_loss": report.epochs.last().copied(),
+        "timings_seconds": seconds,
+    });
+    finish_run_dir(ds, params, opts, &metrics, RUN_ARTEFACTS)?;
+    let summary = RunSummary { scores: sc, clusters, labels, seconds, pretrain_final_loss, finetune_final: report.epochs.last().copied(), selection: None };
+    Ok(RunOutput { summary, latent_pretrained: None, latent: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn landmarks_are_distinct_sorted_and_seeded() {
+        let a = choose_landmarks(100, 10, 3).unwrap();
+        assert_eq!(a.len(), 10);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(a, choose_landmarks(100, 10, 3).unwrap());
+        assert_ne!(a, choose_landmarks(100, 10, 4).unwrap());
+        assert!(choose_landmarks(5, 6, 0).is_err() && choose_landmarks(5, 1, 0).is_err());
+    }
+}
