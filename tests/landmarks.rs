@@ -20,7 +20,7 @@ fn landmark_mode_runs_where_the_dense_path_cannot_and_audits_clean() {
     assert_clean_error(&run(&args, &[SMALL_BUDGET]), "above the budget");
 
     let dir = root.join("lm");
-    let mut args = vec!["run", "--out", dir.to_str().unwrap(), "--landmarks", "120"];
+    let mut args = vec!["run", "--out", dir.to_str().unwrap(), "--landmarks", "120", "--landmark-choice", "kmeans-pp"];
     args.extend(ARGS);
     let o = run(&args, &[SMALL_BUDGET]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -32,8 +32,8 @@ fn landmark_mode_runs_where_the_dense_path_cannot_and_audits_clean() {
         std::fs::read_to_string(dir.join("landmarks.csv")).unwrap().lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
     assert_eq!(landmarks.len(), 120);
     assert!(landmarks.windows(2).all(|w| w[0] < w[1]) && *landmarks.last().unwrap() < 600);
-    // Landmark choice, fine-tuning and assignment: the same bytes under 1,
-    // 2 and 4 threads (the audit re-runs under the same small budget).
+    // k-means++ landmarks, fine-tuning and assignment: the same bytes under
+    // 1, 2 and 4 threads (the audit re-runs under the same small budget).
     let o = run(&["audit", dir.to_str().unwrap(), "--threads", "1,2,4"], &[SMALL_BUDGET]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
 
@@ -45,6 +45,11 @@ fn landmark_mode_runs_where_the_dense_path_cannot_and_audits_clean() {
     let o = run(&args, &[SMALL_BUDGET]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("landmark mode with 228 landmarks"), "{}", stderr(&o));
+    // A landmark choice without landmark mode is refused.
+    let refused = root.join("refused");
+    let mut args = vec!["run", "--out", refused.to_str().unwrap(), "--landmark-choice", "kmeans-pp"];
+    args.extend(ARGS);
+    assert_clean_error(&run(&args, &[]), "--landmark-choice needs landmark mode");
     // And the report draws C over the landmarks.
     let o = run(&["report", dir.to_str().unwrap(), "--quiet"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));

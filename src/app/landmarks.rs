@@ -25,14 +25,76 @@ use crate::metrics::scores;
 use crate::model::udll::params::ValidUdllParams;
 use crate::progress::Observer;
 use crate::rng::Rng;
+use rayon::prelude::*;
 use std::time::Instant;
+
+/// How the landmarks are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LandmarkChoice {
+    /// Uniformly, without replacement.
+    #[default]
+    Uniform,
+    /// k-means++ seeding on the pretrained latent codes: each next landmark
+    /// drawn with probability ∝ its squared distance to the nearest one
+    /// chosen (spreads them over the data, small clusters included).
+    KmeansPp,
+}
+
+/// `m` landmarks of `n` in the range the mode needs (2 to n).
+fn check_count(n: usize, m: usize) -> Result<()> {
+    if m < 2 || m > n {
+        return Err(UdllError::config(format!("--landmarks: {m} landmarks for {n} images (2 to n)")));
+    }
+    Ok(())
+}
+
+/// M of the n rows of `latent` by k-means++ seeding (the seed's
+/// `landmarks-kmeans++` stream), in increasing order. Distances are
+/// updated in parallel per row, each in a fixed order; the draws are
+/// sequential: the same indices for any thread count.
+pub fn choose_landmarks_kmeanspp(latent: &Latent, m: usize, seed: u64) -> Result<Vec<usize>> {
+    let (n, d) = (latent.n, latent.d);
+    check_count(n, m)?;
+    let row = |i: usize| &latent.values[i * d..][..d];
+    let sq = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum::<f64>();
+    let mut rng = Rng::stream(seed, "landmarks-kmeans++");
+    let mut chosen = vec![rng.below(n)];
+    let mut dist: Vec<f64> = (0..n).into_par_iter().map(|i| sq(row(i), row(chosen[0]))).collect();
+    while chosen.len() < m {
+        let total: f64 = dist.iter().sum();
+        let next = if total > 0.0 {
+            let mut target = rng.uniform() * total;
+            let mut pick = n - 1;
+            for (i, &v) in dist.iter().enumerate() {
+                if v > 0.0 && target < v {
+                    pick = i;
+                    break;
+                }
+                target -= v;
+            }
+            pick
+        } else {
+            // Every point coincides with a landmark: the lowest index not chosen.
+            (0..n).find(|i| !chosen.contains(i)).expect("m ≤ n")
+        };
+        chosen.push(next);
+        let c = row(next);
+        dist.par_iter_mut().enumerate().for_each(|(i, v)| *v = v.min(sq(row(i), c)));
+        dist[next] = 0.0;
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    if chosen.len() != m {
+        return Err(UdllError::Numeric(format!("k-means++ drew {} distinct landmarks of {m}", chosen.len())));
+    }
+    Ok(chosen)
+}
 
 /// M of the n indices, drawn uniformly with the seed's `landmarks` stream,
 /// in increasing order.
 pub fn choose_landmarks(n: usize, m: usize, seed: u64) -> Result<Vec<usize>> {
-    if m < 2 || m > n {
-        return Err(UdllError::config(format!("--landmarks: {m} landmarks for {n} images (2 to n)")));
-    }
+    check_count(n, m)?;
     let mut idx: Vec<usize> = (0..n).collect();
     Rng::stream(seed, "landmarks").shuffle(&mut idx);
     idx.truncate(m);
@@ -48,10 +110,10 @@ fn rows(values: &[f32], width: usize, idx: &[usize]) -> Vec<f32> {
 /// Run UDLL in landmark mode with `m` landmarks (see the module
 /// documentation); writes what [`crate::app::pipeline::run`] writes, with
 /// `coef.npy` over the landmarks only and `landmarks.csv` (their indices).
-pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, m: usize, observer: &dyn Observer) -> Result<RunOutput> {
+pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, m: usize, how: LandmarkChoice, observer: &dyn Observer) -> Result<RunOutput> {
     ds.validate()?;
     let clusters = cluster_count(ds, opts.clusters)?;
-    let idx = choose_landmarks(ds.n, m, params.seed)?;
+    check_count(ds.n, m)?;
     if clusters > m {
         return Err(UdllError::config(format!("{clusters} clusters for {m} landmarks")));
     }
@@ -77,12 +139,16 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let latent_all = Latent::encode(&mut pretrained.ae, &x, n, 512);
     latent_all.check_alive("pretrained")?;
     latent_all.save(&out.join("latent_pretrained.npy"))?;
+    let idx = match how {
+        LandmarkChoice::Uniform => choose_landmarks(n, m, params.seed)?,
+        LandmarkChoice::KmeansPp => choose_landmarks_kmeanspp(&latent_all, m, params.seed)?,
+    };
     let mut csv = String::from("landmark,index\n");
     idx.iter().enumerate().for_each(|(j, i)| csv += &format!("{j},{i}\n"));
     write_atomic(&out.join("landmarks.csv"), csv.as_bytes())?;
     let latent_l = Latent { values: rows(&latent_all.values, latent_all.d, &idx), n: m, d: latent_all.d };
     drop(latent_all);
-    observer.line(&format!("[2/5] {m} landmarks (uniform, seed {}); prior graph among them", params.seed));
+    observer.line(&format!("[2/5] {m} landmarks ({how:?}, seed {}); prior graph among them", params.seed));
     let graph = if params.finetune.locality_weight > 0.0 { Some(prior_graph(&latent_l, params.graph_k)?) } else { None };
     if let Some(g) = &graph {
         g.save(&out.join("graph.csv"))?;
@@ -124,7 +190,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let metrics = serde_json::json!({
         "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
         "clusters": clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
-        "landmarks": {"count": m, "choice": "uniform", "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores},
+        "landmarks": {"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores},
         "pretrain_final_loss_per_image": pretrain_final_loss,
         "finetune_final_loss": report.epochs.last().copied(),
         "timings_seconds": seconds,
@@ -146,5 +212,28 @@ mod tests {
         assert_eq!(a, choose_landmarks(100, 10, 3).unwrap());
         assert_ne!(a, choose_landmarks(100, 10, 4).unwrap());
         assert!(choose_landmarks(5, 6, 0).is_err() && choose_landmarks(5, 1, 0).is_err());
+    }
+
+    #[test]
+    fn kmeanspp_landmarks_cover_every_group_and_are_seeded() {
+        // Three tight groups of very different sizes (50, 5, 5) in 2-D:
+        // uniform draws of 6 often miss a small group, k-means++ never does.
+        let mut values = Vec::new();
+        for (g, size) in [(0.0f32, 50), (100.0, 5), (-100.0, 5)] {
+            for i in 0..size {
+                values.extend([g + i as f32 * 0.01, g]);
+            }
+        }
+        let latent = Latent { values, n: 60, d: 2 };
+        for seed in 0..5 {
+            let l = choose_landmarks_kmeanspp(&latent, 6, seed).unwrap();
+            assert_eq!(l.len(), 6);
+            assert!(l.windows(2).all(|w| w[0] < w[1]));
+            assert!(l.iter().any(|&i| i < 50) && l.iter().any(|&i| (50..55).contains(&i)) && l.iter().any(|&i| i >= 55), "seed {seed}: {l:?}");
+            assert_eq!(l, choose_landmarks_kmeanspp(&latent, 6, seed).unwrap());
+        }
+        // All points equal: still m distinct indices.
+        let flat = Latent { values: vec![1.0; 20], n: 10, d: 2 };
+        assert_eq!(choose_landmarks_kmeanspp(&flat, 4, 0).unwrap().len(), 4);
     }
 }

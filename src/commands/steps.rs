@@ -253,6 +253,10 @@ cli_args! {
         /// the dense path would not fit the memory budget)
         #[argh(option)]
         landmarks: Option<usize>,
+        /// how landmarks are drawn: uniform (default) or kmeans-pp (k-means++
+        /// seeding on the pretrained latent codes)
+        #[argh(option)]
+        landmark_choice: Option<String>,
         /// what --auto-post and --restarts choose by: agreement (mean NMI with the
         /// other candidates; the default) or eigengap (the relative eigengap at K)
         #[argh(option)]
@@ -337,8 +341,14 @@ pub fn run(a: RunArgs) -> Result<()> {
             }
         },
     };
+    if landmarks.is_none() && a.landmark_choice.is_some() {
+        return Err(UdllError::config("--landmark-choice needs landmark mode (--landmarks M)"));
+    }
     let s = match landmarks {
-        Some(m) => udll::app::landmarks::run_landmarks(&ds, &params, &opts, m, &obs)?.summary,
+        Some(m) => {
+            let how = a.landmark_choice.as_deref().map(|s| parse_enum(s, "--landmark-choice", "uniform, kmeans-pp")).transpose()?.unwrap_or_default();
+            udll::app::landmarks::run_landmarks(&ds, &params, &opts, m, how, &obs)?.summary
+        }
         None => run_restarts(&ds, &params, &opts, a.restarts, &obs)?.summary,
     };
     if let Some(sel) = &s.selection {
