@@ -44,6 +44,10 @@ fn compare_writes_one_row_per_method() {
     for m in udll::app::compare::METHODS {
         assert!(md.contains(&format!("| {m} | 1 |")), "no row for {m}:\n{md}");
     }
-    assert_clean_error(&run(&["compare", "--methods", "ae,vae"], &[]), "'vae'");
+    // Refused before its output directory (the default, udll-compare in the
+    // working directory) is started.
+    let o = udll().args(["compare", "--methods", "ae,vae"]).current_dir(&dir).output().unwrap();
+    assert_clean_error(&o, "'vae'");
+    assert!(!dir.join("udll-compare").exists(), "nothing written for a refused command");
     assert_clean_error(&run(&["ae", "--variant", "contractive-ae", "--layers", "16,4", "--out", dir.join("x").to_str().unwrap()], &[]), "one-layer encoder");
 }

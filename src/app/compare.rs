@@ -128,13 +128,20 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions, obser
     }
 }
 
+/// Refuse a method name `compare` does not know (before any output is
+/// started).
+pub fn check_methods(methods: &[String]) -> Result<()> {
+    if let Some(m) = methods.iter().find(|m| !METHODS.contains(&m.as_str())) {
+        return Err(UdllError::config(format!("--methods: '{m}' is not one of {}", METHODS.join(", "))));
+    }
+    Ok(())
+}
+
 /// Train and score every method in `methods` with seeds 0..`seeds`, one
 /// row each, in that order. Training reports to `observer`; each finished
 /// row is reported to `results`.
 pub fn compare(ds: &Dataset, methods: &[String], seeds: u64, o: &CompareOptions, observer: &dyn Observer, results: &dyn Observer) -> Result<Vec<CompareRow>> {
-    if let Some(m) = methods.iter().find(|m| !METHODS.contains(&m.as_str())) {
-        return Err(UdllError::config(format!("--methods: '{m}' is not one of {}", METHODS.join(", "))));
-    }
+    check_methods(methods)?;
     if ds.labels.is_none() {
         return Err(UdllError::config("compare needs labels (a labelled dataset or --labels)"));
     }

@@ -165,6 +165,7 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         Some(s) => s.split(',').map(|m| m.trim().to_string()).collect(),
         None => METHODS.iter().map(|m| m.to_string()).collect(),
     };
+    udll::app::compare::check_methods(&methods)?;
     let name = a.preset.clone().unwrap_or_else(|| if a.data.is_some() { "coil20".into() } else { "synthetic".into() });
     let mut conv = udll::preset(&name)?;
     if let Some(e) = a.conv_epochs {
