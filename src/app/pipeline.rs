@@ -13,7 +13,7 @@
 //! [`run`] chains them in memory and saves each as it completes; the step
 //! commands run one stage each.
 
-use crate::cluster::{PostCandidate, PostConfig, PostGrid, SelectBy, SelectionScore, auto_post, cluster_coef, score_coef};
+use crate::cluster::{PostCandidate, PostConfig, PostGrid, SelectBy, SelectionScore, auto_post, cluster_coef, cluster_coef_scored};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
@@ -569,16 +569,12 @@ pub fn cluster_stage_choosing(
             .collect::<Result<Vec<_>>>()?;
         let PostCandidate { post, labels, score } = cands.into_iter().nth(best).expect("best is an index of the candidates");
         (labels, Some(Selection { score, post, candidates: rows }))
+    } else if choice.score {
+        let (labels, score) = cluster_coef_scored(&coef, n, clusters, post, seed)?;
+        let row = CandidateRow { restart: 0, seed, post: post.clone(), score, scores: report(&labels)?, chosen: true };
+        (labels, Some(Selection { score, post: post.clone(), candidates: vec![row] }))
     } else {
-        let labels = cluster_coef(&coef, n, clusters, post, seed)?;
-        let selection = if choice.score {
-            let score = score_coef(&coef, n, clusters, post, &labels, seed)?;
-            let row = CandidateRow { restart: 0, seed, post: post.clone(), score, scores: report(&labels)?, chosen: true };
-            Some(Selection { score, post: post.clone(), candidates: vec![row] })
-        } else {
-            None
-        };
-        (labels, selection)
+        (cluster_coef(&coef, n, clusters, post, seed)?, None)
     };
     drop(coef);
     let scores = report(&labels)?;

@@ -17,7 +17,7 @@
 //! None reads a label: they see W and the predicted clusters.
 
 use crate::cluster::params::{LabelAssign, PostConfig};
-use crate::cluster::postprocess::{affinity_from_coef, affinity_from_eigen, coef_eigen, threshold_columns};
+use crate::cluster::postprocess::{affinity_from_eigen, coef_eigen, threshold_columns};
 use crate::cluster::spectral::{assign_labels, spectral_decomposition};
 use crate::error::{Result, UdllError};
 use rayon::prelude::*;
@@ -139,13 +139,13 @@ pub fn cluster_affinity_scored(affinity: &[f64], n: usize, k: usize, assign: Lab
     Ok((labels, score))
 }
 
-/// The scores of `labels` as a clustering of C (n × n) post-processed by
-/// `post`: the affinity is formed again, as the clustering formed it.
-pub fn score_coef(coef: &[f32], n: usize, k: usize, post: &PostConfig, labels: &[usize], seed: u64) -> Result<SelectionScore> {
-    let (affinity, _) = affinity_from_coef(&threshold_columns(coef, n, post.rho), n, k, post.dim, post.power, post.add_identity, seed)?;
+/// The scores of `labels` as a clustering of `affinity` (n × n): the
+/// eigengap from a decomposition of k + 1 pairs of its own (the clustering's
+/// used k, whose bits it keeps).
+pub fn score_affinity(affinity: &[f64], n: usize, k: usize, labels: &[usize], seed: u64) -> Result<SelectionScore> {
     let wanted = (k + 1).min(n);
     let (_, mu) = spectral_decomposition(&affinity, n, k, wanted, seed)?;
-    Ok(SelectionScore { eigengap: relative_eigengap(&mu, k), ncut: ncut_score(&affinity, n, labels, k), agreement: None })
+    Ok(SelectionScore { eigengap: relative_eigengap(&mu, k), ncut: ncut_score(affinity, n, labels, k), agreement: None })
 }
 
 /// The post-processing settings `--auto-post` tries: every combination of
@@ -242,21 +242,12 @@ pub fn auto_post(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
+    use crate::cluster::postprocess::affinity_from_coef;
+    use crate::cluster::spectral::noisy_blocks;
 
     /// K noisy blocks: cross-block weight `noise`.
     fn blocks(n_per: usize, k: usize, noise: f64) -> Vec<f64> {
-        let n = n_per * k;
-        let mut rng = Rng::stream(1, "select-blocks");
-        let mut a = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..i {
-                let v = if i / n_per == j / n_per { 0.5 + 0.5 * rng.uniform() } else { noise * rng.uniform() };
-                a[i * n + j] = v;
-                a[j * n + i] = v;
-            }
-        }
-        a
+        noisy_blocks(n_per, k, noise, 1)
     }
 
     #[test]
@@ -325,7 +316,8 @@ mod tests {
             assert_eq!(labels, cand.labels, "{:?}", cand.post);
             assert!((score.eigengap - cand.score.eigengap).abs() < 1e-9 && (score.ncut - cand.score.ncut).abs() < 1e-12, "{:?}", cand.post);
             assert!(cand.score.agreement.is_some_and(|a| (0.0..=1.0).contains(&a)));
-            assert_eq!(score_coef(&c, n, k, &cand.post, &labels, 0).unwrap().ncut, score.ncut);
+            let (fixed, fixed_score) = crate::cluster::cluster_coef_scored(&c, n, k, &cand.post, 0).unwrap();
+            assert_eq!((fixed, fixed_score.ncut), (labels, score.ncut), "{:?}", cand.post);
         }
     }
 }

@@ -161,28 +161,32 @@ pub fn assign_labels(emb: Vec<f64>, n: usize, k: usize, assign: LabelAssign, see
     })
 }
 
+/// A test affinity of k noisy blocks of `n_per` (within a block 0.5–1,
+/// across `noise` × uniform), symmetric, drawn from the seed's `blocks`
+/// stream.
+#[cfg(test)]
+pub(crate) fn noisy_blocks(n_per: usize, k: usize, noise: f64, seed: u64) -> Vec<f64> {
+    let n = n_per * k;
+    let mut rng = Rng::stream(seed, "blocks");
+    let mut a = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let v = if i / n_per == j / n_per { 0.5 + 0.5 * rng.uniform() } else { noise * rng.uniform() };
+            a[i * n + j] = v;
+            a[j * n + i] = v;
+        }
+    }
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn blocks(n_per: usize, k: usize, noise: f64) -> Vec<f64> {
-        let n = n_per * k;
-        let mut rng = Rng::stream(0, "blocks");
-        let mut a = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..=i {
-                let v = if i / n_per == j / n_per { 0.5 + 0.5 * rng.uniform() } else { noise * rng.uniform() };
-                a[i * n + j] = v;
-                a[j * n + i] = v;
-            }
-        }
-        a
-    }
-
     #[test]
     fn recovers_noisy_blocks_with_both_assignments() {
         let (n_per, k) = (30, 4);
-        let a = blocks(n_per, k, 0.05);
+        let a = noisy_blocks(n_per, k, 0.05, 0);
         for assign in [LabelAssign::Discretize, LabelAssign::Kmeans] {
             let labels = spectral_clustering(&a, n_per * k, k, assign, 0).unwrap();
             for b in 0..k {

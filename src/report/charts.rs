@@ -17,6 +17,11 @@ pub fn group_colour(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
+/// (min x, max x, min y, max y) of some points.
+fn extent<'a>(points: impl Iterator<Item = &'a (f64, f64)>) -> (f64, f64, f64, f64) {
+    points.fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)))
+}
+
 /// One line of a chart: its name and its (x, y) points.
 pub struct Series {
     /// The legend's name.
@@ -34,9 +39,7 @@ pub fn log_lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> 
         .map(|s| (s.name.as_str(), s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite() && *y > 0.0).collect::<Vec<_>>()))
         .filter(|(_, p)| !p.is_empty())
         .collect();
-    let all = drawable.iter().flat_map(|(_, p)| p.iter());
-    let (x0, x1, y0, y1) =
-        all.fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)));
+    let (x0, x1, y0, y1) = extent(drawable.iter().flat_map(|(_, p)| p.iter()));
     if drawable.is_empty() {
         return Err(UdllError::Numeric(format!("{title}: no positive finite value to draw")));
     }
@@ -86,9 +89,7 @@ pub fn scatter(title: &str, x_desc: &str, y_desc: &str, points: &[(f64, f64)], g
     if points.is_empty() || points.len() != groups.len() || points.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
         return Err(UdllError::Numeric(format!("{title}: {} points for {} groups, or a non-finite one", points.len(), groups.len())));
     }
-    let (x0, x1, y0, y1) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)));
+    let (x0, x1, y0, y1) = extent(points.iter());
     let pad = |lo: f64, hi: f64| {
         let p = ((hi - lo) * 0.05).max(1e-9);
         (lo - p)..(hi + p)
