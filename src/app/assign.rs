@@ -15,7 +15,7 @@ use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::{labels_csv, read_labels_csv};
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
 use crate::io::npy_out::read_npy_matrix;
-use crate::io::write_atomic;
+use crate::io::{write_atomic, write_json};
 use crate::metrics::{Scores, scores};
 use crate::progress::Observer;
 use std::path::PathBuf;
@@ -99,7 +99,7 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
         "model": opts.model_dir.display().to_string(),
         "timings_seconds": {"total": seconds},
     });
-    write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(&metrics).expect("metrics serialise")).as_bytes())?;
+    write_json(&out.join("metrics.json"), &metrics)?;
     let mut inputs = opts.inputs.clone();
     inputs.extend([model.dir.join("manifest.json"), ckpt_path, latent_path, labels_path]);
     let facts = RunFacts {

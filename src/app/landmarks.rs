@@ -187,16 +187,10 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
 
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
     let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
-    let metrics = serde_json::json!({
-        "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
-        "clusters": clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
-        "landmarks": {"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores},
-        "pretrain_final_loss_per_image": pretrain_final_loss,
-        "finetune_final_loss": report.epochs.last().copied(),
-        "timings_seconds": seconds,
-    });
-    finish_run_dir(ds, params, opts, &metrics, RUN_ARTEFACTS)?;
     let summary = RunSummary { scores: sc, clusters, labels, seconds, pretrain_final_loss, finetune_final: report.epochs.last().copied(), selection: None };
+    let mut metrics = summary.metrics(params);
+    metrics["landmarks"] = serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores});
+    finish_run_dir(ds, params, opts, &metrics, RUN_ARTEFACTS)?;
     Ok(RunOutput { summary, latent_pretrained: None, latent: None })
 }
 

@@ -21,7 +21,7 @@ use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
 use crate::io::npy_out::write_npy_f32;
-use crate::io::write_atomic;
+use crate::io::{write_atomic, write_json};
 use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
 use crate::model::pretrain::{PretrainReport, pretrain};
@@ -169,6 +169,22 @@ pub fn candidates_csv(rows: &[CandidateRow]) -> String {
         );
     }
     s
+}
+
+impl RunSummary {
+    /// `metrics.json` of a run with `params`: scores, clusters, the
+    /// settings' names, final losses and stage times (a caller adds its
+    /// own sections).
+    pub fn metrics(&self, params: &ValidUdllParams) -> serde_json::Value {
+        let sc = self.scores;
+        serde_json::json!({
+            "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
+            "clusters": self.clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
+            "pretrain_final_loss_per_image": self.pretrain_final_loss,
+            "finetune_final_loss": self.finetune_final,
+            "timings_seconds": self.seconds,
+        })
+    }
 }
 
 /// A run's in-memory results: the summary, and the latent codes before and
@@ -687,9 +703,8 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     }
 
     let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
-    let sc = clustering.scores;
     let summary = RunSummary {
-        scores: sc,
+        scores: clustering.scores,
         clusters,
         labels: clustering.labels,
         seconds,
@@ -697,13 +712,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         finetune_final: report.epochs.last().copied(),
         selection: clustering.selection,
     };
-    let mut metrics = serde_json::json!({
-        "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
-        "clusters": clusters, "method": params.method, "preset": params.preset, "seed": params.seed,
-        "pretrain_final_loss_per_image": pretrain_final_loss,
-        "finetune_final_loss": summary.finetune_final,
-        "timings_seconds": summary.seconds,
-    });
+    let mut metrics = summary.metrics(params);
     if let Some(sel) = &summary.selection {
         metrics["selection"] = selection_record(sel, opts.choice, None);
     }
@@ -715,7 +724,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
 /// `artefacts` (which completes the directory).
 pub fn finish_run_dir(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, metrics: &serde_json::Value, artefacts: &[&str]) -> Result<()> {
     let out = &opts.out_dir;
-    write_atomic(&out.join("metrics.json"), format!("{}\n", serde_json::to_string_pretty(metrics).expect("metrics serialise")).as_bytes())?;
+    write_json(&out.join("metrics.json"), metrics)?;
     let facts = RunFacts {
         command: &opts.command,
         config: serde_json::to_value(params).expect("params serialise"),

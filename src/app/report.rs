@@ -447,7 +447,9 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         (Some(ds), Some(ckpt)) => {
             observer.line("report: montages and reconstructions");
             let (h, w, c) = (ds.height, ds.width, ds.channels);
-            let pictures: Vec<Vec<f32>> = (0..n).map(|i| ds.picture(i)).collect();
+            // Only the images shown are turned into pictures (a copy of all
+            // n would double the dataset's memory on a large run).
+            let pictures = |idx: &[usize]| idx.iter().map(|&i| ds.picture(i)).collect::<Vec<_>>();
             let wrong = |i: usize| match (&truth, &matched) {
                 (Some(t), Some(mt)) => mt[i] != Some(t[i]),
                 _ => false,
@@ -459,8 +461,9 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
                     continue;
                 }
                 let chosen = spread(&members, PER_CLUSTER);
+                let shown = pictures(&chosen);
                 let tiles: Vec<Tile> =
-                    chosen.iter().map(|&i| Tile { values: &pictures[i], frame: if wrong(i) { FRAME_MARKED } else { FRAME_PLAIN } }).collect();
+                    chosen.iter().zip(&shown).map(|(&i, p)| Tile { values: p, frame: if wrong(i) { FRAME_MARKED } else { FRAME_PLAIN } }).collect();
                 let n_wrong = members.iter().filter(|&&i| wrong(i)).count();
                 let class = match &matched {
                     Some(mt) => mt[members[0]].map_or(", matched to no class".to_string(), |m| format!(", matched to class {m}")),
@@ -485,7 +488,8 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
                 for (rank, &(count, a, b)) in worst.iter().enumerate() {
                     let members: Vec<usize> = (0..n).filter(|&i| t[i] == a && mt[i] == Some(b)).collect();
                     let chosen = spread(&members, PER_CLUSTER);
-                    let tiles: Vec<Tile> = chosen.iter().map(|&i| Tile { values: &pictures[i], frame: FRAME_MARKED }).collect();
+                    let shown = pictures(&chosen);
+                    let tiles: Vec<Tile> = shown.iter().map(|p| Tile { values: p, frame: FRAME_MARKED }).collect();
                     figs.push(png(
                         &format!("mistakes_{rank}"),
                         montage(&tiles, h, w, c, PER_CLUSTER)?,
@@ -498,7 +502,8 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
             }
             let firsts: Vec<usize> = (0..k_pred).filter_map(|cl| pred.iter().position(|&p| p == cl)).collect();
             let chosen = spread(&firsts, 12);
-            let mut tiles: Vec<Tile> = chosen.iter().map(|&i| Tile { values: &pictures[i], frame: FRAME_PLAIN }).collect();
+            let originals = pictures(&chosen);
+            let mut tiles: Vec<Tile> = originals.iter().map(|p| Tile { values: p, frame: FRAME_PLAIN }).collect();
             let mut rows = vec![format!("{} images (the first of each cluster, evenly spread)", chosen.len())];
             // (checkpoint, whose, frame colour, its name)
             let stages =

@@ -144,7 +144,7 @@ pub fn cluster_affinity_scored(affinity: &[f64], n: usize, k: usize, assign: Lab
 /// used k, whose bits it keeps).
 pub fn score_affinity(affinity: &[f64], n: usize, k: usize, labels: &[usize], seed: u64) -> Result<SelectionScore> {
     let wanted = (k + 1).min(n);
-    let (_, mu) = spectral_decomposition(&affinity, n, k, wanted, seed)?;
+    let (_, mu) = spectral_decomposition(affinity, n, k, wanted, seed)?;
     Ok(SelectionScore { eigengap: relative_eigengap(&mu, k), ncut: ncut_score(affinity, n, labels, k), agreement: None })
 }
 

@@ -207,7 +207,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     }
     if let Some(out) = &a.out {
         let doc = serde_json::json!({"n": n, "d": d, "classes": classes, "seed": a.seed, "results": results});
-        udll::io::write_atomic(out, format!("{}\n", serde_json::to_string_pretty(&doc).expect("scores serialise")).as_bytes())?;
+        udll::io::write_json(out, &doc)?;
         let config = serde_json::json!({"tasks": tasks, "clusters": opts.clusters, "knn": opts.knn, "edsc_lambda": opts.edsc_lambda, "post": opts.post, "map_k": opts.map_ks, "train_fraction": a.train_fraction});
         let dataset = ds.as_ref().map_or(serde_json::Value::Null, |d| d.summary());
         let inputs: Vec<PathBuf> = a.features.iter().chain(a.labels.iter()).chain(a.data.iter()).cloned().collect();

@@ -21,6 +21,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |f| f.write_all(bytes))
 }
 
+/// Write `value` as pretty JSON and a newline to `path` atomically.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| UdllError::format(path, format!("does not serialise as JSON: {e}")))?;
+    write_atomic(path, format!("{text}\n").as_bytes())
+}
+
 /// The path a write to `path` replaces: `path` itself, or the file a
 /// symbolic link at `path` resolves to. An error if that exists and is not
 /// a regular file.

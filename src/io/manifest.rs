@@ -7,7 +7,7 @@
 //! writes a single file puts `FILE.manifest.json` beside it.
 
 use crate::error::{Result, UdllError};
-use crate::io::atomic::write_atomic;
+use crate::io::atomic::write_json;
 use crate::io::hash::{sha256_file, sha256_hex};
 use crate::linalg::gemm::cpu_kernel_features;
 use serde::{Deserialize, Serialize};
@@ -227,8 +227,7 @@ impl Manifest {
 
     /// Write as pretty JSON at `path` (atomically).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("manifest serialises");
-        write_atomic(path, format!("{text}\n").as_bytes())
+        write_json(path, self)
     }
 
     /// Read the manifest at `path`.

@@ -8,5 +8,5 @@ pub mod labels;
 pub mod manifest;
 pub mod npy_out;
 
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{write_atomic, write_atomic_with, write_json};
 pub use checkpoint::Checkpoint;
