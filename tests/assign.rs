@@ -33,6 +33,14 @@ fn the_fitted_images_keep_their_clusters_and_the_assignment_audits_clean() {
     // The model's files are inputs of the assignment, hashed.
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("finetuned.ckpt") && manifest.contains("latent.npy"));
+    // The page shows the new images of each cluster, and the confusion.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for id in ["id=\"metrics\"", "id=\"confusion\"", "id=\"clusters\""] {
+        assert!(page.contains(id), "report.html has no {id}");
+    }
+    let montages =
+        std::fs::read_dir(out.join("figures")).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("cluster_")).count();
+    assert_eq!(montages, 4, "one montage per cluster");
     let o = run(&["audit", out.to_str().unwrap(), "--threads", "1,2"], &[]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
 }

@@ -12,6 +12,7 @@ use crate::data::dataset::picture_of;
 use crate::error::{Result, UdllError};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::read_labels_csv;
+use crate::io::manifest::Manifest;
 use crate::io::npy_out::read_npy_matrix;
 use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
 use crate::linalg::{Trans, sgemm};
@@ -232,6 +233,115 @@ fn reconstruct(path: &Path, ds: &Dataset, chosen: &[usize]) -> Result<Vec<Vec<f3
         .collect())
 }
 
+/// The rows every page's identity table ends with: the binary, the
+/// command, threads and kernels, and each input's hash.
+fn provenance_rows(m: &Manifest) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        vec!["udll".into(), format!("{} (commit {})", m.udll_version, m.git_commit.as_deref().unwrap_or("unknown"))],
+        vec!["command".into(), m.command.join(" ")],
+        vec!["threads / kernels".into(), format!("{} / {}", m.threads, m.cpu_kernel_features.join(", "))],
+    ];
+    rows.extend(m.inputs.iter().map(|input| vec![format!("input {}", input.path), format!("SHA-256 {}", input.sha256)]));
+    rows
+}
+
+/// Worst confusions: (images, true class, class placed with).
+type Confusions = Vec<(usize, usize, usize)>;
+
+/// The confusion matrix after the Hungarian matching (`matched[i]`: the
+/// class image i's cluster is matched to), and its five largest
+/// off-diagonal cells.
+fn confusion_section(truth: &[usize], matched: &[Option<usize>]) -> Result<(Section, Confusions)> {
+    let k = truth.iter().max().map_or(0, |m| m + 1);
+    let mut counts = vec![0usize; k * k];
+    let mut unmatched = 0usize;
+    for (&c, m) in truth.iter().zip(matched) {
+        match *m {
+            Some(mc) if mc < k => counts[c * k + mc] += 1,
+            _ => unmatched += 1,
+        }
+    }
+    let mut worst: Confusions = (0..k * k).filter(|&ab| ab / k != ab % k && counts[ab] > 0).map(|ab| (counts[ab], ab / k, ab % k)).collect();
+    worst.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    worst.truncate(5);
+    let mut s = Section::new("confusion", "Confusion between classes").figures(vec![svg(
+        "confusion",
+        confusion("Confusion after Hungarian matching", &counts, k)?,
+        "Rows: true class; columns: the class each image's cluster is matched to (the matching ACC counts). Blue: right; red: wrong; shade: share of the row."
+            .into(),
+    )]);
+    if unmatched > 0 {
+        s = s.text(format!("{unmatched} images are in clusters matched to no class (more clusters than classes)."));
+    }
+    s = if worst.is_empty() {
+        s.text("No image is in a cluster matched to another class.")
+    } else {
+        s.table(&["true class", "placed with class", "images"], worst.iter().map(|&(c, a, b)| vec![a.to_string(), b.to_string(), c.to_string()]).collect())
+    };
+    Ok((s, worst))
+}
+
+/// Up to [`PER_CLUSTER`] images of each cluster (misplaced ones framed
+/// red), then the images of each of the `worst` confusions. Only the
+/// images shown are turned into pictures (a copy of all n would double the
+/// dataset's memory on a large run).
+fn picture_sections(ds: &Dataset, pred: &[usize], truth: Option<&[usize]>, matched: Option<&[Option<usize>]>, worst: &Confusions) -> Result<Vec<Section>> {
+    let (h, w, c, n) = (ds.height, ds.width, ds.channels, pred.len());
+    let pictures = |idx: &[usize]| idx.iter().map(|&i| ds.picture(i)).collect::<Vec<_>>();
+    let wrong = |i: usize| match (truth, matched) {
+        (Some(t), Some(mt)) => mt[i] != Some(t[i]),
+        _ => false,
+    };
+    let mut figs = Vec::new();
+    for cl in 0..pred.iter().max().map_or(0, |m| m + 1) {
+        let members: Vec<usize> = (0..n).filter(|&i| pred[i] == cl).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let chosen = spread(&members, PER_CLUSTER);
+        let shown = pictures(&chosen);
+        let tiles: Vec<Tile> = chosen.iter().zip(&shown).map(|(&i, p)| Tile { values: p, frame: if wrong(i) { FRAME_MARKED } else { FRAME_PLAIN } }).collect();
+        let n_wrong = members.iter().filter(|&&i| wrong(i)).count();
+        let class = match matched {
+            Some(mt) => mt[members[0]].map_or(", matched to no class".to_string(), |m| format!(", matched to class {m}")),
+            None => String::new(),
+        };
+        let wrong_note = if truth.is_some() { format!("; {n_wrong} not of that class (red frames)") } else { String::new() };
+        figs.push(png(
+            &format!("cluster_{cl:03}"),
+            montage(&tiles, h, w, c, PER_CLUSTER)?,
+            format!("Cluster {cl}{class}: {} images{wrong_note}; {} shown, evenly spread.", members.len(), chosen.len()),
+        ));
+    }
+    let mut sections = vec![
+        Section::new("clusters", "Clusters")
+            .text(if ds.column_major_picture {
+                "Images as people see them: the network reads these images transposed, as the reference code does; they are turned back here."
+            } else {
+                "Images as stored."
+            })
+            .figures(figs),
+    ];
+    if let (Some(t), Some(mt)) = (truth, matched) {
+        let mut figs = Vec::new();
+        for (rank, &(count, a, b)) in worst.iter().enumerate() {
+            let members: Vec<usize> = (0..n).filter(|&i| t[i] == a && mt[i] == Some(b)).collect();
+            let chosen = spread(&members, PER_CLUSTER);
+            let shown = pictures(&chosen);
+            let tiles: Vec<Tile> = shown.iter().map(|p| Tile { values: p, frame: FRAME_MARKED }).collect();
+            figs.push(png(
+                &format!("mistakes_{rank}"),
+                montage(&tiles, h, w, c, PER_CLUSTER)?,
+                format!("Class {a} placed with class {b}: {count} images, {} shown.", chosen.len()),
+            ));
+        }
+        if !figs.is_empty() {
+            sections.push(Section::new("mistakes", "Images that went wrong").text("The most frequent confusions of the table above.").figures(figs));
+        }
+    }
+    Ok(sections)
+}
+
 /// Write `dir/report.html` and `dir/figures/` for the finished run in
 /// `dir`. `ds` is the run's dataset (checked against the manifest's
 /// summary) for the montages and reconstructions; without it those
@@ -239,9 +349,7 @@ fn reconstruct(path: &Path, ds: &Dataset, chosen: &[usize]) -> Result<Vec<Vec<f3
 pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -> Result<ReportSummary> {
     let run = RunDir::open(dir)?;
     let m = &run.manifest;
-    let metrics_path = run.checked("metrics.json")?;
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics_path).map_err(|e| UdllError::io(&metrics_path, e))?)
-        .map_err(|e| UdllError::format(&metrics_path, format!("not JSON: {e}")))?;
+    let metrics = run.checked_json("metrics.json")?;
     let (pred, truth) = read_labels_csv(&run.checked("labels.csv")?)?;
     let n = pred.len();
     let coef_path = run.checked("coef.npy")?;
@@ -297,13 +405,8 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         vec!["preset / method".into(), format!("{} / {}", json_str(cfg, "preset"), json_str(cfg, "method"))],
         vec!["seed".into(), m.seed.to_string()],
         vec!["clusters".into(), json_str(&metrics, "clusters")],
-        vec!["udll".into(), format!("{} (commit {})", m.udll_version, m.git_commit.as_deref().unwrap_or("unknown"))],
-        vec!["command".into(), m.command.join(" ")],
-        vec!["threads / kernels".into(), format!("{} / {}", m.threads, m.cpu_kernel_features.join(", "))],
     ];
-    for input in &m.inputs {
-        id_rows.push(vec![format!("input {}", input.path), format!("SHA-256 {}", input.sha256)]);
-    }
+    id_rows.extend(provenance_rows(m));
     if let Some(t) = metrics.get("timings_seconds") {
         let s = |k: &str| t.get(k).and_then(|v| v.as_f64()).map_or("—".into(), |v| format!("{v:.1} s"));
         id_rows.push(vec![
@@ -379,40 +482,11 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     page.push(Section::new("coef", "Self-expressive coefficients |C|").figures(coef_figs));
 
     // Confusion after the Hungarian matching, and the worst pairs.
-    let mut worst: Vec<(usize, usize, usize)> = Vec::new();
+    let mut worst = Vec::new();
     if let (Some(t), Some(mt)) = (&truth, &matched) {
-        let k = t.iter().max().map_or(0, |m| m + 1);
-        let mut counts = vec![0usize; k * k];
-        let mut unmatched = 0usize;
-        for (i, &c) in t.iter().enumerate() {
-            match mt[i] {
-                Some(mc) if mc < k => counts[c * k + mc] += 1,
-                _ => unmatched += 1,
-            }
-        }
-        for a in 0..k {
-            for b in 0..k {
-                if a != b && counts[a * k + b] > 0 {
-                    worst.push((counts[a * k + b], a, b));
-                }
-            }
-        }
-        worst.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-        worst.truncate(5);
-        let mut s = Section::new("confusion", "Confusion between classes").figures(vec![svg(
-            "confusion",
-            confusion("Confusion after Hungarian matching", &counts, k)?,
-            "Rows: true class; columns: the class each image's cluster is matched to (the matching ACC counts). Blue: right; red: wrong; shade: share of the row.".into(),
-        )]);
-        if unmatched > 0 {
-            s = s.text(format!("{unmatched} images are in clusters matched to no class (more clusters than classes)."));
-        }
-        s = if worst.is_empty() {
-            s.text("No image is in a cluster matched to another class.")
-        } else {
-            s.table(&["true class", "placed with class", "images"], worst.iter().map(|&(c, a, b)| vec![a.to_string(), b.to_string(), c.to_string()]).collect())
-        };
-        page.push(s);
+        let (section, w) = confusion_section(t, mt)?;
+        page.push(section);
+        worst = w;
     }
 
     // The latent codes in 2-D.
@@ -446,60 +520,10 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     match (ds, checkpoint) {
         (Some(ds), Some(ckpt)) => {
             observer.line("report: montages and reconstructions");
-            let (h, w, c) = (ds.height, ds.width, ds.channels);
-            // Only the images shown are turned into pictures (a copy of all
-            // n would double the dataset's memory on a large run).
+            for section in picture_sections(ds, &pred, truth.as_deref(), matched.as_deref(), &worst)? {
+                page.push(section);
+            }
             let pictures = |idx: &[usize]| idx.iter().map(|&i| ds.picture(i)).collect::<Vec<_>>();
-            let wrong = |i: usize| match (&truth, &matched) {
-                (Some(t), Some(mt)) => mt[i] != Some(t[i]),
-                _ => false,
-            };
-            let mut figs = Vec::new();
-            for cl in 0..k_pred {
-                let members: Vec<usize> = (0..n).filter(|&i| pred[i] == cl).collect();
-                if members.is_empty() {
-                    continue;
-                }
-                let chosen = spread(&members, PER_CLUSTER);
-                let shown = pictures(&chosen);
-                let tiles: Vec<Tile> =
-                    chosen.iter().zip(&shown).map(|(&i, p)| Tile { values: p, frame: if wrong(i) { FRAME_MARKED } else { FRAME_PLAIN } }).collect();
-                let n_wrong = members.iter().filter(|&&i| wrong(i)).count();
-                let class = match &matched {
-                    Some(mt) => mt[members[0]].map_or(", matched to no class".to_string(), |m| format!(", matched to class {m}")),
-                    None => String::new(),
-                };
-                let wrong_note = if truth.is_some() { format!("; {n_wrong} not of that class (red frames)") } else { String::new() };
-                figs.push(png(
-                    &format!("cluster_{cl:03}"),
-                    montage(&tiles, h, w, c, PER_CLUSTER)?,
-                    format!("Cluster {cl}{class}: {} images{wrong_note}; {} shown, evenly spread.", members.len(), chosen.len()),
-                ));
-            }
-            let mut s = Section::new("clusters", "Clusters").text(if ds.column_major_picture {
-                "Images as people see them: the network reads these images transposed, as the reference code does; they are turned back here."
-            } else {
-                "Images as stored."
-            });
-            s = s.figures(figs);
-            page.push(s);
-            if let (Some(t), Some(mt)) = (&truth, &matched) {
-                let mut figs = Vec::new();
-                for (rank, &(count, a, b)) in worst.iter().enumerate() {
-                    let members: Vec<usize> = (0..n).filter(|&i| t[i] == a && mt[i] == Some(b)).collect();
-                    let chosen = spread(&members, PER_CLUSTER);
-                    let shown = pictures(&chosen);
-                    let tiles: Vec<Tile> = shown.iter().map(|p| Tile { values: p, frame: FRAME_MARKED }).collect();
-                    figs.push(png(
-                        &format!("mistakes_{rank}"),
-                        montage(&tiles, h, w, c, PER_CLUSTER)?,
-                        format!("Class {a} placed with class {b}: {count} images, {} shown.", chosen.len()),
-                    ));
-                }
-                if !figs.is_empty() {
-                    page.push(Section::new("mistakes", "Images that went wrong").text("The most frequent confusions of the table above.").figures(figs));
-                }
-            }
             let firsts: Vec<usize> = (0..k_pred).filter_map(|cl| pred.iter().position(|&p| p == cl)).collect();
             let chosen = spread(&firsts, 12);
             let originals = pictures(&chosen);
@@ -516,13 +540,65 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
             }
             page.push(Section::new("reconstructions", "Reconstructions").figures(vec![png(
                 "reconstructions",
-                montage(&tiles, h, w, c, chosen.len())?,
+                montage(&tiles, ds.height, ds.width, ds.channels, chosen.len())?,
                 format!("Rows, top to bottom: {}.", rows.join("; ")),
             )]));
         }
         _ => page.push(Section::new("clusters", "Clusters").text("The images were not given, so there are no montages nor reconstructions.")),
     }
 
+    let figures = page.figures().count();
+    let path = page.write(dir)?;
+    Ok(ReportSummary { path, figures })
+}
+
+/// `report.html` for a finished `udll assign` directory: the model it used,
+/// the scores, the confusion between classes and the new images of each
+/// cluster. Like [`write_report`], it reads only files that pass the
+/// directory's manifest hashes; `ds` is the assigned images (checked
+/// against the manifest's dataset).
+pub fn write_assign_report(dir: &Path, ds: &Dataset, observer: &dyn Observer) -> Result<ReportSummary> {
+    let run = RunDir::open(dir)?;
+    let m = &run.manifest;
+    let metrics = run.checked_json("metrics.json")?;
+    let (pred, truth) = read_labels_csv(&run.checked("labels.csv")?)?;
+    let n = pred.len();
+    if ds.n != n || m.dataset.get("n") != Some(&serde_json::json!(ds.n)) {
+        return Err(UdllError::shape(format!("the dataset given ({} images) is not the assignment's ({})", ds.n, m.dataset)));
+    }
+    observer.line(&format!("report: {} ({n} assigned images)", dir.display()));
+    let mut page = Page::new(&format!("udll assign: {} — {}", json_str(&m.dataset, "name"), m.output.path));
+    let mut id_rows = vec![
+        vec!["images".into(), format!("{} ({n} images of {}×{})", json_str(&m.dataset, "name"), ds.height, ds.width)],
+        vec![
+            "model".into(),
+            format!("{} ({} fitted codes, {} clusters)", json_str(&metrics, "model"), json_str(&metrics, "fitted"), json_str(&metrics, "clusters")),
+        ],
+        vec!["ridge".into(), json_str(&metrics, "ridge")],
+    ];
+    id_rows.extend(provenance_rows(m));
+    page.push(
+        Section::new("run", "Assignment")
+            .text("New images placed in the clusters of a finished run by class-wise ridge residual against its fitted codes.")
+            .table(&["", ""], id_rows),
+    );
+    let score = |k: &str| metrics.get(k).and_then(|v| v.as_f64()).map_or("—".to_string(), |v| format!("{v:.4}"));
+    page.push(if truth.is_some() {
+        Section::new("metrics", "Metrics")
+            .table(&["ACC", "NMI", "ARI", "clusters"], vec![vec![score("acc"), score("nmi"), score("ari"), json_str(&metrics, "clusters")]])
+    } else {
+        Section::new("metrics", "Metrics").text("The new images had no true labels: there is nothing to score against.")
+    });
+    let matched = truth.as_deref().map(|t| matched_labels(&pred, t)).transpose()?;
+    let mut worst = Vec::new();
+    if let (Some(t), Some(mt)) = (&truth, &matched) {
+        let (section, w) = confusion_section(t, mt)?;
+        page.push(section);
+        worst = w;
+    }
+    for section in picture_sections(ds, &pred, truth.as_deref(), matched.as_deref(), &worst)? {
+        page.push(section);
+    }
     let figures = page.figures().count();
     let path = page.write(dir)?;
     Ok(ReportSummary { path, figures })

@@ -45,6 +45,13 @@ impl RunDir {
         Ok(p)
     }
 
+    /// `name` checked and read as JSON.
+    pub fn checked_json(&self, name: &str) -> Result<serde_json::Value> {
+        let p = self.checked(name)?;
+        let text = std::fs::read_to_string(&p).map_err(|e| UdllError::io(&p, e))?;
+        serde_json::from_str(&text).map_err(|e| UdllError::format(&p, format!("not JSON: {e}")))
+    }
+
     /// `name` checked, or None when the manifest does not list it.
     pub fn optional(&self, name: &str) -> Result<Option<PathBuf>> {
         if self.manifest.artefacts.iter().any(|a| a.path == name) { self.checked(name).map(Some) } else { Ok(None) }

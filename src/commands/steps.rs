@@ -181,7 +181,7 @@ cli_args! {
     /// and report.html into --out (with --auto-post, candidates.csv too).
     #[argh(subcommand, name = "run")]
     pub struct RunArgs {
-        /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, coil20-dsc,
+        /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, mnist, coil20-dsc,
         /// orl-dsc (default: synthetic without --data, coil20 with it)
         #[argh(option)]
         preset: Option<String>,
@@ -611,8 +611,8 @@ cli_args! {
     /// encoder gives their codes, and each goes to the cluster whose
     /// fitted codes reconstruct it best (class-wise ridge residual). Writes
     /// latent.npy, labels.csv, metrics.json (ACC/NMI/ARI when labels are
-    /// given) and manifest.json into --out. Without --data, the built-in
-    /// synthetic set.
+    /// given), manifest.json and report.html (each cluster's new images)
+    /// into --out. Without --data, the built-in synthetic set.
     #[argh(subcommand, name = "assign")]
     pub struct AssignArgs {
         /// a finished `udll run` directory (its files are checked against its manifest)
@@ -627,6 +627,9 @@ cli_args! {
         /// without --data, the seed of the built-in synthetic set (default 0)
         #[argh(option, default = "0")]
         synthetic_seed: u64,
+        /// do not write report.html (and figures/) at the end
+        #[argh(switch)]
+        no_report: bool,
     }
     groups [data, synthetic, threads, quiet]
 }
@@ -656,6 +659,10 @@ pub fn assign(a: AssignArgs) -> Result<()> {
             a.out.display()
         ),
         None => println!("{} images into {} clusters ({:.1}s) → {}", r.labels.len(), r.clusters, r.seconds, a.out.display()),
+    }
+    if !a.no_report {
+        let r = udll::app::report::write_assign_report(&a.out, &ds, &obs)?;
+        obs.line(&format!("report: {} ({} figures)", r.path.display(), r.figures));
     }
     Ok(())
 }
