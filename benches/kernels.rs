@@ -2,9 +2,11 @@
 //!
 //! `cargo bench --bench kernels` reports, each against a reference measured
 //! in the same run by the same harness:
+//! - the GEMM wrapper's sgemm at the project's shapes under each kernel
+//!   family the CPU has (alternated), beside numpy's sgemm in the same run;
 //! - the self-expressive forward + backward (three n²·d GEMMs) at the
-//!   COIL-20 shape (1440, 3840), as GFLOP/s and as a ratio to a plain sgemm
-//!   of the same n × n × d through the same wrapper (best of 3 each);
+//!   COIL-20 shape (1440, 3840) under each family, as GFLOP/s and as a
+//!   ratio to a plain sgemm of the same n × n × d (best of 3 each);
 //! - conv forward + backward of the COIL-20 and Yale B autoencoders, images/s,
 //!   on the full set and on pretraining's mini-batches of 64: pretraining's
 //!   fused per-block step, and the layer-by-layer path fine-tuning uses;
@@ -20,12 +22,13 @@
 //! runs only the sections whose names contain the words given.
 //!
 //! With UDLL_BENCH_LARGE=1 also the COIL-100 shape of the self-expressive
-//! step, (7200, 12800), against sgemm of that shape (best of 1; about 2 GB);
+//! step, (7200, 12800), against sgemm of that shape (about 2 GB);
 //! with UDLL_BENCH_LARGE_CLUSTER=1 post-processing + spectral clustering at
 //! n = 7200 (K = 100), which takes many minutes (see BENCHMARKS.md).
 
 use std::time::Instant;
-use udll::internal::{EigenOptions, HasParams, Rng, SelfExpressive, Trans, Which, full_decomposition, sgemm, symmetric_top_eigen};
+use udll::internal::{EigenOptions, HasParams, Rng, SelfExpressive, Trans, Which, full_decomposition, sgemm, sgemm_family, symmetric_top_eigen};
+use udll::kernels::KernelFamily;
 use udll::{AeArch, ConvAutoencoder};
 
 /// Best of `reps` timings of `f`, in seconds.
@@ -106,7 +109,11 @@ fn wanted(name: &str) -> bool {
 }
 
 fn benchmarks(threads: usize) {
-    println!("udll kernel benchmarks, {threads} threads, kernel features {:?}", udll::cpu_kernel_features());
+    println!(
+        "udll kernel benchmarks, {threads} threads, CPU features {:?}, default kernel family {}",
+        udll::cpu_kernel_features(),
+        udll::kernels::family().name()
+    );
     if wanted("sgemm") {
         sgemm_section();
     }
@@ -127,12 +134,44 @@ fn benchmarks(threads: usize) {
     }
 }
 
+/// The GEMM wrapper at the project's shapes under each kernel family this
+/// CPU has, timed alternately (family A, B, A, B, …; best of each), beside
+/// numpy's sgemm; then the self-expressive step under each family.
 fn sgemm_section() {
-    let n = 1440usize;
-    self_expressive_vs_sgemm(n, 3840, 3);
+    let families: Vec<KernelFamily> = KernelFamily::ALL.into_iter().filter(|f| f.available()).collect();
+    let mut shapes =
+        vec![(1440, 1440, 3840, "C·Z, COIL-20's (n, d)"), (1024, 480, 2000, "landmark assignment: a chunk of 1024 codes against 2000 landmarks, d = 480")];
     if std::env::var_os("UDLL_BENCH_LARGE").is_some() {
-        self_expressive_vs_sgemm(7200, 12800, 1);
+        shapes.push((7200, 7200, 12800, "C·Z, COIL-100's (n, d)"));
     }
+    for (m, k, n, what) in shapes {
+        let reps = if m * k * n > 100_000_000_000 { 2 } else { 5 };
+        let (a, b) = (random(m * k, 1), random(k * n, 2));
+        let mut c = vec![0f32; m * n];
+        let mut best = vec![f64::INFINITY; families.len()];
+        for _ in 0..reps {
+            for (i, &f) in families.iter().enumerate() {
+                let t = Instant::now();
+                sgemm_family(f, m, k, n, 1.0, &a, Trans::No, &b, Trans::No, 0.0, &mut c);
+                best[i] = best[i].min(t.elapsed().as_secs_f64());
+            }
+        }
+        let flops = 2.0 * (m * k * n) as f64;
+        let rates: Vec<(KernelFamily, f64)> = families.iter().zip(&best).map(|(&f, &t)| (f, flops / t / 1e9)).collect();
+        for (&(f, rate), t) in rates.iter().zip(&best) {
+            println!("sgemm {m}×{k}×{n} ({what}), {} kernels: {t:.3}s, {rate:.1} GFLOP/s (best of {reps}, families alternated)", f.name());
+        }
+        numpy_sgemm(m, k, n, reps.max(3), &rates);
+    }
+    for f in families {
+        udll::kernels::set_family(f).expect("available");
+        println!("{} kernels:", f.name());
+        self_expressive_vs_sgemm(1440, 3840, 3);
+        if std::env::var_os("UDLL_BENCH_LARGE").is_some() {
+            self_expressive_vs_sgemm(7200, 12800, 1);
+        }
+    }
+    udll::kernels::set_family(KernelFamily::best()).expect("available");
 }
 
 fn conv_section() {
@@ -250,16 +289,15 @@ fn self_expressive_vs_sgemm(n: usize, d: usize, reps: usize) {
     let se_rate = 3.0 * flops / t_se / 1e9;
     println!("sgemm {n}×{n}×{d}: {t_gemm:.3}s, {gemm_rate:.1} GFLOP/s (reference, best of {reps})");
     println!("self-expressive ({n}, {d}) fwd+bwd (3 GEMMs): {t_se:.3}s, {se_rate:.1} GFLOP/s, ratio to sgemm {:.2}", se_rate / gemm_rate);
-    numpy_sgemm(n, n, d, reps.max(3), gemm_rate);
 }
 
 /// numpy's sgemm (its BLAS) on the same m × k × n in the same run, with as
-/// many BLAS threads as ours, and our wrapper's rate as a fraction of it.
+/// many BLAS threads as ours, and each family's rate as a fraction of it.
 /// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from its environment
 /// (set on some machines for old OpenBLAS builds, they pin it to an older
 /// kernel), so it runs the fastest kernel it has for this CPU. Skipped with
 /// a message where python3 or numpy is absent.
-fn numpy_sgemm(m: usize, k: usize, n: usize, reps: usize, ours: f64) {
+fn numpy_sgemm(m: usize, k: usize, n: usize, reps: usize, ours: &[(KernelFamily, f64)]) {
     let threads = rayon::current_num_threads().to_string();
     let script = format!(
         "import time, numpy as np
@@ -284,7 +322,8 @@ print(best)"
         Ok(o) if o.status.success() => {
             let secs: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(f64::NAN);
             let rate = 2.0 * (m * k * n) as f64 / secs / 1e9;
-            println!("numpy sgemm {m}×{k}×{n}: {secs:.3}s, {rate:.1} GFLOP/s (best of {reps}); the wrapper's sgemm is {:.2} of it", ours / rate);
+            let of: Vec<String> = ours.iter().map(|(f, r)| format!("{} {:.2}", f.name(), r / rate)).collect();
+            println!("numpy sgemm {m}×{k}×{n}: {secs:.3}s, {rate:.1} GFLOP/s (best of {reps}); the wrapper's sgemm as a fraction of it: {}", of.join(", "));
         }
         _ => println!("numpy sgemm {m}×{k}×{n}: skipped (python3 with numpy not found)"),
     }

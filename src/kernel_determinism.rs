@@ -42,15 +42,30 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Vec<f64> {
 
 /// Every kernel's output hash, by name.
 fn kernel_hashes() -> BTreeMap<&'static str, String> {
+    use crate::linalg::gemm::{dgemm_family, sgemm_family};
+    use crate::linalg::kernels::KernelFamily;
     use crate::linalg::{Trans, dgemm, sgemm};
     let mut h = BTreeMap::new();
 
     let (m, k, n) = (300, 257, 411);
     let (a, b) = (random_f32(m * k, 1), random_f32(k * n, 2));
+    let (a64, b64) = (random(k * m, 4), random(n * k, 5));
+    // Each kernel family this CPU has, by name, and the process default.
+    for family in KernelFamily::ALL.into_iter().filter(|f| f.available()) {
+        let mut c = random_f32(m * n, 3);
+        sgemm_family(family, m, k, n, 1.5, &a, Trans::No, &b, Trans::No, 0.5, &mut c);
+        let mut c64 = vec![0.0; m * n];
+        dgemm_family(family, m, k, n, 1.0, &a64, Trans::Yes, &b64, Trans::Yes, 0.0, &mut c64);
+        let (s, d) = match family {
+            KernelFamily::Portable => ("sgemm (portable kernels)", "dgemm (portable kernels, transposed operands)"),
+            KernelFamily::Avx512 => ("sgemm (avx512 kernels)", "dgemm (avx512 kernels, transposed operands)"),
+        };
+        h.insert(s, hash(&c));
+        h.insert(d, hash(&c64));
+    }
     let mut c = random_f32(m * n, 3);
     sgemm(m, k, n, 1.5, &a, Trans::No, &b, Trans::No, 0.5, &mut c);
     h.insert("sgemm", hash(&c));
-    let (a64, b64) = (random(k * m, 4), random(n * k, 5));
     let mut c64 = vec![0.0; m * n];
     dgemm(m, k, n, 1.0, &a64, Trans::Yes, &b64, Trans::Yes, 0.0, &mut c64);
     h.insert("dgemm (transposed operands)", hash(&c64));

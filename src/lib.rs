@@ -64,6 +64,7 @@ pub use error::{Result, UdllError};
 pub use graph::PriorGraph;
 pub use io::checkpoint::Checkpoint;
 pub use linalg::gemm::cpu_kernel_features;
+pub use linalg::kernels;
 pub use metrics::{Scores, scores};
 pub use model::autoencoder::{AeArch, ConvAutoencoder};
 pub use model::pretrain::{PretrainConfig, PretrainReport};
@@ -80,7 +81,8 @@ pub use progress::{Observer, Silent};
 pub mod internal {
     pub use crate::linalg::cholesky::{BLOCK as CHOLESKY_BLOCK, blocked_cholesky};
     pub use crate::linalg::eigen::{EigenOptions, Which, full_decomposition, symmetric_top_eigen};
-    pub use crate::linalg::{Trans, sgemm};
+    pub use crate::linalg::gemm::{dgemm_family, sgemm_family};
+    pub use crate::linalg::{Trans, dgemm, sgemm};
     pub use crate::model::reconstruction_step::{Workspaces, reconstruction_step};
     pub use crate::model::self_expressive::SelfExpressive;
     pub use crate::nn::HasParams;

@@ -57,6 +57,24 @@ impl Command {
             Command::Info(_) | Command::Audit(_) | Command::Report(_) => None,
         }
     }
+
+    /// The kernel family asked for by `--cpu-kernels`.
+    fn cpu_kernels(&self) -> Option<&str> {
+        match self {
+            Command::Run(a) => a.cpu_kernels.as_deref(),
+            Command::Pretrain(a) => a.cpu_kernels.as_deref(),
+            Command::Embed(a) => a.cpu_kernels.as_deref(),
+            Command::Graph(a) => a.cpu_kernels.as_deref(),
+            Command::Finetune(a) => a.cpu_kernels.as_deref(),
+            Command::Cluster(a) => a.cpu_kernels.as_deref(),
+            Command::Eval(a) => a.cpu_kernels.as_deref(),
+            Command::Reproduce(a) => a.cpu_kernels.as_deref(),
+            Command::Ae(a) => a.cpu_kernels.as_deref(),
+            Command::Compare(a) => a.cpu_kernels.as_deref(),
+            Command::Assign(a) => a.cpu_kernels.as_deref(),
+            Command::Info(_) | Command::Audit(_) | Command::Report(_) => None,
+        }
+    }
 }
 
 fn run(command: Command) -> Result<()> {
@@ -139,6 +157,13 @@ fn configure_threads(threads: Option<usize>) -> Result<usize> {
     Ok(n)
 }
 
+/// Choose the GEMM kernel family (`--cpu-kernels`; default: the fastest
+/// this CPU has).
+fn configure_kernels(asked: Option<&str>) -> Result<()> {
+    let family = udll::kernels::KernelFamily::parse(asked.unwrap_or("auto"))?;
+    udll::kernels::set_family(family)
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli: Cli = argh::from_env();
@@ -157,7 +182,7 @@ fn main() -> ExitCode {
     // The command runs on a pool thread, so each of its parallel steps
     // starts inside the pool instead of being handed over and waited for
     // (with one thread that hand-over cost a third of pretraining's time).
-    let result = configure_threads(command.threads()).and_then(|_| rayon::scope(|_| run(command)));
+    let result = configure_threads(command.threads()).and_then(|_| configure_kernels(command.cpu_kernels())).and_then(|_| rayon::scope(|_| run(command)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

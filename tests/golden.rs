@@ -94,10 +94,12 @@ fn values(dir: &Path) -> Vec<(String, f64, f64)> {
     v
 }
 
-fn run_chain(dir: &Path) -> BTreeMap<String, String> {
+/// Run every step with the GEMM kernels of `family` (the golden files are
+/// the portable family's).
+fn run_chain(dir: &Path, family: &str) -> BTreeMap<String, String> {
     let mut hashes = BTreeMap::new();
     for step in steps() {
-        let o = udll().args(&step.args).current_dir(dir).output().unwrap();
+        let o = udll().args(&step.args).args(["--cpu-kernels", family]).current_dir(dir).output().unwrap();
         assert!(o.status.success(), "{}: {}", step.name, stderr(&o));
         for a in step.artefacts {
             // JSON wall times are not compared (the manifest's stable hash).
@@ -108,14 +110,16 @@ fn run_chain(dir: &Path) -> BTreeMap<String, String> {
     hashes
 }
 
+/// The CPU features that decide the portable family's kernels (AVX-512
+/// does not: that family never uses it).
 fn features() -> Vec<String> {
-    udll::cpu_kernel_features().iter().map(|s| s.to_string()).collect()
+    udll::cpu_kernel_features().iter().filter(|&&f| f != "avx512f").map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn golden_artefacts_and_values() {
     let dir = scratch("golden");
-    let hashes = run_chain(&dir);
+    let hashes = run_chain(&dir, "portable");
     let vals = values(&dir);
     if std::env::var_os("UDLL_REGENERATE_GOLDEN").is_some() {
         let doc = json!({
@@ -165,4 +169,30 @@ fn golden_artefacts_and_values() {
         failures.len(),
         failures.join("\n  ")
     );
+}
+
+/// The AVX-512 family against the golden files (the portable family's):
+/// the values within their tolerances, and every artefact byte for byte
+/// (both families sum in the same order; `linalg::avx512`). Skipped on
+/// CPUs without avx512f.
+#[test]
+fn avx512_kernels_reach_the_golden_values() {
+    if !udll::cpu_kernel_features().contains(&"avx512f") {
+        eprintln!("SKIPPED: this CPU has no avx512f");
+        return;
+    }
+    let dir = scratch("golden-avx512");
+    let hashes = run_chain(&dir, "avx512");
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    for (name, got, _) in values(&dir) {
+        let g = &golden["values"][&name];
+        let (w, t) = (g["value"].as_f64().unwrap(), g["tolerance"].as_f64().unwrap());
+        if (got - w).abs() > t {
+            failures.push(format!("{name}: expected {w} ± {t}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "avx512 kernels off the golden values:\n  {}", failures.join("\n  "));
+    let same = hashes.iter().filter(|(a, h)| golden["sha256"][a.as_str()].as_str() == Some(h.as_str())).count();
+    assert_eq!(same, hashes.len(), "avx512 kernels: only {same} of {} golden artefacts bit-identical", hashes.len());
 }

@@ -239,7 +239,10 @@ fn provenance_rows(m: &Manifest) -> Vec<Vec<String>> {
     let mut rows = vec![
         vec!["udll".into(), format!("{} (commit {})", m.udll_version, m.git_commit.as_deref().unwrap_or("unknown"))],
         vec!["command".into(), m.command.join(" ")],
-        vec!["threads / kernels".into(), format!("{} / {}", m.threads, m.cpu_kernel_features.join(", "))],
+        vec![
+            "threads / kernels".into(),
+            format!("{} / {} (CPU: {})", m.threads, m.kernel_family.as_deref().unwrap_or("not recorded"), m.cpu_kernel_features.join(", ")),
+        ],
     ];
     rows.extend(m.inputs.iter().map(|input| vec![format!("input {}", input.path), format!("SHA-256 {}", input.sha256)]));
     rows

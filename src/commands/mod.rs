@@ -63,6 +63,9 @@ macro_rules! cli_args {
             /// threads for both pools (default: RAYON_NUM_THREADS or all cores); results do not depend on it
             #[argh(option)]
             pub(crate) threads: Option<usize>,
+            /// GEMM kernels: auto (the fastest this CPU has; default), portable (matrixmultiply's AVX2 + FMA: the same bits on every x86-64-v3 machine) or avx512
+            #[argh(option)]
+            pub(crate) cpu_kernels: Option<String>,
         ] [$($rest),*]);
     };
     (@acc $metas:tt $name:ident [$($body:tt)*] [quiet $(, $rest:ident)*]) => {

@@ -28,7 +28,8 @@ cli_args! {
 }
 
 /// The command line of the re-run: the recorded arguments with `--out`
-/// moved under `scratch` and `--threads` set.
+/// moved under `scratch`, `--threads` set, and `--cpu-kernels` set to the
+/// kernel family the manifest recorded (when it recorded one).
 pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<String>, PathBuf)> {
     let args: Vec<String> = m.command.iter().skip(1).cloned().collect();
     let out_pos = args.windows(2).position(|w| w[0] == "--out" && w[1] == m.output.path).map(|i| i + 1);
@@ -40,7 +41,7 @@ pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<S
     let mut new_args = Vec::with_capacity(args.len() + 2);
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--threads" {
+        if args[i] == "--threads" || (args[i] == "--cpu-kernels" && m.kernel_family.is_some()) {
             i += 2;
             continue;
         }
@@ -49,6 +50,10 @@ pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<S
     }
     new_args.push("--threads".into());
     new_args.push(threads.to_string());
+    if let Some(f) = &m.kernel_family {
+        new_args.push("--cpu-kernels".into());
+        new_args.push(f.clone());
+    }
     let base = if m.output.is_dir { new_out } else { scratch.to_path_buf() };
     Ok((new_args, base))
 }
@@ -87,7 +92,15 @@ pub fn audit(a: AuditArgs) -> Result<()> {
     if thread_counts.is_empty() || thread_counts.contains(&0) {
         return Err(UdllError::config("--threads: thread counts must be at least 1"));
     }
-    println!("audit: {} ({} artefacts, recorded with {} threads)", mpath.display(), m.artefacts.len(), m.threads);
+    if let Some(f) = &m.kernel_family {
+        udll::kernels::KernelFamily::parse(f).map_err(|e| {
+            UdllError::config(format!(
+                "the run used the {f} GEMM kernels and this machine cannot run them ({e}): audit it on a machine that can, or re-run its command with --cpu-kernels portable for bits any x86-64-v3 machine reproduces"
+            ))
+        })?;
+    }
+    let family = m.kernel_family.as_deref().map_or(String::new(), |f| format!(", {f} kernels"));
+    println!("audit: {} ({} artefacts, recorded with {} threads{family})", mpath.display(), m.artefacts.len(), m.threads);
     for note in preamble(&m) {
         println!("note: {note}");
     }
@@ -249,6 +262,9 @@ pub struct ReproduceArgs {
     /// threads for both pools
     #[argh(option)]
     pub(crate) threads: Option<usize>,
+    /// GEMM kernels: auto (the fastest this CPU has; default), portable or avx512
+    #[argh(option)]
+    pub(crate) cpu_kernels: Option<String>,
     /// synthetic dataset: number of objects (default 20)
     #[argh(option, default = "20")]
     synthetic_objects: usize,
@@ -314,6 +330,7 @@ mod tests {
             dataset: serde_json::Value::Null,
             inputs: vec![],
             cpu_kernel_features: vec![],
+            kernel_family: None,
             threads: 2,
             artefacts: vec![],
         }
@@ -328,6 +345,11 @@ mod tests {
         let f = manifest(&["udll", "pretrain", "--out", "ae.ckpt"], "ae.ckpt", false);
         let (args, base) = rerun_args(&f, Path::new("/s"), 2).unwrap();
         assert_eq!(args, ["pretrain", "--out", "/s/ae.ckpt", "--threads", "2"]);
+        // The recorded kernel family replaces the one typed.
+        let mut k = manifest(&["udll", "run", "--cpu-kernels", "auto", "--out", "o"], "o", true);
+        k.kernel_family = Some("portable".into());
+        let (args, _) = rerun_args(&k, Path::new("/s"), 1).unwrap();
+        assert_eq!(args, ["run", "--out", "/s/o", "--threads", "1", "--cpu-kernels", "portable"]);
         assert_eq!(base, PathBuf::from("/s"));
         let bad = manifest(&["udll", "run"], "runs/a", true);
         assert!(rerun_args(&bad, Path::new("/s"), 2).is_err());

@@ -150,8 +150,12 @@ pub struct Manifest {
     pub dataset: serde_json::Value,
     /// Every input file, hashed.
     pub inputs: Vec<FileRecord>,
-    /// The CPU features that decide which GEMM kernel runs.
+    /// The CPU features that decide which GEMM kernels can run.
     pub cpu_kernel_features: Vec<String>,
+    /// The GEMM kernel family that ran (`portable` or `avx512`; absent in
+    /// manifests written before the families existed).
+    #[serde(default)]
+    pub kernel_family: Option<String>,
     /// The thread count (results do not depend on it).
     pub threads: usize,
     /// Every artefact, hashed.
@@ -206,6 +210,7 @@ impl Manifest {
             dataset: facts.dataset,
             inputs,
             cpu_kernel_features: cpu_kernel_features().iter().map(|s| s.to_string()).collect(),
+            kernel_family: Some(crate::linalg::kernels::family().name().to_string()),
             threads: facts.threads,
             artefacts: recs,
         })

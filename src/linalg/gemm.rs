@@ -1,14 +1,17 @@
-//! The one GEMM wrapper of the crate, over `matrixmultiply`.
+//! The one GEMM wrapper of the crate.
 //!
-//! Every dense product in udll goes through here, so the kernel choice
-//! (matrixmultiply picks FMA/AVX2 or not from the CPU at run time) is the
-//! same everywhere and recorded in the manifest (`cpu_kernel_features`).
-//! matrixmultiply's threading splits the *output* into blocks and keeps the
-//! order of the inner-dimension sum, so results are bit-identical for any
-//! `MATMUL_NUM_THREADS`.
+//! Every dense product in udll goes through here, so the kernel family
+//! (`linalg::kernels`: matrixmultiply's portable kernels, or the crate's
+//! AVX-512 ones) is the same everywhere and recorded in the manifest
+//! (`kernel_family`, with `cpu_kernel_features`). Both families split the
+//! *output* over threads and keep the order of the inner-dimension sum, so
+//! results are bit-identical for any thread count; both sum in the same
+//! order, so for α = 1 or β = 0 they give the same bits too.
 //!
 //! Matrices are row-major slices; `Trans::Yes` reads the stored matrix as its
 //! transpose through strides (no copy).
+
+use crate::linalg::kernels::{KernelFamily, family};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 /// Whether an operand enters a product transposed.
@@ -28,12 +31,20 @@ fn strides(t: Trans, stored_cols: usize) -> (isize, isize) {
 }
 
 /// One wrapper per element type, identical but for the type and the
-/// matrixmultiply entry point.
+/// kernels' entry points.
 macro_rules! gemm_wrapper {
-    ($(#[$doc:meta])* $name:ident, $t:ty, $kernel:path) => {
+    ($(#[$doc:meta])* $name:ident, $family_name:ident, $t:ty, $kernel:path, $fast:path) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
         pub fn $name(m: usize, k: usize, n: usize, alpha: $t, a: &[$t], ta: Trans, b: &[$t], tb: Trans, beta: $t, c: &mut [$t]) {
+            $family_name(family(), m, k, n, alpha, a, ta, b, tb, beta, c)
+        }
+
+        /// The same product with the kernels of `family` (for tests and
+        /// benches that compare families; everything else goes through
+        /// the process-wide choice).
+        #[allow(clippy::too_many_arguments)]
+        pub fn $family_name(family: KernelFamily, m: usize, k: usize, n: usize, alpha: $t, a: &[$t], ta: Trans, b: &[$t], tb: Trans, beta: $t, c: &mut [$t]) {
             assert_eq!(a.len(), m * k, "{}: A has {} elements, expected {m}×{k}", stringify!($name), a.len());
             assert_eq!(b.len(), k * n, "{}: B has {} elements, expected {k}×{n}", stringify!($name), b.len());
             assert_eq!(c.len(), m * n, "{}: C has {} elements, expected {m}×{n}", stringify!($name), c.len());
@@ -42,11 +53,18 @@ macro_rules! gemm_wrapper {
             }
             let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
             let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
-            // SAFETY: the asserts above guarantee every index the strides
-            // reach lies inside the slices; C does not alias A or B (borrow
-            // rules).
-            unsafe {
-                $kernel(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+            match family {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the asserts above keep every index the strides
+                // reach inside the slices; `set_family` admits Avx512 only
+                // on CPUs with avx512f, and the tests check it first.
+                KernelFamily::Avx512 if crate::linalg::avx512::available() => unsafe {
+                    $fast(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, n)
+                },
+                // SAFETY: as above; C does not alias A or B (borrow rules).
+                _ => unsafe {
+                    $kernel(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+                },
             }
         }
     };
@@ -56,12 +74,12 @@ gemm_wrapper!(
     /// C (m × n) ← alpha · op(A) · op(B) + beta · C, with op(A) m × k and
     /// op(B) k × n. A is stored row-major as m × k (No) or k × m (Yes); B as
     /// k × n (No) or n × k (Yes).
-    sgemm, f32, matrixmultiply::sgemm
+    sgemm, sgemm_family, f32, matrixmultiply::sgemm, crate::linalg::avx512::f32s::gemm
 );
 gemm_wrapper!(
     /// The f64 twin of [`sgemm`], used by the eigen solvers and the
     /// finite-difference checks.
-    dgemm, f64, matrixmultiply::dgemm
+    dgemm, dgemm_family, f64, matrixmultiply::dgemm, crate::linalg::avx512::f64s::gemm
 );
 
 /// C ← alpha · A · B + beta · C on strided views, for blocks of larger
@@ -95,6 +113,12 @@ pub fn dgemm_strided(
         assert!(last(k, rsb, n, csb) < b.len(), "dgemm_strided: B's {k}×{n} view leaves its slice ({} elements)", b.len());
     }
     assert!(n <= rsc && last(m, rsc, n, 1) < c.len(), "dgemm_strided: C's {m}×{n} view (row stride {rsc}) leaves its slice ({} elements)", c.len());
+    #[cfg(target_arch = "x86_64")]
+    if family() == KernelFamily::Avx512 && crate::linalg::avx512::available() {
+        // SAFETY: as below; the CPU has avx512f.
+        unsafe { crate::linalg::avx512::f64s::gemm(m, k, n, alpha, a, rsa as isize, csa as isize, b, rsb as isize, csb as isize, beta, c, rsc) };
+        return;
+    }
     // SAFETY: the asserts above keep every index the strides reach inside
     // the slices; C does not alias A or B (borrow rules).
     unsafe {
@@ -117,12 +141,15 @@ pub fn dgemm_strided(
     }
 }
 
-/// Which SIMD features decide matrixmultiply's kernel on this CPU.
+/// The SIMD features of this CPU that decide which kernels can run.
 pub fn cpu_kernel_features() -> Vec<&'static str> {
     #[allow(unused_mut)]
     let mut f = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
+        if std::is_x86_feature_detected!("avx512f") {
+            f.push("avx512f");
+        }
         if std::is_x86_feature_detected!("avx2") {
             f.push("avx2");
         }
@@ -162,6 +189,64 @@ mod tests {
             }
         }
         c
+    }
+
+    /// The AVX-512 family against the triple loop, for every transpose,
+    /// edge tiles (m, n not multiples of the tile), several inner blocks
+    /// (k > 256) and k = 0; and bit for bit against the portable family
+    /// when α = 1 or β = 0 (the same sums in the same order).
+    #[test]
+    fn avx512_family_matches_the_triple_loop_and_the_portable_bits() {
+        if !KernelFamily::Avx512.available() {
+            eprintln!("SKIPPED: this CPU has no avx512f");
+            return;
+        }
+        let mut rng = Rng::stream(7, "gemm-avx512");
+        for &(m, k, n) in &[(1, 1, 1), (13, 300, 33), (37, 513, 70), (5, 0, 7), (64, 31, 5), (25, 256, 32)] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| rng.normal() as f32).collect();
+            let a64: Vec<f64> = a.iter().map(|&v| v as f64).collect();
+            let b64: Vec<f64> = b.iter().map(|&v| v as f64).collect();
+            for ta in [Trans::No, Trans::Yes] {
+                for tb in [Trans::No, Trans::Yes] {
+                    let want = naive(m, k, n, &a, ta, &b, tb);
+                    for (alpha, beta) in [(1.0f32, 0.0f32), (1.0, 1.0), (2.0, 0.5), (0.5, 0.0), (1.0, -0.25)] {
+                        let run32 = |f| {
+                            let mut c = c0.clone();
+                            sgemm_family(f, m, k, n, alpha, &a, ta, &b, tb, beta, &mut c);
+                            c
+                        };
+                        let run64 = |f| {
+                            let mut c: Vec<f64> = c0.iter().map(|&v| v as f64).collect();
+                            dgemm_family(f, m, k, n, alpha as f64, &a64, ta, &b64, tb, beta as f64, &mut c);
+                            c
+                        };
+                        let (fast, fast64) = (run32(KernelFamily::Avx512), run64(KernelFamily::Avx512));
+                        for i in 0..m * n {
+                            let w = alpha as f64 * want[i] + beta as f64 * c0[i] as f64;
+                            assert!(
+                                (fast[i] as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                                "f32 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta} [{i}]: {} vs {w}",
+                                fast[i]
+                            );
+                            assert!((fast64[i] - w).abs() <= 1e-10 * (1.0 + w.abs()), "f64 ({m},{k},{n}) [{i}]: {} vs {w}", fast64[i]);
+                        }
+                        if alpha == 1.0 || beta == 0.0 {
+                            let (port, port64) = (run32(KernelFamily::Portable), run64(KernelFamily::Portable));
+                            assert!(
+                                fast.iter().zip(&port).all(|(x, y)| x.to_bits() == y.to_bits()),
+                                "f32 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta}: not the portable bits"
+                            );
+                            assert!(
+                                fast64.iter().zip(&port64).all(|(x, y)| x.to_bits() == y.to_bits()),
+                                "f64 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta}: not the portable bits"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A block of a column-major matrix times a block of a row-major one,

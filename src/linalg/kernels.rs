@@ -1,0 +1,117 @@
+//! Which GEMM kernels run: the kernel family, chosen once per process.
+//!
+//! - `portable`: matrixmultiply's kernels, built without their AVX-512
+//!   variant, so every x86-64-v3 machine (AVX2 + FMA) runs the same code
+//!   and gives the same bits. The golden files are this family's.
+//! - `avx512`: the crate's own AVX-512 kernels (`linalg::avx512`), on CPUs
+//!   with `avx512f`.
+//!
+//! The default (`auto`) is the fastest family the CPU has. The manifest
+//! records the family that ran, and `udll audit` re-runs with it.
+
+use crate::error::{Result, UdllError};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// A family of GEMM kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KernelFamily {
+    /// matrixmultiply's AVX2 + FMA kernels (its SSE2 or NEON ones where
+    /// the CPU has no AVX2).
+    Portable,
+    /// The crate's AVX-512 kernels.
+    Avx512,
+}
+
+impl KernelFamily {
+    /// Every family, in the order `auto` prefers them (fastest first).
+    pub const ALL: [KernelFamily; 2] = [KernelFamily::Avx512, KernelFamily::Portable];
+
+    /// The name used by `--cpu-kernels` and the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelFamily::Portable => "portable",
+            KernelFamily::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the family.
+    pub fn available(self) -> bool {
+        match self {
+            KernelFamily::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            KernelFamily::Avx512 => super::avx512::available(),
+            #[cfg(not(target_arch = "x86_64"))]
+            KernelFamily::Avx512 => false,
+        }
+    }
+
+    /// The fastest family this CPU has.
+    pub fn best() -> KernelFamily {
+        Self::ALL.into_iter().find(|f| f.available()).unwrap_or(KernelFamily::Portable)
+    }
+
+    /// `portable`, `avx512` or `auto` (the fastest this CPU has); an
+    /// error naming the choices otherwise, or when this CPU cannot run the
+    /// family asked for.
+    pub fn parse(s: &str) -> Result<KernelFamily> {
+        let f = match s {
+            "auto" => return Ok(Self::best()),
+            "portable" => KernelFamily::Portable,
+            "avx512" => KernelFamily::Avx512,
+            other => return Err(UdllError::config(format!("--cpu-kernels: unknown kernel family '{other}' (known: auto, portable, avx512)"))),
+        };
+        if !f.available() {
+            return Err(UdllError::config(format!("--cpu-kernels {s}: this CPU cannot run the {s} kernels (it has no avx512f); use portable")));
+        }
+        Ok(f)
+    }
+}
+
+/// 0: not chosen yet (the first use picks [`KernelFamily::best`]).
+static FAMILY: AtomicU8 = AtomicU8::new(0);
+
+fn code(f: KernelFamily) -> u8 {
+    match f {
+        KernelFamily::Portable => 1,
+        KernelFamily::Avx512 => 2,
+    }
+}
+
+/// The family the GEMM wrapper runs.
+pub fn family() -> KernelFamily {
+    match FAMILY.load(Ordering::Relaxed) {
+        1 => KernelFamily::Portable,
+        2 => KernelFamily::Avx512,
+        _ => {
+            let f = KernelFamily::best();
+            FAMILY.store(code(f), Ordering::Relaxed);
+            f
+        }
+    }
+}
+
+/// Run the GEMM wrapper with `f` from now on (an error when the CPU cannot).
+pub fn set_family(f: KernelFamily) -> Result<()> {
+    if !f.available() {
+        return Err(UdllError::config(format!("this CPU cannot run the {} kernels", f.name())));
+    }
+    FAMILY.store(code(f), Ordering::Relaxed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_unknown_ones_are_refused() {
+        assert_eq!(KernelFamily::parse("portable").unwrap(), KernelFamily::Portable);
+        assert_eq!(KernelFamily::parse("auto").unwrap(), KernelFamily::best());
+        assert!(KernelFamily::parse("fastest").unwrap_err().to_string().contains("known: auto, portable, avx512"));
+        match KernelFamily::parse("avx512") {
+            Ok(f) => assert!(f.available()),
+            Err(e) => assert!(!KernelFamily::Avx512.available() && e.to_string().contains("no avx512f"), "{e}"),
+        }
+    }
+}
