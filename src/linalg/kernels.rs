@@ -1,8 +1,10 @@
 //! Which GEMM kernels run: the kernel family, chosen once per process.
 //!
-//! - `portable`: matrixmultiply's kernels, built without their AVX-512
-//!   variant, so every x86-64-v3 machine (AVX2 + FMA) runs the same code
-//!   and gives the same bits. The golden files are this family's.
+//! - `portable`: matrixmultiply's kernels: AVX2 + FMA on x86-64-v3
+//!   machines, its own AVX-512 kernel where the CPU has one (nalgebra
+//!   turns that feature on). Both sum in the same order, so every
+//!   x86-64-v3 machine gives the same bits. The golden files are this
+//!   family's.
 //! - `avx512`: the crate's own AVX-512 kernels (`linalg::avx512`), on CPUs
 //!   with `avx512f`.
 //!
