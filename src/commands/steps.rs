@@ -253,8 +253,8 @@ cli_args! {
         /// the dense path would not fit the memory budget)
         #[argh(option)]
         landmarks: Option<usize>,
-        /// how landmarks are drawn: uniform (default) or kmeans-pp (k-means++
-        /// seeding on the pretrained latent codes)
+        /// how landmarks are drawn: kmeans-pp (k-means++ seeding on the
+        /// pretrained latent codes; default) or uniform
         #[argh(option)]
         landmark_choice: Option<String>,
         /// what --auto-post and --restarts choose by: agreement (mean NMI with the
@@ -346,7 +346,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     let s = match landmarks {
         Some(m) => {
-            let how = a.landmark_choice.as_deref().map(|s| parse_enum(s, "--landmark-choice", "uniform, kmeans-pp")).transpose()?.unwrap_or_default();
+            let how = a.landmark_choice.as_deref().map(|s| parse_enum(s, "--landmark-choice", "kmeans-pp, uniform")).transpose()?.unwrap_or_default();
             udll::app::landmarks::run_landmarks(&ds, &params, &opts, m, how, &obs)?.summary
         }
         None => run_restarts(&ds, &params, &opts, a.restarts, &obs)?.summary,
