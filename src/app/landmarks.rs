@@ -169,7 +169,11 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     write_atomic(&out.join("landmarks.csv"), csv.as_bytes())?;
     let latent_l = Latent { values: rows(&latent_all.values, latent_all.d, &idx), n: m, d: latent_all.d };
     drop(latent_all);
-    observer.line(&format!("[2/5] {m} landmarks ({how:?}, seed {}); prior graph among them", params.seed));
+    let drawn = match how {
+        LandmarkChoice::Uniform => "uniform",
+        LandmarkChoice::KmeansPp => "k-means++",
+    };
+    observer.line(&format!("[2/5] {m} landmarks ({drawn}, seed {}); prior graph among them", params.seed));
     let graph = if params.finetune.locality_weight > 0.0 { Some(prior_graph(&latent_l, params.graph_k)?) } else { None };
     if let Some(g) = &graph {
         g.save(&out.join("graph.csv"))?;
