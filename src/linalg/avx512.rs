@@ -35,6 +35,14 @@ const NC: usize = 512;
 /// row range of C, and A and B are only read.
 #[derive(Clone, Copy)]
 struct Shared<T>(*mut T);
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so that a closure captures the whole
+    /// `Shared`, which may cross threads, not the bare pointer).
+    fn ptr(&self) -> *mut T {
+        self.0
+    }
+}
 // SAFETY: see the type's documentation; the GEMM functions below uphold it.
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
@@ -225,19 +233,17 @@ macro_rules! avx512_gemm {
                     let b_here = if p0 == 0 { beta } else { 1.0 };
                     let bpack = &mut bbuf[bskip..][..n.div_ceil(NR) * NR * kc];
                     bpack.par_chunks_mut(kc * NR).enumerate().for_each(|(pj, panel)| {
-                        let bp = bp;
                         let cols = (n - pj * NR).min(NR);
                         // SAFETY: columns pj·NR.. of op(B)'s k-block p0.., inside B.
-                        unsafe { pack_b(bp.0, rsb, csb, p0, kc, pj * NR, cols, panel) };
+                        unsafe { pack_b(bp.ptr(), rsb, csb, p0, kc, pj * NR, cols, panel) };
                     });
                     let bpack = &*bpack;
                     abufs.par_iter_mut().enumerate().for_each(|(r, (abuf, askip))| {
-                        let (ap, cp) = (ap, cp);
                         let i0 = r * per;
                         let rows = (m - i0).min(per);
                         let apack = &mut abuf[*askip..][..rows.div_ceil(MR) * MR * kc];
                         // SAFETY: rows i0.. of op(A)'s k-block p0.., inside A.
-                        unsafe { pack_a(ap.0.offset(i0 as isize * rsa), rsa, csa, rows, p0, kc, apack) };
+                        unsafe { pack_a(ap.ptr().offset(i0 as isize * rsa), rsa, csa, rows, p0, kc, apack) };
                         let mut j0 = 0;
                         while j0 < n {
                             let cols = (n - j0).min(NC);
@@ -252,7 +258,7 @@ macro_rules! avx512_gemm {
                                             kc,
                                             apack.as_ptr().add(pi * kc * MR),
                                             bpack.as_ptr().add((j0 / NR + pj) * kc * NR),
-                                            cp.0.add((i0 + pi * MR) * ldc + j0 + pj * NR),
+                                            cp.ptr().add((i0 + pi * MR) * ldc + j0 + pj * NR),
                                             ldc,
                                             r_here,
                                             c_here,
