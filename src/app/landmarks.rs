@@ -76,11 +76,10 @@ pub fn choose_landmarks_kmeanspp(latent: &Latent, m: usize, seed: u64, observer:
     let (n, d) = (latent.n, latent.d);
     check_count(n, m)?;
     let row = |i: usize| &latent.values[i * d..][..d];
-    let sq = |a: &[f32], b: &[f32]| squared_distance(a, b);
     let mut rng = Rng::stream(seed, "landmarks-kmeans++");
     let progress = Progress::new("landmarks", m, observer);
     let mut chosen = vec![rng.below(n)];
-    let mut dist: Vec<f64> = (0..n).into_par_iter().map(|i| sq(row(i), row(chosen[0]))).collect();
+    let mut dist: Vec<f64> = (0..n).into_par_iter().map(|i| squared_distance(row(i), row(chosen[0]))).collect();
     while chosen.len() < m {
         let total: f64 = dist.iter().sum();
         let next = if total > 0.0 {
@@ -101,7 +100,7 @@ pub fn choose_landmarks_kmeanspp(latent: &Latent, m: usize, seed: u64, observer:
         chosen.push(next);
         progress.update(chosen.len(), "k-means++ draws");
         let c = row(next);
-        dist.par_iter_mut().enumerate().for_each(|(i, v)| *v = v.min(sq(row(i), c)));
+        dist.par_iter_mut().enumerate().for_each(|(i, v)| *v = v.min(squared_distance(row(i), c)));
         dist[next] = 0.0;
     }
     chosen.sort_unstable();

@@ -251,10 +251,26 @@ fn provenance_rows(m: &Manifest) -> Vec<Vec<String>> {
 /// Worst confusions: (images, true class, class placed with).
 type Confusions = Vec<(usize, usize, usize)>;
 
-/// The confusion matrix after the Hungarian matching (`matched[i]`: the
-/// class image i's cluster is matched to), and its five largest
-/// off-diagonal cells.
-fn confusion_section(truth: &[usize], matched: &[Option<usize>]) -> Result<(Section, Confusions)> {
+/// The "Metrics" section: ACC, NMI, ARI and the cluster count from
+/// `metrics.json` when the images had labels (`scored`), else `unscored`.
+fn metrics_section(metrics: &serde_json::Value, scored: bool, unscored: &str) -> Section {
+    let score = |k: &str| metrics.get(k).and_then(|v| v.as_f64()).map_or("—".to_string(), |v| format!("{v:.4}"));
+    let s = Section::new("metrics", "Metrics");
+    if scored {
+        s.table(&["ACC", "NMI", "ARI", "clusters"], vec![vec![score("acc"), score("nmi"), score("ari"), json_str(metrics, "clusters")]])
+    } else {
+        s.text(unscored)
+    }
+}
+
+/// When the images had labels, push the confusion matrix after the
+/// Hungarian matching (`matched[i]`: the class image i's cluster is
+/// matched to) and return its five largest off-diagonal cells; else push
+/// nothing and return none.
+fn push_confusion(page: &mut Page, truth: Option<&[usize]>, matched: Option<&[Option<usize>]>) -> Result<Confusions> {
+    let (Some(truth), Some(matched)) = (truth, matched) else {
+        return Ok(Vec::new());
+    };
     let k = truth.iter().max().map_or(0, |m| m + 1);
     let mut counts = vec![0usize; k * k];
     let mut unmatched = 0usize;
@@ -281,7 +297,8 @@ fn confusion_section(truth: &[usize], matched: &[Option<usize>]) -> Result<(Sect
     } else {
         s.table(&["true class", "placed with class", "images"], worst.iter().map(|&(c, a, b)| vec![a.to_string(), b.to_string(), c.to_string()]).collect())
     };
-    Ok((s, worst))
+    page.push(s);
+    Ok(worst)
 }
 
 /// Up to [`PER_CLUSTER`] images of each cluster (misplaced ones framed
@@ -418,14 +435,7 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         ]);
     }
     page.push(Section::new("run", "Run").table(&["", ""], id_rows));
-    let score = |k: &str| metrics.get(k).and_then(|v| v.as_f64()).map_or("—".to_string(), |v| format!("{v:.4}"));
-    let mut metrics_section = Section::new("metrics", "Metrics");
-    metrics_section = if truth.is_some() {
-        metrics_section.table(&["ACC", "NMI", "ARI", "clusters"], vec![vec![score("acc"), score("nmi"), score("ari"), json_str(&metrics, "clusters")]])
-    } else {
-        metrics_section.text("The run had no true labels: there is nothing to score against.")
-    };
-    page.push(metrics_section);
+    page.push(metrics_section(&metrics, truth.is_some(), "The run had no true labels: there is nothing to score against."));
 
     // Loss curves.
     let mut loss_figs = Vec::new();
@@ -485,12 +495,7 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     page.push(Section::new("coef", "Self-expressive coefficients |C|").figures(coef_figs));
 
     // Confusion after the Hungarian matching, and the worst pairs.
-    let mut worst = Vec::new();
-    if let (Some(t), Some(mt)) = (&truth, &matched) {
-        let (section, w) = confusion_section(t, mt)?;
-        page.push(section);
-        worst = w;
-    }
+    let worst = push_confusion(&mut page, truth.as_deref(), matched.as_deref())?;
 
     // The latent codes in 2-D.
     observer.line("report: PCA of the latent codes");
@@ -585,20 +590,9 @@ pub fn write_assign_report(dir: &Path, ds: &Dataset, observer: &dyn Observer) ->
             .text("New images placed in the clusters of a finished run by class-wise ridge residual against its fitted codes.")
             .table(&["", ""], id_rows),
     );
-    let score = |k: &str| metrics.get(k).and_then(|v| v.as_f64()).map_or("—".to_string(), |v| format!("{v:.4}"));
-    page.push(if truth.is_some() {
-        Section::new("metrics", "Metrics")
-            .table(&["ACC", "NMI", "ARI", "clusters"], vec![vec![score("acc"), score("nmi"), score("ari"), json_str(&metrics, "clusters")]])
-    } else {
-        Section::new("metrics", "Metrics").text("The new images had no true labels: there is nothing to score against.")
-    });
+    page.push(metrics_section(&metrics, truth.is_some(), "The new images had no true labels: there is nothing to score against."));
     let matched = truth.as_deref().map(|t| matched_labels(&pred, t)).transpose()?;
-    let mut worst = Vec::new();
-    if let (Some(t), Some(mt)) = (&truth, &matched) {
-        let (section, w) = confusion_section(t, mt)?;
-        page.push(section);
-        worst = w;
-    }
+    let worst = push_confusion(&mut page, truth.as_deref(), matched.as_deref())?;
     for section in picture_sections(ds, &pred, truth.as_deref(), matched.as_deref(), &worst)? {
         page.push(section);
     }

@@ -63,7 +63,7 @@ macro_rules! cli_args {
             /// threads for both pools (default: RAYON_NUM_THREADS or all cores); results do not depend on it
             #[argh(option)]
             pub(crate) threads: Option<usize>,
-            /// GEMM kernels: auto (the fastest this CPU has; default), portable (matrixmultiply's AVX2 + FMA: the same bits on every x86-64-v3 machine) or avx512
+            /// GEMM kernels: auto (the fastest this CPU has; default), portable (matrixmultiply's: the same bits on every x86-64-v3 machine) or avx512
             #[argh(option)]
             pub(crate) cpu_kernels: Option<String>,
         ] [$($rest),*]);

@@ -3,9 +3,9 @@
 //!
 //! The layout is the usual one of packed GEMM (Goto and van de Geijn): the
 //! inner dimension is cut into blocks of [`KC`], a block of op(A) is packed
-//! into panels of [`MR`] rows and a block of op(B) into panels of two
-//! vectors of columns; a micro-kernel keeps an MR × 2-vector tile of C in
-//! 24 registers (of the 32 AVX-512 has) while it runs over the block: per
+//! into panels of [`MR`] rows and a block of op(B) into panels of [`NV`]
+//! vectors of columns; a micro-kernel keeps an MR × NV-vector tile of C in
+//! 28 registers (of the 32 AVX-512 has) while it runs over the block: per
 //! step two loads of B, MR broadcasts of A and 2·MR fused multiply-adds.
 //! matrixmultiply's AVX-512 kernel (16 × 16, one vector wide) spends one
 //! broadcast per multiply-add; this one spends about half of one.
@@ -58,7 +58,7 @@ macro_rules! avx512_gemm {
         pub mod $name {
             use super::*;
 
-            /// Columns of C per micro-tile: two vectors.
+            /// Columns of C per micro-tile: NV vectors.
             pub const NR: usize = NV * $lanes;
 
             /// Rows [i0, i0 + rows) × inner indices [p0, p0 + kc) of op(A)

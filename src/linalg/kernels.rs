@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KernelFamily {
-    /// matrixmultiply's AVX2 + FMA kernels (its SSE2 or NEON ones where
-    /// the CPU has no AVX2).
+    /// matrixmultiply's kernels: AVX2 + FMA, or its AVX-512 one where the
+    /// CPU has AVX-512 (the same bits); SSE2 or NEON where there is no AVX2.
     Portable,
     /// The crate's AVX-512 kernels.
     Avx512,
