@@ -37,6 +37,7 @@ pub mod app;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod features;
 pub mod io;
 pub mod memory;
 pub mod metrics;

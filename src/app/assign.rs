@@ -1,5 +1,7 @@
 //! `udll assign`: a finished run directory as a reusable model. New images
-//! go through the run's fine-tuned encoder (at the input scale it was
+//! go through the run's front end (the scattering transform and its fitted
+//! projection, when the run had them) and its fine-tuned encoder (none for
+//! a `--method edsc` run) (at the input scale it was
 //! trained at), and each code is placed in the run's clusters by its
 //! class-wise ridge residual against the run's own fine-tuned codes
 //! (`cluster::assign`): O(n² + m·(n·d + n²)) for m new images, no m × m
@@ -11,6 +13,7 @@ use crate::app::run_dir::RunDir;
 use crate::cluster::assign_by_residual;
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
+use crate::features::{Basis, FrontEnd, front_features};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::{labels_csv, read_labels_csv};
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
@@ -67,11 +70,20 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
     }
     let t0 = Instant::now();
     let model = RunDir::open(&opts.model_dir)?;
-    let ckpt_path = model.checked("finetuned.ckpt")?;
+    // A `--method edsc` run has no network: its latent.npy holds the front
+    // end's features, and new images are coded by the same front end.
+    let ckpt_path = model.optional("finetuned.ckpt")?;
     let latent_path = model.checked("latent.npy")?;
     let labels_path = model.checked("labels.csv")?;
-    let cp = Checkpoint::load(&ckpt_path)?;
-    check_fits(&cp.arch, ds, &ckpt_path)?;
+    let config = &model.manifest.config;
+    let front: FrontEnd = config
+        .get("front")
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| UdllError::format(&model.dir.join("manifest.json"), format!("its front end: {e}")))?
+        .unwrap_or_default();
+    let basis_path = model.optional("scattering_basis.npy")?;
+    let basis = basis_path.as_deref().map(read_npy_matrix).transpose()?.map(|(values, rows, cols)| Basis { values, rows, cols });
     let (fitted, n, d) = read_npy_matrix(&latent_path)?;
     let (fitted_labels, _) = read_labels_csv(&labels_path)?;
     if fitted_labels.len() != n {
@@ -79,13 +91,26 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
     }
     let clusters = fitted_labels.iter().max().map_or(0, |m| m + 1);
     observer.line(&format!("assign: {} images into the {clusters} clusters of {} ({n} fitted codes of dimension {d})", ds.n, opts.model_dir.display()));
+    front.check(ds.height, ds.width)?;
+    let features = front_features(ds, &front, basis.as_ref(), observer)?;
+    let seen = features.as_ref().map(|f| f.as_dataset(ds));
+    let seen = seen.as_ref().unwrap_or(ds);
     begin_output_dir(&opts.out_dir, ASSIGN_ARTEFACTS)?;
-    let mut ae = cp.autoencoder(&ckpt_path)?;
-    let x = ds.scaled_pixels(cp.input_scale());
-    let latent = Latent::encode(&mut ae, &x, ds.n, 512);
+    let latent = match &ckpt_path {
+        Some(ckpt_path) => {
+            let cp = Checkpoint::load(ckpt_path)?;
+            check_fits(&cp.arch, seen, ckpt_path)?;
+            let mut ae = cp.autoencoder(ckpt_path)?;
+            Latent::encode(&mut ae, &seen.scaled_pixels(cp.input_scale()), seen.n, 512)
+        }
+        None => {
+            let scale = config.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32;
+            Latent { values: seen.scaled_pixels(scale), n: seen.n, d: seen.image_len() }
+        }
+    };
     latent.check_alive("fine-tuned")?;
     if latent.d != d {
-        return Err(UdllError::shape(format!("the encoder gives codes of dimension {}, latent.npy has {d}", latent.d)));
+        return Err(UdllError::shape(format!("the new images' codes have dimension {}, latent.npy has {d}", latent.d)));
     }
     let labels = assign_by_residual(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, opts.ridge)?;
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
@@ -101,7 +126,8 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
     });
     write_json(&out.join("metrics.json"), &metrics)?;
     let mut inputs = opts.inputs.clone();
-    inputs.extend([model.dir.join("manifest.json"), ckpt_path, latent_path, labels_path]);
+    inputs.extend([model.dir.join("manifest.json"), latent_path, labels_path]);
+    inputs.extend(ckpt_path.into_iter().chain(basis_path));
     let facts = RunFacts {
         command: &opts.command,
         config: serde_json::json!({"model": opts.model_dir.display().to_string(), "ridge": opts.ridge, "model_config": model.manifest.config}),

@@ -10,7 +10,7 @@
 use crate::app::assign::DEFAULT_RIDGE;
 use crate::app::pipeline::{
     Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, checkpoint_meta, cluster_count,
-    cluster_stage_choosing, finetune_stage, finish_run_dir, pretrain_stage, prior_graph,
+    cluster_stage_choosing, finetune_stage, finish_run_dir, front_stage, pretrain_stage, prior_graph,
 };
 use crate::cluster::assign_by_residual;
 use crate::data::Dataset;
@@ -22,6 +22,7 @@ use crate::io::manifest::begin_output_dir;
 use crate::io::npy_out::write_npy_f32;
 use crate::io::write_atomic;
 use crate::metrics::scores;
+use crate::model::udll::Method;
 use crate::model::udll::params::ValidUdllParams;
 use crate::progress::{Observer, Progress};
 use crate::rng::Rng;
@@ -144,16 +145,24 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     if opts.choice != Choice::default() {
         return Err(UdllError::config("--landmarks does not combine with --auto-post or --restarts yet"));
     }
+    if params.method == Method::Edsc {
+        return Err(UdllError::config("--method edsc has no landmark mode: it clusters all n images at once"));
+    }
+    params.front.check(ds.height, ds.width)?;
     let out = &opts.out_dir;
     begin_output_dir(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
+    let images = ds;
+    let (seen, t_front) = front_stage(images, &params.front, out, observer)?;
+    let ds: &Dataset = &seen;
+    let t_pre0 = Instant::now();
     let n = ds.n;
     let len = ds.image_len();
     let x = ds.scaled_pixels(params.input_scale);
     observer.line(&format!("[1/5] autoencoder: pretrained on all {n} images"));
     let mut pretrained: Pretrained = pretrain_stage(ds, params, &opts.start, &x, observer)?;
     pretrained.save(out)?;
-    let t_pre = t0.elapsed().as_secs_f64();
+    let t_pre = t_pre0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
     let latent_all = Latent::encode(&mut pretrained.ae, &x, n, 512);
@@ -210,11 +219,11 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let t_cl = t3.elapsed().as_secs_f64();
 
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
-    let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let seconds = StageTimes { front: t_front, pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
     let summary = RunSummary { scores: sc, clusters, labels, seconds, pretrain_final_loss, finetune_final: report.epochs.last().copied(), selection: None };
     let mut metrics = summary.metrics(params);
     metrics["landmarks"] = serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores});
-    finish_run_dir(ds, params, opts, &metrics, RUN_ARTEFACTS)?;
+    finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
     Ok(RunOutput { summary, latent_pretrained: None, latent: None })
 }
 

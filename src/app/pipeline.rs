@@ -16,6 +16,7 @@
 use crate::cluster::{PostCandidate, PostConfig, PostGrid, SelectBy, SelectionScore, auto_post, cluster_coef, cluster_coef_scored};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
+use crate::features::{FrontEnd, front_features};
 use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
@@ -26,10 +27,12 @@ use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
 use crate::model::pretrain::{PretrainReport, pretrain};
 use crate::model::self_expressive::{CoefRegularizer, effective_coef};
+use crate::model::udll::Method;
 use crate::model::udll::finetune::{FinetuneConfig, FinetuneReport, LossTerms, UdllNet, finetune};
 use crate::model::udll::params::ValidUdllParams;
 use crate::progress::Observer;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -86,6 +89,9 @@ pub struct Choice {
 /// Wall-clock seconds of each stage.
 #[derive(Clone, Debug, Serialize)]
 pub struct StageTimes {
+    /// The front end (the scattering transform and its projection; 0 for
+    /// pixels).
+    pub front: f64,
     /// Pretraining (or loading the starting autoencoder).
     pub pretrain: f64,
     /// The pretrained latent codes and the prior graph.
@@ -600,6 +606,8 @@ pub fn cluster_stage_choosing(
 /// Artefacts in the order the manifest lists them (`candidates.csv` only
 /// with a label-free choice, `landmarks.csv` only in landmark mode).
 pub const RUN_ARTEFACTS: &[&str] = &[
+    "features.npy",
+    "scattering_basis.npy",
     "pretrained.ckpt",
     "pretrain_losses.csv",
     "latent_pretrained.npy",
@@ -633,6 +641,25 @@ pub fn selection_record(sel: &Selection, choice: Choice, restarts: Option<serde_
     v
 }
 
+/// The front end's stage: for the scattering front end, the features of
+/// `ds` (saved as `dir/features.npy`, n × d float32, and the projection's
+/// basis as `dir/scattering_basis.npy`, D × k, when there is one) and the
+/// dataset the network or EDSC sees instead of the pixels; for pixels,
+/// `ds` itself. Returns that dataset and the stage's seconds.
+pub fn front_stage<'a>(ds: &'a Dataset, front: &FrontEnd, dir: &Path, observer: &dyn Observer) -> Result<(Cow<'a, Dataset>, f64)> {
+    let t0 = Instant::now();
+    front.check(ds.height, ds.width)?;
+    let Some(f) = front_features(ds, front, None, observer)? else { return Ok((Cow::Borrowed(ds), 0.0)) };
+    if f.values.iter().any(|v| !v.is_finite()) {
+        return Err(UdllError::NonFinite("the front end's features have NaN or infinite entries".into()));
+    }
+    write_npy_f32(&dir.join("features.npy"), &f.values, f.n, f.d)?;
+    if let Some(b) = &f.basis {
+        write_npy_f32(&dir.join("scattering_basis.npy"), &b.values, b.rows, b.cols)?;
+    }
+    Ok((Cow::Owned(f.as_dataset(ds)), t0.elapsed().as_secs_f64()))
+}
+
 /// The number of clusters: the one asked for, else the label classes.
 pub fn cluster_count(ds: &Dataset, asked: Option<usize>) -> Result<usize> {
     let clusters = match (asked, ds.num_classes()) {
@@ -658,10 +685,22 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     if params.finetune.locality_weight > 0.0 {
         check_graph_size(ds.n, params.graph_k)?;
     }
-    check_finetune_memory(ds.n)?;
+    if params.method == Method::Edsc {
+        check_edsc_memory(ds.n)?;
+    } else {
+        check_finetune_memory(ds.n)?;
+    }
+    params.front.check(ds.height, ds.width)?;
     let out = &opts.out_dir;
     begin_output_dir(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
+    let images = ds;
+    let (seen, t_front) = front_stage(images, &params.front, out, observer)?;
+    let ds: &Dataset = &seen;
+    if params.method == Method::Edsc {
+        return run_edsc(images, ds, params, opts, clusters, (t0, t_front), observer);
+    }
+    let t_pre0 = Instant::now();
     let x = ds.scaled_pixels(params.input_scale);
     let n = ds.n;
 
@@ -669,7 +708,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     observer.line(&format!("[1/4] autoencoder: {} images, {}", n, layers.join(", ")));
     let mut pretrained = pretrain_stage(ds, params, &opts.start, &x, observer)?;
     pretrained.save(out)?;
-    let t_pre = t0.elapsed().as_secs_f64();
+    let t_pre = t_pre0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
     let prior = prior_graph_stage(&mut pretrained.ae, &x, n, params, observer)?;
@@ -702,7 +741,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         write_atomic(&out.join("candidates.csv"), candidates_csv(&sel.candidates).as_bytes())?;
     }
 
-    let seconds = StageTimes { pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let seconds = StageTimes { front: t_front, pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
     let summary = RunSummary {
         scores: clustering.scores,
         clusters,
@@ -716,8 +755,70 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     if let Some(sel) = &summary.selection {
         metrics["selection"] = selection_record(sel, opts.choice, None);
     }
-    finish_run_dir(ds, params, opts, &metrics, RUN_ARTEFACTS)?;
+    finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
     Ok(RunOutput { summary, latent_pretrained, latent })
+}
+
+/// Refuse EDSC's n × n state (the ridge solution in f64, C in f32, and the
+/// clustering's three f64 matrices: 44·n² bytes) when it exceeds the budget.
+pub fn check_edsc_memory(n: usize) -> Result<()> {
+    let bytes = (n as u64).checked_mul(n as u64).and_then(|n2| n2.checked_mul(44));
+    crate::memory::check(bytes, &format!("EDSC on n = {n} samples (about 44·n² bytes)"))
+}
+
+/// `--method edsc`: no network. The rows of `seen` (the front end's
+/// features, or the pixels at the input scale) are self-expressed by
+/// EDSC's ridge (λ = `edsc_lambda` relative to their mean squared norm),
+/// and C is post-processed and clustered as a fine-tuned C is. Writes
+/// `coef.npy`, `latent.npy` (the features clustered, which `udll assign`
+/// codes new images against), `labels.csv`, `metrics.json` and the
+/// manifest; `images` is the data as given, which the manifest records.
+fn run_edsc(
+    images: &Dataset,
+    seen: &Dataset,
+    params: &ValidUdllParams,
+    opts: &RunOptions,
+    clusters: usize,
+    start: (Instant, f64),
+    observer: &dyn Observer,
+) -> Result<RunOutput> {
+    let (t0, t_front) = start;
+    let out = &opts.out_dir;
+    let t2 = Instant::now();
+    let (n, d) = (seen.n, seen.image_len());
+    let features = Latent { values: seen.scaled_pixels(params.input_scale), n, d };
+    features.check_alive("front end's")?;
+    observer.line(&format!("[2/3] EDSC self-expression: ridge, λ = {} × the mean squared norm, {n} samples of dimension {d}", params.edsc_lambda));
+    let coef = crate::cluster::ridge_self_expression(&features.values, n, d, params.edsc_lambda)?;
+    write_npy_f32(&out.join("coef.npy"), &coef, n, n)?;
+    features.save(&out.join("latent.npy"))?;
+    let t_se = t2.elapsed().as_secs_f64();
+
+    let t3 = Instant::now();
+    let p = &params.post;
+    observer.line(&format!("[3/3] cluster: thrC ρ = {}, r = {}·{} + 1, power {}, {:?}", p.rho, p.dim, clusters, p.power, p.assign));
+    let clustering = cluster_stage_choosing(coef, n, clusters, CoefRegularizer::Plain, p, opts.choice, params.seed, seen.labels.clone(), observer)?;
+    clustering.save(out)?;
+    if let Some(sel) = clustering.selection.as_ref().filter(|_| opts.choice.auto_post) {
+        write_atomic(&out.join("candidates.csv"), candidates_csv(&sel.candidates).as_bytes())?;
+    }
+    let t_cl = t3.elapsed().as_secs_f64();
+    let seconds = StageTimes { front: t_front, pretrain: 0.0, graph: 0.0, finetune: t_se, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let summary = RunSummary {
+        scores: clustering.scores,
+        clusters,
+        labels: clustering.labels,
+        seconds,
+        pretrain_final_loss: None,
+        finetune_final: None,
+        selection: clustering.selection,
+    };
+    let mut metrics = summary.metrics(params);
+    if let Some(sel) = &summary.selection {
+        metrics["selection"] = selection_record(sel, opts.choice, None);
+    }
+    finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
+    Ok(RunOutput { summary, latent_pretrained: None, latent: opts.keep_latents.then_some(features) })
 }
 
 /// Write a run directory's `metrics.json`, then its manifest over

@@ -10,6 +10,7 @@ use crate::app::run_dir::RunDir;
 use crate::data::Dataset;
 use crate::data::dataset::picture_of;
 use crate::error::{Result, UdllError};
+use crate::features::{FrontEnd, ScatteringFront};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::read_labels_csv;
 use crate::io::manifest::Manifest;
@@ -388,9 +389,17 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     if ln != n {
         return Err(UdllError::shape(format!("{}: {ln} rows, but labels.csv has {n}", latent_path.display())));
     }
-    let finetune_losses = read_numeric_csv(&run.checked("losses.csv")?)?;
+    // A `--method edsc` run trains nothing: no losses, no checkpoints.
+    let finetune_losses = run.optional("losses.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
     let pretrain_losses = run.optional("pretrain_losses.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
-    let checkpoint = if ds.is_some() { Some(run.checked("finetuned.ckpt")?) } else { None };
+    let checkpoint = if ds.is_some() { run.optional("finetuned.ckpt")? } else { None };
+    let front: FrontEnd = m
+        .config
+        .get("front")
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| UdllError::format(&dir.join("manifest.json"), format!("its front end: {e}")))?
+        .unwrap_or_default();
     let pretrained_ckpt = if ds.is_some() { run.optional("pretrained.ckpt")? } else { None };
     if let Some(ds) = ds {
         let (want_n, want_h, want_w) = (m.dataset.get("n"), m.dataset.get("height"), m.dataset.get("width"));
@@ -431,7 +440,15 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         let s = |k: &str| t.get(k).and_then(|v| v.as_f64()).map_or("—".into(), |v| format!("{v:.1} s"));
         id_rows.push(vec![
             "stage times".into(),
-            format!("pretrain {}, prior graph {}, fine-tune {}, cluster {}; total {}", s("pretrain"), s("graph"), s("finetune"), s("cluster"), s("total")),
+            format!(
+                "front end {}, pretrain {}, prior graph {}, fine-tune (or self-expression) {}, cluster {}; total {}",
+                s("front"),
+                s("pretrain"),
+                s("graph"),
+                s("finetune"),
+                s("cluster"),
+                s("total")
+            ),
         ]);
     }
     page.push(Section::new("run", "Run").table(&["", ""], id_rows));
@@ -451,16 +468,21 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
             "Pretraining: mean reconstruction loss per image, per epoch (log scale).".into(),
         ));
     }
-    let x = &finetune_losses[0].1;
-    let series: Vec<Series> =
-        finetune_losses[1..].iter().map(|(name, v)| Series { name: name.clone(), points: x.iter().copied().zip(v.iter().copied()).collect() }).collect();
-    loss_figs.push(svg(
-        "finetune_loss",
-        log_lines("Fine-tuning", "epoch", "weighted loss term", &series)?,
-        "Fine-tuning: the total loss and each weighted term of Eq. 18, per epoch (log scale; a term that is zero is not drawn).".into(),
-    ));
-    let loss_text =
-        if pretrain_losses.is_none() { "The autoencoder was not pretrained in this run (it was loaded), so there is no pretraining curve." } else { "" };
+    if let Some(finetune_losses) = &finetune_losses {
+        let x = &finetune_losses[0].1;
+        let series: Vec<Series> =
+            finetune_losses[1..].iter().map(|(name, v)| Series { name: name.clone(), points: x.iter().copied().zip(v.iter().copied()).collect() }).collect();
+        loss_figs.push(svg(
+            "finetune_loss",
+            log_lines("Fine-tuning", "epoch", "weighted loss term", &series)?,
+            "Fine-tuning: the total loss and each weighted term of Eq. 18, per epoch (log scale; a term that is zero is not drawn).".into(),
+        ));
+    }
+    let loss_text = match (&finetune_losses, &pretrain_losses) {
+        (None, _) => "This run trained no network: C is EDSC's ridge self-expression of the front end's features.",
+        (Some(_), None) => "The autoencoder was not pretrained in this run (it was loaded), so there is no pretraining curve.",
+        _ => "",
+    };
     page.push(Section::new("losses", "Loss curves").text(loss_text).figures(loss_figs));
 
     // |C| ordered by cluster, and by true class (over the landmarks in
@@ -524,8 +546,21 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
         page.push(selection_section(&read_numeric_csv(&p)?, &metrics)?);
     }
 
-    // Pictures: montages, mistakes, reconstructions.
-    match (ds, checkpoint) {
+    // The front end's maps, when it has them.
+    if let (Some(ds), FrontEnd::Scattering(sf)) = (ds, &front) {
+        observer.line("report: scattering maps");
+        page.push(scattering_section(ds, &pred, k_pred, sf)?);
+    }
+
+    // Pictures: montages, mistakes, reconstructions (of the pixels only:
+    // a network over the scattering maps reconstructs maps).
+    match (ds, checkpoint.filter(|_| front.is_pixels())) {
+        (Some(ds), None) => {
+            observer.line("report: montages");
+            for section in picture_sections(ds, &pred, truth.as_deref(), matched.as_deref(), &worst)? {
+                page.push(section);
+            }
+        }
         (Some(ds), Some(ckpt)) => {
             observer.line("report: montages and reconstructions");
             for section in picture_sections(ds, &pred, truth.as_deref(), matched.as_deref(), &worst)? {
@@ -558,6 +593,45 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     let figures = page.figures().count();
     let path = page.write(dir)?;
     Ok(ReportSummary { path, figures })
+}
+
+/// The scattering maps of one image of each of up to six clusters: its
+/// order-0 map and its order-1 maps at the finest scale (one per
+/// orientation), each scaled to its own largest value.
+fn scattering_section(ds: &Dataset, pred: &[usize], clusters: usize, sf: &ScatteringFront) -> Result<Section> {
+    let firsts: Vec<usize> = (0..clusters).filter_map(|cl| pred.iter().position(|&p| p == cl)).collect();
+    let chosen = spread(&firsts, 6);
+    let sub = Dataset {
+        n: chosen.len(),
+        pixels: chosen.iter().flat_map(|&i| ds.pixels[i * ds.image_len()..][..ds.image_len()].iter().copied()).collect(),
+        labels: None,
+        ..ds.clone()
+    };
+    let maps = crate::features::scattering::scatter(&sub, &sf.transform, &crate::progress::Silent)?;
+    let plane = maps.h * maps.w;
+    let shown = (1 + sf.transform.l).min(maps.maps);
+    let mut pics = Vec::new();
+    for i in 0..chosen.len() {
+        for p in 0..shown {
+            let v = &maps.values[(i * maps.maps + p) * plane..][..plane];
+            let top = v.iter().fold(0f32, |a, x| a.max(x.abs()));
+            let scaled: Vec<f32> = v.iter().map(|x| if top > 0.0 { x / top } else { 0.0 }).collect();
+            pics.push(picture_of(&scaled, maps.h, maps.w, 1, ds.column_major_picture));
+        }
+    }
+    let tiles: Vec<Tile> = pics.iter().map(|p| Tile { values: p, frame: FRAME_PLAIN }).collect();
+    Ok(Section::new("scattering", "Scattering maps").figures(vec![png(
+        "scattering_maps",
+        montage(&tiles, maps.h, maps.w, 1, shown)?,
+        format!(
+            "One image of each of {} clusters per row ({}): its order-0 map, then its {} order-1 maps at the finest scale (j = 0), one per orientation; {} × {} each, scaled to its own largest value.",
+            chosen.len(),
+            sf.transform.describe(),
+            shown - 1,
+            maps.h,
+            maps.w
+        ),
+    )]))
 }
 
 /// `report.html` for a finished `udll assign` directory: the model it used,

@@ -126,6 +126,7 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
     let times: Vec<&StageTimes> = outputs.iter().map(|o| &o.summary.seconds).chain(std::iter::once(&summary.seconds)).collect();
     let total = |f: fn(&StageTimes) -> f64| times.iter().map(|t| f(t)).sum::<f64>();
     let seconds = StageTimes {
+        front: total(|t| t.front),
         pretrain: total(|t| t.pretrain),
         graph: total(|t| t.graph),
         finetune: total(|t| t.finetune),

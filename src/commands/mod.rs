@@ -77,7 +77,7 @@ macro_rules! cli_args {
     };
     (@acc $metas:tt $name:ident [$($body:tt)*] [finetune $(, $rest:ident)*]) => {
         cli_args!(@acc $metas $name [$($body)*
-            /// method: udll or dsc (dsc = no locality term, γ = 0; default: the preset's)
+            /// method: udll, dsc (no locality term, γ = 0) or edsc (`run` only: no network, EDSC on the front end's features; default: the preset's)
             #[argh(option)]
             pub(crate) method: Option<String>,
             /// fine-tuning epochs
@@ -129,6 +129,28 @@ macro_rules! cli_args {
             /// replace diag(C) by ones before the SVD (true/false; default: the preset's)
             #[argh(option)]
             pub(crate) add_identity: Option<bool>,
+        ] [$($rest),*]);
+    };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [front $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// front end: pixels, or scattering (the wavelet scattering transform; default: the preset's)
+            #[argh(option)]
+            pub(crate) front: Option<String>,
+            /// scattering: the scale J, maps subsampled by 2^J (default 2)
+            #[argh(option)]
+            pub(crate) scattering_j: Option<usize>,
+            /// scattering: wavelet orientations L (default 8)
+            #[argh(option)]
+            pub(crate) scattering_l: Option<usize>,
+            /// scattering: the highest order, 1 or 2 (default 2)
+            #[argh(option)]
+            pub(crate) scattering_order: Option<usize>,
+            /// scattering: true to divide each map by its largest magnitude (default true)
+            #[argh(option)]
+            pub(crate) scattering_normalise: Option<bool>,
+            /// scattering: project the features on the top K directions of XᵀX, no centering (0: keep the maps; default 0)
+            #[argh(option)]
+            pub(crate) scattering_pca: Option<usize>,
         ] [$($rest),*]);
     };
     (@acc [$(#[$meta:meta])*] $name:ident [$($body:tt)*] []) => {
@@ -283,7 +305,7 @@ fn apply_finetune_flags(
     zero_diag: bool,
 ) -> Result<()> {
     if let Some(m) = method {
-        c.set_method(parse_enum::<Method>(m, "--method", "udll, dsc")?);
+        c.set_method(parse_enum::<Method>(m, "--method", "udll, dsc, edsc")?);
     }
     let f = &mut c.finetune;
     let [lr, ae_lr] = lrs;
@@ -319,6 +341,47 @@ macro_rules! finetune_flags {
             &$a.coef_reg,
             $a.zero_diag,
         )
+    };
+}
+
+/// Apply the `front` flag group: `--front` picks the front end (the
+/// scattering's defaults when it was pixels), the `--scattering-*` flags
+/// set its values, and are refused with a pixel front end.
+fn apply_front_flags(
+    front: &mut udll::features::FrontEnd,
+    kind: &Option<String>,
+    transform: [Option<usize>; 3],
+    normalise: Option<bool>,
+    pca: Option<usize>,
+) -> Result<()> {
+    use udll::features::{FrontEnd, ScatteringFront};
+    match kind.as_deref() {
+        None => {}
+        Some("pixels") => *front = FrontEnd::Pixels,
+        Some("scattering") => {
+            if front.is_pixels() {
+                *front = FrontEnd::Scattering(ScatteringFront::default());
+            }
+        }
+        Some(other) => return Err(UdllError::config(format!("--front: '{other}' is not one of pixels, scattering"))),
+    }
+    let given = transform.iter().any(Option::is_some) || normalise.is_some() || pca.is_some();
+    match front {
+        FrontEnd::Pixels if given => Err(UdllError::config("the --scattering-* flags need the scattering front end (--front scattering)")),
+        FrontEnd::Pixels => Ok(()),
+        FrontEnd::Scattering(s) => {
+            let [j, l, order] = transform;
+            set([(&mut s.transform.j, j), (&mut s.transform.l, l), (&mut s.transform.order, order), (&mut s.pca, pca)]);
+            set([(&mut s.normalise, normalise)]);
+            Ok(())
+        }
+    }
+}
+
+/// Apply the `front` group of a command's arguments.
+macro_rules! front_flags {
+    ($f:expr, $a:expr) => {
+        apply_front_flags($f, &$a.front, [$a.scattering_j, $a.scattering_l, $a.scattering_order], $a.scattering_normalise, $a.scattering_pca)
     };
 }
 

@@ -168,6 +168,54 @@ pub fn embed(a: EmbedArgs) -> Result<()> {
     Ok(())
 }
 
+cli_args! {
+    #[derive(FromArgs)]
+    /// Compute a front end's features without training: the wavelet
+    /// scattering transform of every image (Kymatio's definitions), each map
+    /// divided by its largest magnitude, optionally projected on the top K
+    /// directions of XᵀX; writes them as an n × d float32 .npy matrix for
+    /// `udll eval --features` or other tools (and, with a projection, its
+    /// basis beside it as NAME.basis.npy). Without --data, uses the
+    /// synthetic dataset.
+    #[argh(subcommand, name = "features")]
+    pub struct FeaturesArgs {
+        /// output .npy path
+        #[argh(option)]
+        out: PathBuf,
+        /// seed of the synthetic dataset (default 0)
+        #[argh(option, default = "0")]
+        seed: u64,
+    }
+    groups [front, data, synthetic, threads, quiet]
+}
+
+pub fn features(a: FeaturesArgs) -> Result<()> {
+    use udll::features::{FrontEnd, ScatteringFront, front_features};
+    let obs = Stderr::new(a.quiet);
+    let mut front = FrontEnd::Scattering(ScatteringFront::default());
+    front_flags!(&mut front, a)?;
+    if front.is_pixels() {
+        return Err(UdllError::config("udll features computes the scattering front end; --front pixels has no features to write"));
+    }
+    let data = data_flags!(a);
+    let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.seed)?;
+    front.check(ds.height, ds.width)?;
+    let t0 = std::time::Instant::now();
+    let f = front_features(&ds, &front, None, &obs)?.expect("a scattering front end gives features");
+    let seconds = t0.elapsed().as_secs_f64();
+    udll::io::npy_out::write_npy_f32(&a.out, &f.values, f.n, f.d)?;
+    let mut artefacts = vec![file_name(&a.out)];
+    if let Some(b) = &f.basis {
+        let path = a.out.with_extension("basis.npy");
+        udll::io::npy_out::write_npy_f32(&path, &b.values, b.rows, b.cols)?;
+        artefacts.push(file_name(&path));
+    }
+    let names: Vec<&str> = artefacts.iter().map(String::as_str).collect();
+    manifest(&serde_json::json!({"front": front}), a.seed, ds.summary(), &data.inputs(), &a.out, false, &names)?;
+    println!("features: {} × {} ({}) in {seconds:.1}s ({:.0} images/s) → {}", f.n, f.d, front.describe(), f.n as f64 / seconds.max(1e-9), a.out.display());
+    Ok(())
+}
+
 /// The landmarks of `udll run` when the dense path would not fit (fewer
 /// when 40·M² bytes would not fit either).
 const LANDMARKS_WHEN_DENSE_DOES_NOT_FIT: usize = 2000;
@@ -181,7 +229,7 @@ cli_args! {
     /// and report.html into --out (with --auto-post, candidates.csv too).
     #[argh(subcommand, name = "run")]
     pub struct RunArgs {
-        /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, mnist, coil20-dsc,
+        /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, mnist, coil20-dsc, coil20-scat, mnist-scat,
         /// orl-dsc (default: synthetic without --data, coil20 with it)
         #[argh(option)]
         preset: Option<String>,
@@ -262,7 +310,7 @@ cli_args! {
         #[argh(option)]
         select_by: Option<String>,
     }
-    groups [finetune, post, data, synthetic, threads, quiet]
+    groups [finetune, front, post, data, synthetic, threads, quiet]
 }
 
 /// The preset named by the flags, with every override applied, checked.
@@ -289,6 +337,7 @@ pub fn resolve_run_params(a: &RunArgs) -> Result<udll::ValidUdllParams> {
         c.graph_k = k;
     }
     post_flags!(&mut c.post, a)?;
+    front_flags!(&mut c.front, a)?;
     c.check()
 }
 

@@ -21,6 +21,7 @@
 
 use crate::cluster::PostConfig;
 use crate::error::{Result, UdllError};
+use crate::features::FrontEnd;
 use crate::model::pretrain::PretrainConfig;
 pub use crate::model::udll::finetune::FinetuneConfig;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,10 @@ pub enum Method {
     Udll,
     /// Deep subspace clustering (Ji et al. 2017): UDLL with γ = 0.
     Dsc,
+    /// No network: EDSC's ridge self-expression of the front end's
+    /// features (λ = `edsc_lambda`), then the post-processing and spectral
+    /// clustering.
+    Edsc,
 }
 
 /// Every setting of a UDLL (or DSC) run, unchecked: a preset's values with
@@ -65,6 +70,11 @@ pub struct UdllParams {
     pub edsc_lambda: f64,
     /// The run's one seed.
     pub seed: u64,
+    /// What the network (or EDSC) sees of each image: the pixels, or the
+    /// scattering transform. Manifests leave it out for pixels, so runs
+    /// recorded before it existed read back unchanged.
+    #[serde(default, skip_serializing_if = "FrontEnd::is_pixels")]
+    pub front: FrontEnd,
 }
 
 fn default_edsc_lambda() -> f64 {
