@@ -327,10 +327,17 @@ impl Plan {
         let f = &self.ffts[big_j];
         multiply_periodise(u, &self.filters.phi[res], &self.ffts[res], f, a);
         f.inverse_unscaled(a, b, ws);
+        self.crop(b, out);
+    }
+
+    /// The real part of the resolution-J inverse DFT `z` (unscaled),
+    /// scaled by 1/(M'N') and without its one-sample border, into `out`.
+    fn crop(&self, z: &[C64], out: &mut [f64]) {
+        let f = &self.ffts[self.big_j];
         let s = 1.0 / f.len() as f64;
         for (r, row) in out.chunks_exact_mut(self.out_w).enumerate() {
             for (c, v) in row.iter_mut().enumerate() {
-                *v = s * b[(r + 1) * f.n + c + 1].re;
+                *v = s * z[(r + 1) * f.n + c + 1].re;
             }
         }
     }
@@ -342,12 +349,7 @@ impl Plan {
         let f = &self.ffts[big_j];
         multiply_periodise(u, &self.filters.phi[res], &self.ffts[res], f, a);
         f.inverse_unscaled(a, u, ws);
-        let s = 1.0 / f.len() as f64;
-        for (r, row) in out.chunks_exact_mut(self.out_w).enumerate() {
-            for (c, v) in row.iter_mut().enumerate() {
-                *v = s * u[(r + 1) * f.n + c + 1].re;
-            }
-        }
+        self.crop(u, out);
     }
 }
 
