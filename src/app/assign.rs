@@ -108,7 +108,7 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
             Latent { values: seen.scaled_pixels(scale), n: seen.n, d: seen.image_len() }
         }
     };
-    latent.check_alive("fine-tuned")?;
+    latent.check_alive(if ckpt_path.is_some() { "fine-tuned" } else { "front end's" })?;
     if latent.d != d {
         return Err(UdllError::shape(format!("the new images' codes have dimension {}, latent.npy has {d}", latent.d)));
     }
