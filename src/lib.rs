@@ -59,6 +59,7 @@ pub use app::pipeline::{
     Clustering, Finetuned, Latent, Pretrained, PriorGraphStage, RunOptions, RunOutput, RunSummary, StageTimes, Start, cluster_stage, finetune_stage,
     pretrain_stage, prior_graph_stage, run,
 };
+pub use cluster::sparse::{EnscParams, OmpParams, SparseAffinity, SparseConfig, SparseSolver};
 pub use cluster::{LabelAssign, PostConfig, cluster_coef};
 pub use data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
 pub use error::{Result, UdllError};

@@ -61,6 +61,7 @@ fn base(name: &str) -> UdllParams {
         edsc_lambda: 30.0,
         seed: 0,
         front: FrontEnd::Pixels,
+        sparse: None,
     }
 }
 

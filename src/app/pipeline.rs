@@ -13,6 +13,7 @@
 //! [`run`] chains them in memory and saves each as it completes; the step
 //! commands run one stage each.
 
+use crate::cluster::sparse::{SparseConfig, SparseSolver, cluster_sparse, sparse_memory, sparse_self_expression};
 use crate::cluster::{PostCandidate, PostConfig, PostGrid, SelectBy, SelectionScore, auto_post, cluster_coef, cluster_coef_scored};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
@@ -21,7 +22,7 @@ use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
-use crate::io::npy_out::write_npy_f32;
+use crate::io::npy_out::{write_npy_f32, write_npy_vec};
 use crate::io::{write_atomic, write_json};
 use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
@@ -615,6 +616,9 @@ pub const RUN_ARTEFACTS: &[&str] = &[
     "graph.csv",
     "finetuned.ckpt",
     "coef.npy",
+    "coef_indptr.npy",
+    "coef_indices.npy",
+    "coef_values.npy",
     "latent.npy",
     "losses.csv",
     "labels.csv",
@@ -686,7 +690,11 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         check_graph_size(ds.n, params.graph_k)?;
     }
     if params.method == Method::Edsc {
-        check_edsc_memory(ds.n)?;
+        // A sparse self-expression's memory depends on the features'
+        // dimension, checked once the front end has run (run_edsc).
+        if params.sparse.is_none() {
+            check_edsc_memory(ds.n)?;
+        }
     } else {
         check_finetune_memory(ds.n)?;
     }
@@ -788,6 +796,9 @@ fn run_edsc(
     let (n, d) = (seen.n, seen.image_len());
     let features = Latent { values: seen.scaled_pixels(params.input_scale), n, d };
     features.check_alive("front end's")?;
+    if let Some(sparse) = &params.sparse {
+        return run_sparse(images, seen, features, sparse, params, opts, clusters, (t0, t_front, t2), observer);
+    }
     observer.line(&format!("[2/3] EDSC self-expression: ridge, λ = {} × the mean squared norm, {n} samples of dimension {d}", params.edsc_lambda));
     let coef = crate::cluster::ridge_self_expression(&features.values, n, d, params.edsc_lambda)?;
     write_npy_f32(&out.join("coef.npy"), &coef, n, n)?;
@@ -817,6 +828,91 @@ fn run_edsc(
     if let Some(sel) = &summary.selection {
         metrics["selection"] = selection_record(sel, opts.choice, None);
     }
+    finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
+    Ok(RunOutput { summary, latent_pretrained: None, latent: opts.keep_latents.then_some(features) })
+}
+
+/// Bytes of a sparse self-expression over n samples of dimension d,
+/// against the budget.
+pub fn check_sparse_memory(n: usize, d: usize, sparse: &SparseConfig) -> Result<()> {
+    let nonzeros = match &sparse.solver {
+        SparseSolver::Ensc(p) => p.nonzeros.min(n),
+        SparseSolver::Omp(p) => p.nonzeros.min(n),
+    };
+    crate::memory::check(sparse_memory(n, d, nonzeros), &format!("{} on n = {n} samples of dimension {d}", sparse.name()))
+}
+
+/// `run_edsc` with a sparse self-expression: EnSC or SSC-OMP codes the
+/// features (`cluster::sparse`), C is written in CSR form
+/// (`coef_indptr.npy`, `coef_indices.npy`, `coef_values.npy`: SciPy's
+/// `csr_matrix((values, indices, indptr))`), and its sparse affinity is
+/// clustered on a CSR operator. Nothing n × n is allocated.
+#[allow(clippy::too_many_arguments)]
+fn run_sparse(
+    images: &Dataset,
+    seen: &Dataset,
+    features: Latent,
+    sparse: &SparseConfig,
+    params: &ValidUdllParams,
+    opts: &RunOptions,
+    clusters: usize,
+    start: (Instant, f64, Instant),
+    observer: &dyn Observer,
+) -> Result<RunOutput> {
+    let (t0, t_front, t2) = start;
+    let out = &opts.out_dir;
+    let (n, d) = (features.n, features.d);
+    check_sparse_memory(n, d, sparse)?;
+    if opts.choice.auto_post || opts.choice.score {
+        return Err(UdllError::config(format!(
+            "--auto-post and label-free scores post-process a dense C; {} clusters its sparse codes directly (drop --self-expression or the choice flags)",
+            sparse.name()
+        )));
+    }
+    observer.line(&format!("[2/3] sparse self-expression: {}, {n} samples of dimension {d}", sparse.describe()));
+    let code = sparse_self_expression(&features.values, n, d, &sparse.solver, observer)?;
+    if code.unfinished > 0 {
+        observer.line(&format!("note: {} of {n} samples reached the round limit before the oracle certified their codes", code.unfinished));
+    }
+    let coef = code.coef;
+    let as_i64 = |v: &[usize]| v.iter().map(|&x| x as i64).collect::<Vec<i64>>();
+    write_npy_vec(&out.join("coef_indptr.npy"), &as_i64(&coef.indptr))?;
+    write_npy_vec(&out.join("coef_indices.npy"), &as_i64(&coef.indices))?;
+    write_npy_vec(&out.join("coef_values.npy"), &coef.values)?;
+    features.save(&out.join("latent.npy"))?;
+    let t_se = t2.elapsed().as_secs_f64();
+
+    let t3 = Instant::now();
+    observer.line(&format!("[3/3] cluster: sparse affinity, Lanczos on the normalised affinity, k-means ({} restarts)", sparse.restarts));
+    let sc = cluster_sparse(&coef, clusters, sparse, params.seed)?;
+    if !sc.converged {
+        observer.line(&format!("note: Lanczos stopped at {} steps before every eigenpair met its tolerance", sc.lanczos_steps));
+    }
+    let truth = seen.labels.clone();
+    let scores = truth.as_deref().map(|t| scores(&sc.labels, t)).transpose()?;
+    let clustering = Clustering { labels: sc.labels, clusters, truth, scores, selection: None };
+    clustering.save(out)?;
+    let t_cl = t3.elapsed().as_secs_f64();
+    let seconds = StageTimes { front: t_front, pretrain: 0.0, graph: 0.0, finetune: t_se, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let summary = RunSummary {
+        scores: clustering.scores,
+        clusters,
+        labels: clustering.labels,
+        seconds,
+        pretrain_final_loss: None,
+        finetune_final: None,
+        selection: None,
+    };
+    let mut metrics = summary.metrics(params);
+    metrics["self_expression"] = serde_json::json!({
+        "solver": sparse.name(),
+        "coef_nonzeros": coef.nnz(),
+        "unfinished": code.unfinished,
+        "affinity_nonzeros": sc.affinity_nnz,
+        "lanczos_steps": sc.lanczos_steps,
+        "lanczos_converged": sc.converged,
+        "eigenvalues": sc.eigenvalues,
+    });
     finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
     Ok(RunOutput { summary, latent_pretrained: None, latent: opts.keep_latents.then_some(features) })
 }

@@ -7,6 +7,7 @@ pub mod kmeans;
 pub mod params;
 pub mod postprocess;
 pub mod select;
+pub mod sparse;
 pub mod spectral;
 
 pub use assign::assign_by_residual;

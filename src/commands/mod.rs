@@ -153,6 +153,28 @@ macro_rules! cli_args {
             pub(crate) scattering_pca: Option<usize>,
         ] [$($rest),*]);
     };
+    (@acc $metas:tt $name:ident [$($body:tt)*] [sparse $(, $rest:ident)*]) => {
+        cli_args!(@acc $metas $name [$($body)*
+            /// with --method edsc: ridge (EDSC's dense C), ensc (elastic-net subspace clustering) or omp (SSC-OMP); the sparse two code each sample by a few others and cluster without any n × n matrix (default: the preset's)
+            #[argh(option)]
+            pub(crate) self_expression: Option<String>,
+            /// ensc: γ relative to the γ at which a code becomes nonzero (default 200)
+            #[argh(option)]
+            pub(crate) ensc_gamma: Option<f64>,
+            /// ensc: τ, the ℓ1 share of the elastic net's penalty (default 0.9)
+            #[argh(option)]
+            pub(crate) ensc_tau: Option<f64>,
+            /// ensc / omp: nonzeros kept per code (default 50 for EnSC, 5 for SSC-OMP)
+            #[argh(option)]
+            pub(crate) sparse_nonzeros: Option<usize>,
+            /// ensc / omp: the affinity, knn (the k nearest rows of the normalised codes; EnSC's default) or symmetrize (|C| + |C|ᵀ; SSC-OMP's)
+            #[argh(option)]
+            pub(crate) sparse_affinity: Option<String>,
+            /// ensc / omp: k of the knn affinity (default 3)
+            #[argh(option)]
+            pub(crate) sparse_knn: Option<usize>,
+        ] [$($rest),*]);
+    };
     (@acc [$(#[$meta:meta])*] $name:ident [$($body:tt)*] []) => {
         $(#[$meta])*
         pub struct $name { $($body)* }
@@ -382,6 +404,69 @@ fn apply_front_flags(
 macro_rules! front_flags {
     ($f:expr, $a:expr) => {
         apply_front_flags($f, &$a.front, [$a.scattering_j, $a.scattering_l, $a.scattering_order], $a.scattering_normalise, $a.scattering_pca)
+    };
+}
+
+/// Apply the `sparse` flag group: `--self-expression` picks ridge (None)
+/// or a sparse solver (its reference recipe, unless the preset already
+/// has that solver), then the other flags set its values; they are
+/// refused with the ridge.
+fn apply_sparse_flags(
+    sparse: &mut Option<udll::SparseConfig>,
+    kind: &Option<String>,
+    ensc: [Option<f64>; 2],
+    nonzeros: Option<usize>,
+    affinity: &Option<String>,
+    knn: Option<usize>,
+) -> Result<()> {
+    use udll::{EnscParams, OmpParams, SparseAffinity, SparseConfig, SparseSolver};
+    match kind.as_deref() {
+        None => {}
+        Some("ridge") => *sparse = None,
+        Some("ensc") if !matches!(sparse, Some(SparseConfig { solver: SparseSolver::Ensc(_), .. })) => {
+            *sparse = Some(SparseConfig::recipe(SparseSolver::Ensc(EnscParams::default())))
+        }
+        Some("omp") if !matches!(sparse, Some(SparseConfig { solver: SparseSolver::Omp(_), .. })) => {
+            *sparse = Some(SparseConfig::recipe(SparseSolver::Omp(OmpParams::default())))
+        }
+        Some("ensc" | "omp") => {}
+        Some(other) => return Err(UdllError::config(format!("--self-expression: '{other}' is not one of ridge, ensc, omp"))),
+    }
+    let given = ensc.iter().any(Option::is_some) || nonzeros.is_some() || affinity.is_some() || knn.is_some();
+    let Some(cfg) = sparse else {
+        return if given { Err(UdllError::config("the --ensc-* and --sparse-* flags need --self-expression ensc or omp")) } else { Ok(()) };
+    };
+    match &mut cfg.solver {
+        SparseSolver::Ensc(p) => {
+            set([(&mut p.gamma, ensc[0]), (&mut p.tau, ensc[1])]);
+            set([(&mut p.nonzeros, nonzeros)]);
+        }
+        SparseSolver::Omp(p) => {
+            if ensc.iter().any(Option::is_some) {
+                return Err(UdllError::config("--ensc-gamma and --ensc-tau are EnSC's settings, not SSC-OMP's"));
+            }
+            set([(&mut p.nonzeros, nonzeros)]);
+        }
+    }
+    match affinity.as_deref() {
+        None => {}
+        Some("symmetrize") => cfg.affinity = SparseAffinity::Symmetrize,
+        Some("knn") => cfg.affinity = SparseAffinity::Knn { k: 3 },
+        Some(other) => return Err(UdllError::config(format!("--sparse-affinity: '{other}' is not one of knn, symmetrize"))),
+    }
+    if let Some(k) = knn {
+        match &mut cfg.affinity {
+            SparseAffinity::Knn { k: old } => *old = k,
+            SparseAffinity::Symmetrize => return Err(UdllError::config("--sparse-knn needs --sparse-affinity knn")),
+        }
+    }
+    Ok(())
+}
+
+/// Apply the `sparse` group of a command's arguments.
+macro_rules! sparse_flags {
+    ($s:expr, $a:expr) => {
+        apply_sparse_flags($s, &$a.self_expression, [$a.ensc_gamma, $a.ensc_tau], $a.sparse_nonzeros, &$a.sparse_affinity, $a.sparse_knn)
     };
 }
 

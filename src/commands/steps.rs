@@ -310,7 +310,7 @@ cli_args! {
         #[argh(option)]
         select_by: Option<String>,
     }
-    groups [finetune, front, post, data, synthetic, threads, quiet]
+    groups [finetune, front, sparse, post, data, synthetic, threads, quiet]
 }
 
 /// The preset named by the flags, with every override applied, checked.
@@ -338,6 +338,7 @@ pub fn resolve_run_params(a: &RunArgs) -> Result<udll::ValidUdllParams> {
     }
     post_flags!(&mut c.post, a)?;
     front_flags!(&mut c.front, a)?;
+    sparse_flags!(&mut c.sparse, a)?;
     c.check()
 }
 

@@ -12,6 +12,13 @@ pub fn write_npy_f32(path: &Path, data: &[f32], rows: usize, cols: usize) -> Res
     write_atomic_with(path, |w| view.write_npy(w).map_err(std::io::Error::other))
 }
 
+/// Write a 1-D array as a .npy file (a CSR matrix's `indptr`, `indices`
+/// and `data`, say).
+pub fn write_npy_vec<T: ndarray_npy::WritableElement>(path: &Path, data: &[T]) -> Result<()> {
+    let view = ndarray::ArrayView1::from(data);
+    write_atomic_with(path, |w| view.write_npy(w).map_err(std::io::Error::other))
+}
+
 /// Check a .npy file's header before a reader parses it: the magic, a
 /// header of at most 64 KiB that is one flat Python dict (one pair of
 /// braces, one shape tuple, no lists), and a declared shape whose data the

@@ -12,6 +12,7 @@ pub mod gemm;
 pub mod kernels;
 pub mod real;
 pub mod reduce;
+pub mod sparse;
 
 pub use gemm::{Trans, dgemm, sgemm};
 pub use real::Real;

@@ -67,6 +67,47 @@ pub fn symmetric_top_eigen(a: &[f64], n: usize, k: usize, which: Which, opts: &E
     Ok(out)
 }
 
+/// Matrices up to this side may be formed densely (column by column from
+/// an operator) when Lanczos gives up on them: 512 MB of f64 at most.
+const DENSE_FALLBACK_MAX: usize = 8192;
+
+/// The k leading eigenpairs of a symmetric operator known only by its
+/// product y = A·x (a sparse matrix, say): Lanczos, whose memory is the
+/// Krylov basis (n × steps), capped at `opts.max_iters` steps (the pairs
+/// come back with `converged` false when that is not enough). At most
+/// `opts.full_below`, or when Lanczos gives up below 8192, the operator is
+/// formed densely one column per product and decomposed in full.
+pub fn operator_top_eigen(apply: &(dyn Fn(&[f64], &mut [f64]) + Sync), n: usize, k: usize, which: Which, opts: &EigenOptions) -> Result<EigenPairs> {
+    if k == 0 || k > n {
+        return Err(UdllError::config(format!("eigen: asked for {k} eigenpairs of a {n} × {n} operator")));
+    }
+    let found = if n <= opts.full_below { None } else { lanczos_complete(apply, n, k, which, opts) };
+    let mut out = match found {
+        Some(p) => p,
+        None if n <= DENSE_FALLBACK_MAX.max(opts.full_below) => {
+            let mut a = vec![0.0; n * n];
+            let mut e = vec![0.0; n];
+            let mut col = vec![0.0; n];
+            for j in 0..n {
+                e[j] = 1.0;
+                apply(&e, &mut col);
+                e[j] = 0.0;
+                for i in 0..n {
+                    a[i * n + j] = col[i];
+                }
+            }
+            check_request(&a, n, k)?;
+            full_decomposition(&a, n, k, which)?
+        }
+        None => return Err(UdllError::Numeric(format!("eigen: Lanczos found no {k} eigenpairs of the {n} × {n} operator"))),
+    };
+    if out.values.iter().chain(&out.vectors).any(|v| !v.is_finite()) {
+        return Err(UdllError::NonFinite("eigen: the operator's eigenpairs are not finite".into()));
+    }
+    fix_signs(&mut out);
+    Ok(out)
+}
+
 /// The k largest eigenpairs of the symmetric n × n row-major matrix `a`,
 /// whose eigenvalues must all lie below `sigma`, computed on (σI − A)⁻¹,
 /// whose largest eigenvalues 1/(σ − λ) are those of the wanted λ, spread

@@ -20,6 +20,7 @@
 //! reference code for COIL-20 regularises and clusters that matrix).
 
 use crate::cluster::PostConfig;
+use crate::cluster::sparse::SparseConfig;
 use crate::error::{Result, UdllError};
 use crate::features::FrontEnd;
 use crate::model::pretrain::PretrainConfig;
@@ -75,6 +76,11 @@ pub struct UdllParams {
     /// recorded before it existed read back unchanged.
     #[serde(default, skip_serializing_if = "FrontEnd::is_pixels")]
     pub front: FrontEnd,
+    /// `--method edsc`'s self-expression when sparse (EnSC or SSC-OMP,
+    /// `cluster::sparse`); None is EDSC's dense ridge. Left out of
+    /// manifests when None, as `front` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<SparseConfig>,
 }
 
 fn default_edsc_lambda() -> f64 {
@@ -114,6 +120,12 @@ impl UdllParams {
         self.post.validate()?;
         if !(self.edsc_lambda > 0.0 && self.edsc_lambda.is_finite()) {
             return bad(format!("EDSC λ must be positive, got {}", self.edsc_lambda));
+        }
+        if let Some(sparse) = &self.sparse {
+            sparse.validate()?;
+            if self.method != Method::Edsc {
+                return bad(format!("a sparse self-expression ({}) codes the features directly: it needs --method edsc", sparse.name()));
+            }
         }
         Ok(ValidUdllParams(self))
     }

@@ -1,0 +1,246 @@
+//! EnSC: elastic-net subspace clustering's self-expression (You, Li,
+//! Robinson, Vidal, "Oracle based active set algorithm for scalable
+//! elastic net subspace clustering", CVPR 2016). Each sample x_i (a row of
+//! X) is coded by the others:
+//!
+//!   min_c  τ‖c‖₁ + (1−τ)/2 ‖c‖² + γ_i/2 ‖x_i − Σ_j c_j x_j‖²,  c_i = 0,
+//!
+//! with γ_i = γ · τ / max_{j≠i} |x_jᵀx_i|: γ is relative to the γ at which
+//! the code first becomes nonzero (the reference's `gamma_nz`), so γ > 1.
+//!
+//! The oracle-guided active set: the problem is solved on a small support
+//! T (first the samples most correlated with x_i); the oracle point
+//! δ = γ_i (x_i − X_T c_T) then certifies the solution for all n samples,
+//! since c (zero off T) is optimal iff |x_jᵀδ| ≤ τ for every j ∉ T. The
+//! samples that violate it join T (the nonzeros stay, the support grows
+//! when they fill it) and the subproblem is solved again, until none does,
+//! the objective stops falling, or `max_rounds` have passed.
+//!
+//! The subproblem is solved by coordinate descent on T's Gram matrix,
+//! finished by one exact solve on the nonzeros' sign pattern. The
+//! oracle's correlations X·δ of a block of samples are one f32 GEMM per
+//! round; each candidate it proposes is checked again in f64. Each
+//! sample's arithmetic depends only on its own data, so the bits do not
+//! depend on the number of threads or on the block a sample falls in.
+
+use super::samples::{BLOCK_ROWS, Samples, top_k};
+use super::{EnscParams, SparseCode};
+use crate::linalg::sparse::Csr;
+use crate::progress::{Observer, Progress};
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+
+/// Coordinate-descent sweeps of one subproblem before it is returned as
+/// it stands.
+const MAX_SWEEPS: usize = 20_000;
+/// A sweep whose largest change is below this (relative to the largest
+/// |c|) ends coordinate descent.
+const CD_TOL: f64 = 1e-10;
+/// The f32 correlations propose a candidate when within this relative
+/// margin of τ; the f64 check decides.
+const F32_MARGIN: f64 = 1e-3;
+/// A candidate violates the optimality conditions when |x_jᵀδ| > τ(1 + this).
+const KKT_SLACK: f64 = 1e-10;
+
+/// The soft threshold S_t(z) = sign(z)·max(|z| − t, 0).
+fn soft(z: f64, t: f64) -> f64 {
+    if z > t {
+        z - t
+    } else if z < -t {
+        z + t
+    } else {
+        0.0
+    }
+}
+
+/// The elastic net on a Gram matrix: min τ‖c‖₁ + (1−τ)/2‖c‖² +
+/// γ/2 (cᵀGc − 2bᵀc), from the start `c` (updated in place). Coordinate
+/// descent until a sweep changes no coefficient by more than CD_TOL of
+/// the largest, then the exact solve of (γ G_AA + (1−τ)I) c_A =
+/// γ b_A − τ sign(c_A) on the nonzeros A, kept when it keeps their signs
+/// and leaves every zero coordinate optimal.
+pub(crate) fn elastic_net_gram(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) {
+    let s = b.len();
+    let mut q = vec![0.0; s]; // q = G·c
+    for (j, &cj) in c.iter().enumerate() {
+        if cj != 0.0 {
+            q.iter_mut().zip(&g[j * s..(j + 1) * s]).for_each(|(qk, gk)| *qk += cj * gk);
+        }
+    }
+    for sweep in 0..MAX_SWEEPS {
+        let mut biggest = 0.0f64;
+        let mut size = 0.0f64;
+        for j in 0..s {
+            let gjj = g[j * s + j];
+            let denom = gamma * gjj + (1.0 - tau);
+            let new = if denom > 0.0 { soft(gamma * (b[j] - q[j] + gjj * c[j]), tau) / denom } else { 0.0 };
+            let change = new - c[j];
+            if change != 0.0 {
+                q.iter_mut().zip(&g[j * s..(j + 1) * s]).for_each(|(qk, gk)| *qk += change * gk);
+                c[j] = new;
+            }
+            biggest = biggest.max(change.abs());
+            size = size.max(new.abs());
+        }
+        let settled = biggest <= CD_TOL * size.max(f64::MIN_POSITIVE);
+        // The exact finish once the support has settled: first after a
+        // few sweeps, then every 50 while descent still crawls.
+        if (settled || (sweep >= 10 && sweep % 50 == 10)) && polish(g, b, gamma, tau, c) {
+            return;
+        }
+        if settled {
+            return;
+        }
+    }
+}
+
+/// The exact solve on the sign pattern of `c` (see [`elastic_net_gram`]);
+/// true, with `c` replaced, when the result is optimal.
+fn polish(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) -> bool {
+    let s = b.len();
+    let active: Vec<usize> = (0..s).filter(|&j| c[j] != 0.0).collect();
+    let a = active.len();
+    if a == 0 {
+        // c = 0 is optimal iff γ|b_j| ≤ τ for every j.
+        return b.iter().all(|&bj| gamma * bj.abs() <= tau * (1.0 + KKT_SLACK));
+    }
+    let m = DMatrix::from_fn(a, a, |p, r| gamma * g[active[p] * s + active[r]] + if p == r { 1.0 - tau } else { 0.0 });
+    let rhs = DVector::from_fn(a, |p, _| gamma * b[active[p]] - tau * c[active[p]].signum());
+    let Some(chol) = m.cholesky() else { return false };
+    let sol = chol.solve(&rhs);
+    if active.iter().zip(sol.iter()).any(|(&j, &v)| v == 0.0 || v.signum() != c[j].signum()) {
+        return false;
+    }
+    let mut full = vec![0.0; s];
+    active.iter().zip(sol.iter()).for_each(|(&j, &v)| full[j] = v);
+    for j in (0..s).filter(|&j| full[j] == 0.0) {
+        let gc: f64 = active.iter().map(|&k| g[j * s + k] * full[k]).sum();
+        if gamma * (b[j] - gc).abs() > tau * (1.0 + KKT_SLACK) {
+            return false;
+        }
+    }
+    c.copy_from_slice(&full);
+    true
+}
+
+/// One sample's solve in progress.
+struct Coding {
+    /// The sample coded.
+    i: usize,
+    /// γ_i (0: x_i is orthogonal to every other sample, its code is 0).
+    gamma: f64,
+    /// The working support T and the coefficients on it.
+    supp: Vec<usize>,
+    c: Vec<f64>,
+    /// How many samples the support may hold.
+    size: usize,
+    /// The oracle point δ = γ_i (x_i − X_T c_T).
+    delta: Vec<f64>,
+    objective: f64,
+    done: bool,
+}
+
+impl Coding {
+    /// Start from the correlations of x_i with every sample (`corr`, f32).
+    fn start(x: &Samples, i: usize, corr: &[f32], p: &EnscParams) -> Coding {
+        let n = x.n;
+        let others = || (0..n).filter(move |&j| j != i);
+        // The largest |x_jᵀx_i|, checked in f64 among the f32 leaders.
+        let lead = top_k(others(), 8.min(n - 1), |j| corr[j].abs() as f64);
+        let xi = x.row(i);
+        let max_coh = lead.iter().map(|&j| x.dot(j, xi).abs()).fold(0.0f64, f64::max);
+        let size = p.support.min(n - 1);
+        if max_coh == 0.0 {
+            return Coding { i, gamma: 0.0, supp: Vec::new(), c: Vec::new(), size, delta: Vec::new(), objective: 0.0, done: true };
+        }
+        let supp = top_k(others(), size, |j| corr[j].abs() as f64);
+        let c = vec![0.0; supp.len()];
+        Coding { i, gamma: p.gamma * p.tau / max_coh, supp, c, size, delta: Vec::new(), objective: f64::INFINITY, done: false }
+    }
+
+    /// Solve on the support; false when the objective stopped falling
+    /// (then the solve is final).
+    fn solve(&mut self, x: &Samples, tau: f64) -> bool {
+        let xi = x.row(self.i);
+        let g = x.gram(&self.supp);
+        let b: Vec<f64> = self.supp.iter().map(|&j| x.dot(j, xi)).collect();
+        elastic_net_gram(&g, &b, self.gamma, tau, &mut self.c);
+        let r = x.residual(xi, &self.supp, &self.c);
+        let l1: f64 = self.c.iter().map(|v| v.abs()).sum();
+        let l2: f64 = self.c.iter().map(|v| v * v).sum();
+        let rr: f64 = r.iter().map(|v| v * v).sum();
+        let objective = tau * l1 + 0.5 * (1.0 - tau) * l2 + 0.5 * self.gamma * rr;
+        self.delta = r.into_iter().map(|v| v * self.gamma).collect();
+        let falling = self.objective - objective >= 1e-10 * self.objective;
+        self.objective = objective;
+        falling && self.supp.len() < x.n - 1
+    }
+
+    /// Read the oracle's correlations |x_jᵀδ| (f32) and grow the support
+    /// by the samples that violate optimality; false when none does.
+    fn grow(&mut self, x: &Samples, coh: &[f32], tau: f64) -> bool {
+        let mut in_supp = self.supp.clone();
+        in_supp.sort_unstable();
+        let i = self.i;
+        let violators: Vec<(usize, f64)> = (0..x.n)
+            .filter(|&j| j != i && (coh[j].abs() as f64) > tau * (1.0 - F32_MARGIN) && in_supp.binary_search(&j).is_err())
+            .map(|j| (j, x.dot(j, &self.delta).abs()))
+            .filter(|&(_, v)| v > tau * (1.0 + KKT_SLACK))
+            .collect();
+        if violators.is_empty() {
+            return false;
+        }
+        let (supp, c): (Vec<usize>, Vec<f64>) = self.supp.iter().zip(&self.c).filter(|(_, c)| c.abs() > 1e-10).map(|(&j, &c)| (j, c)).unzip();
+        let active = supp.len();
+        // A support filled by its nonzeros is too small: grow it by 10 %.
+        if active as f64 > 0.8 * self.size as f64 {
+            self.size = ((active.max(self.size) as f64 * 1.1).round() as usize).min(x.n - 1);
+        }
+        let room = self.size.saturating_sub(active).max(1);
+        let coh_of = |j: usize| violators.iter().find(|v| v.0 == j).map_or(0.0, |v| v.1);
+        let added = top_k(violators.iter().map(|v| v.0), room, coh_of);
+        self.c = c.into_iter().chain(std::iter::repeat_n(0.0, added.len())).collect();
+        self.supp = supp.into_iter().chain(added).collect();
+        true
+    }
+
+    /// The row of C: the `keep` largest |c| (ties to the smaller index).
+    fn into_row(self, keep: usize) -> Vec<(usize, f64)> {
+        let nz: Vec<usize> = (0..self.c.len()).filter(|&p| self.c[p] != 0.0).collect();
+        let kept = top_k(nz.into_iter(), keep, |p| self.c[p].abs());
+        kept.into_iter().map(|p| (self.supp[p], self.c[p])).collect()
+    }
+}
+
+/// The EnSC coefficients of the rows of `x` (n × d): an n × n CSR matrix
+/// with a zero diagonal and at most `p.nonzeros` entries per row.
+pub(crate) fn ensc(x: &Samples, p: &EnscParams, observer: &dyn Observer) -> SparseCode {
+    let n = x.n;
+    let blocks = n.div_ceil(BLOCK_ROWS);
+    let progress = Progress::new("EnSC", n, observer);
+    let mut rows: Vec<Vec<(usize, f64)>> = Vec::with_capacity(n);
+    let mut rounds_total = 0usize;
+    let mut unfinished = 0usize;
+    for b in 0..blocks {
+        let range = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
+        let corr = x.correlate(x.rows32(range.clone()), range.len());
+        let mut codes: Vec<Coding> = range.clone().into_par_iter().map(|i| Coding::start(x, i, &corr[(i - range.start) * n..][..n], p)).collect();
+        drop(corr);
+        for _round in 0..p.max_rounds {
+            codes.par_iter_mut().filter(|c| !c.done).for_each(|c| c.done = !c.solve(x, p.tau));
+            let open = codes.iter().filter(|c| !c.done).count();
+            if open == 0 {
+                break;
+            }
+            rounds_total += open;
+            let mut open: Vec<&mut Coding> = codes.iter_mut().filter(|c| !c.done).collect();
+            let deltas: Vec<f32> = open.iter().flat_map(|c| c.delta.iter().map(|&v| v as f32)).collect();
+            let coh = x.correlate(&deltas, open.len());
+            open.par_iter_mut().enumerate().for_each(|(r, c)| c.done = !c.grow(x, &coh[r * n..(r + 1) * n], p.tau));
+        }
+        unfinished += codes.iter().filter(|c| !c.done).count();
+        rows.extend(codes.into_iter().map(|c| c.into_row(p.nonzeros)));
+        progress.update(range.end, &format!("{:.1} oracle rounds per sample", rounds_total as f64 / range.end as f64));
+    }
+    SparseCode { coef: Csr::from_rows(n, rows), unfinished }
+}

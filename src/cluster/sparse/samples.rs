@@ -1,0 +1,90 @@
+//! The samples a sparse self-expression codes: the f32 rows the batched
+//! correlations read (one GEMM per round of a block of samples, which is
+//! where the solvers spend their time) and an f64 copy for every exact
+//! product (subproblems, residuals, the final check of each candidate
+//! the f32 correlations propose).
+
+use crate::linalg::{Trans, sgemm};
+
+/// Samples coded per batch: each round of a block costs one
+/// `rows × d × n` GEMM, and a block's correlations take `rows · n · 4`
+/// bytes (36 MB at n = 70 000).
+pub(crate) const BLOCK_ROWS: usize = 128;
+
+/// n samples of dimension d, row-major.
+pub(crate) struct Samples<'a> {
+    pub n: usize,
+    pub d: usize,
+    x32: &'a [f32],
+    x64: Vec<f64>,
+}
+
+impl<'a> Samples<'a> {
+    pub fn new(x: &'a [f32], n: usize, d: usize) -> Self {
+        Samples { n, d, x32: x, x64: x.iter().map(|&v| v as f64).collect() }
+    }
+
+    /// Sample j in f64.
+    pub fn row(&self, j: usize) -> &[f64] {
+        &self.x64[j * self.d..(j + 1) * self.d]
+    }
+
+    /// x_jᵀ v in f64, summed in index order.
+    pub fn dot(&self, j: usize, v: &[f64]) -> f64 {
+        self.row(j).iter().zip(v).map(|(a, b)| a * b).sum()
+    }
+
+    /// The correlations V·Xᵀ (rows × n, f32) of `rows` vectors (rows × d,
+    /// f32) with every sample.
+    pub fn correlate(&self, v: &[f32], rows: usize) -> Vec<f32> {
+        let mut out = vec![0f32; rows * self.n];
+        sgemm(rows, self.d, self.n, 1.0, v, Trans::No, self.x32, Trans::Yes, 0.0, &mut out);
+        out
+    }
+
+    /// The f32 rows of samples `range`.
+    pub fn rows32(&self, range: std::ops::Range<usize>) -> &[f32] {
+        &self.x32[range.start * self.d..range.end * self.d]
+    }
+
+    /// x − Σ_s c_s x_{supp_s}, in f64.
+    pub fn residual(&self, x: &[f64], supp: &[usize], c: &[f64]) -> Vec<f64> {
+        let mut r = x.to_vec();
+        for (&j, &cj) in supp.iter().zip(c) {
+            if cj != 0.0 {
+                r.iter_mut().zip(self.row(j)).for_each(|(ri, xj)| *ri -= cj * xj);
+            }
+        }
+        r
+    }
+
+    /// The Gram matrix of the samples `supp` (s × s, row-major, f64).
+    pub fn gram(&self, supp: &[usize]) -> Vec<f64> {
+        let s = supp.len();
+        let mut g = vec![0.0; s * s];
+        for a in 0..s {
+            for b in 0..=a {
+                let v = self.dot(supp[a], self.row(supp[b]));
+                g[a * s + b] = v;
+                g[b * s + a] = v;
+            }
+        }
+        g
+    }
+}
+
+/// Indices of the `k` largest `score(j)` over `candidates`, largest first,
+/// ties to the smaller index.
+pub(crate) fn top_k(candidates: impl Iterator<Item = usize>, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
+    let mut c: Vec<(f64, usize)> = candidates.map(|j| (score(j), j)).collect();
+    let by = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if k < c.len() {
+        if k == 0 {
+            return Vec::new();
+        }
+        c.select_nth_unstable_by(k - 1, by);
+        c.truncate(k);
+    }
+    c.sort_by(by);
+    c.into_iter().map(|(_, j)| j).collect()
+}
