@@ -176,6 +176,28 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
     for (name, assign) in [("spectral (discretize)", LabelAssign::Discretize), ("spectral (k-means)", LabelAssign::Kmeans)] {
         h.insert(name, hash_usize(&crate::cluster::spectral_clustering(&aff, nc, 6, assign, 3).unwrap()));
     }
+
+    // The sparse self-expressions (several blocks of 128 samples, EnSC's
+    // supports grown by its oracle) and the sparse spectral step.
+    use crate::cluster::sparse::{EnscParams, OmpParams, SparseConfig, SparseSolver, cluster_sparse, sparse_self_expression};
+    let (ks, per, dim) = (6, 50, 24);
+    let xs = crate::cluster::sparse::tests::union_of_subspaces(ks, 4, dim, per, 0.05, 9);
+    let ensc = SparseSolver::Ensc(EnscParams { support: 10, ..Default::default() });
+    for (name, solver) in [("EnSC", ensc), ("SSC-OMP", SparseSolver::Omp(OmpParams::default()))] {
+        let code = sparse_self_expression(&xs, ks * per, dim, &solver, &crate::progress::Silent).unwrap().coef;
+        let idx: Vec<usize> = code.indptr.iter().chain(&code.indices).copied().collect();
+        h.insert(if name == "EnSC" { "EnSC codes" } else { "SSC-OMP codes" }, format!("{}{}", hash_usize(&idx), hash(&code.values)));
+        let labels = cluster_sparse(&code, ks, &SparseConfig::recipe(solver), 4).unwrap().labels;
+        h.insert(if name == "EnSC" { "sparse spectral (EnSC)" } else { "sparse spectral (SSC-OMP)" }, hash_usize(&labels));
+        if name == "EnSC" {
+            // Lanczos on the CSR operator, which n ≤ 3000 skips by default.
+            let w = crate::cluster::sparse::affinity::sparse_affinity(&code, crate::cluster::sparse::SparseAffinity::Knn { k: 3 });
+            let opts = EigenOptions { full_below: 0, tol: 1e-6, seed: 4, ..Default::default() };
+            let e = crate::cluster::sparse::spectral::sparse_spectral_embedding(&w, ks, ks + 1, &opts).unwrap();
+            assert!(e.iterations > 0);
+            h.insert("sparse Lanczos", hash(&[e.values, e.vectors].concat()));
+        }
+    }
     h
 }
 

@@ -11,6 +11,7 @@
 use crate::app::pipeline::{Latent, check_fits};
 use crate::app::run_dir::RunDir;
 use crate::cluster::assign_by_residual;
+use crate::cluster::sparse::{SparseConfig, assign_sparse};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::features::{Basis, FrontEnd, front_features};
@@ -112,7 +113,20 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
     if latent.d != d {
         return Err(UdllError::shape(format!("the new images' codes have dimension {}, latent.npy has {d}", latent.d)));
     }
-    let labels = assign_by_residual(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, opts.ridge)?;
+    // A sparse run codes the new points with its own solver; the ridge
+    // code needs an n × n factorisation, which a sparse run avoided.
+    let sparse: Option<SparseConfig> = config
+        .get("sparse")
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| UdllError::format(&model.dir.join("manifest.json"), format!("its sparse self-expression: {e}")))?;
+    let labels = match &sparse {
+        Some(s) => {
+            observer.line(&format!("assign: coding the new images with the run's {}", s.describe()));
+            assign_sparse(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, &s.solver, observer)?
+        }
+        None => assign_by_residual(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, opts.ridge)?,
+    };
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
     let out = &opts.out_dir;
     latent.save(&out.join("latent.npy"))?;
@@ -120,7 +134,8 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
     let seconds = t0.elapsed().as_secs_f64();
     let metrics = serde_json::json!({
         "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
-        "images": ds.n, "clusters": clusters, "fitted": n, "ridge": opts.ridge,
+        "images": ds.n, "clusters": clusters, "fitted": n, "ridge": sparse.is_none().then_some(opts.ridge),
+        "coded_by": sparse.as_ref().map_or("ridge", |s| s.name()),
         "model": opts.model_dir.display().to_string(),
         "timings_seconds": {"total": seconds},
     });

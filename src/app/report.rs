@@ -14,18 +14,19 @@ use crate::features::{FrontEnd, ScatteringFront};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::read_labels_csv;
 use crate::io::manifest::Manifest;
-use crate::io::npy_out::read_npy_matrix;
+use crate::io::npy_out::{read_npy_matrix, read_npy_vec};
 use crate::linalg::eigen::{EigenOptions, Which, symmetric_top_eigen};
 use crate::linalg::{Trans, sgemm};
 use crate::metrics::matched_labels;
 use crate::progress::Observer;
 use crate::report::charts::{Series, confusion, log_lines, scatter};
-use crate::report::raster::{FRAME_MARKED, FRAME_PLAIN, Tile, heat_map, montage};
+use crate::report::raster::{FRAME_MARKED, FRAME_PLAIN, Tile, heat_map_rows, montage};
 use crate::report::{Figure, Image, Page, Section};
 use std::path::{Path, PathBuf};
 
 /// The files of a run directory the report reads (besides the images).
-pub const REPORT_INPUTS: &[&str] = &["manifest.json", "metrics.json", "labels.csv", "coef.npy", "latent.npy", "losses.csv"];
+pub const REPORT_INPUTS: &[&str] =
+    &["manifest.json", "metrics.json", "labels.csv", "coef.npy", "coef_indptr.npy", "coef_indices.npy", "coef_values.npy", "latent.npy", "losses.csv"];
 
 /// What [`write_report`] wrote.
 #[derive(Clone, Debug)]
@@ -114,19 +115,61 @@ fn boundaries(order: &[usize], group: &[usize]) -> Vec<usize> {
     (1..order.len()).filter(|&r| group[order[r]] != group[order[r - 1]]).collect()
 }
 
-/// The share of Σ|C_ij| that lies inside the groups' diagonal blocks.
-fn block_share(coef: &[f32], n: usize, group: &[usize]) -> f64 {
-    let (mut inside, mut all) = (0f64, 0f64);
-    for i in 0..n {
-        for (j, &v) in coef[i * n..][..n].iter().enumerate() {
-            let a = v.abs() as f64;
-            all += a;
-            if group[i] == group[j] {
-                inside += a;
+/// A run's C: n × n dense (`coef.npy`), or the CSR parts a sparse
+/// self-expression writes (`coef_indptr.npy`, `coef_indices.npy`,
+/// `coef_values.npy`).
+enum CoefView {
+    Dense(Vec<f32>, usize),
+    Sparse { indptr: Vec<usize>, indices: Vec<usize>, values: Vec<f32> },
+}
+
+impl CoefView {
+    /// Read whichever form the run wrote; the CSR parts are checked
+    /// (indptr rising from 0 to nnz, every column below n).
+    fn load(run: &RunDir, n: usize) -> Result<(CoefView, usize, usize, PathBuf)> {
+        if let Some(path) = run.optional("coef_indptr.npy")? {
+            let bad = |m: String| UdllError::format(&path, m);
+            let to_usize =
+                |v: Vec<i64>| v.into_iter().map(|x| usize::try_from(x).map_err(|_| bad(format!("a negative index {x}")))).collect::<Result<Vec<usize>>>();
+            let indptr = to_usize(read_npy_vec::<i64>(&path)?)?;
+            let indices = to_usize(read_npy_vec::<i64>(&run.checked("coef_indices.npy")?)?)?;
+            let values: Vec<f32> = read_npy_vec::<f64>(&run.checked("coef_values.npy")?)?.into_iter().map(|v| v as f32).collect();
+            let rows = indptr.len().saturating_sub(1);
+            if indptr.first() != Some(&0) || indptr.last() != Some(&indices.len()) || indptr.windows(2).any(|w| w[0] > w[1]) || values.len() != indices.len() {
+                return Err(bad("not the indptr of the CSR matrix coef_indices.npy and coef_values.npy describe".into()));
             }
+            if indices.iter().any(|&j| j >= n) {
+                return Err(bad(format!("a column index beyond the {n} images")));
+            }
+            return Ok((CoefView::Sparse { indptr, indices, values }, rows, n, path));
+        }
+        let path = run.checked("coef.npy")?;
+        let (coef, rows, cols) = read_npy_matrix(&path)?;
+        Ok((CoefView::Dense(coef, cols), rows, cols, path))
+    }
+
+    /// Visit row i's stored entries (j, c_ij).
+    fn row(&self, i: usize, visit: &mut dyn FnMut(usize, f32)) {
+        match self {
+            CoefView::Dense(c, n) => c[i * n..][..*n].iter().enumerate().for_each(|(j, &v)| visit(j, v)),
+            CoefView::Sparse { indptr, indices, values } => (indptr[i]..indptr[i + 1]).for_each(|e| visit(indices[e], values[e])),
         }
     }
-    if all > 0.0 { inside / all } else { 0.0 }
+
+    /// The share of Σ|C_ij| that lies inside the groups' diagonal blocks.
+    fn block_share(&self, n: usize, group: &[usize]) -> f64 {
+        let (mut inside, mut all) = (0f64, 0f64);
+        for i in 0..n {
+            self.row(i, &mut |j, v| {
+                let a = v.abs() as f64;
+                all += a;
+                if group[i] == group[j] {
+                    inside += a;
+                }
+            });
+        }
+        if all > 0.0 { inside / all } else { 0.0 }
+    }
 }
 
 /// Up to `k` items of `items`, evenly spread.
@@ -373,8 +416,7 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     let metrics = run.checked_json("metrics.json")?;
     let (pred, truth) = read_labels_csv(&run.checked("labels.csv")?)?;
     let n = pred.len();
-    let coef_path = run.checked("coef.npy")?;
-    let (coef, rows, cols) = read_npy_matrix(&coef_path)?;
+    let (coef, rows, cols, coef_path) = CoefView::load(&run, n)?;
     // In landmark mode C is over the landmarks only (landmarks.csv).
     let landmarks = run.optional("landmarks.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
     let coef_idx: Vec<usize> = match &landmarks {
@@ -496,21 +538,21 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     let by_cluster = order_by(&cpred, ctruth.as_deref());
     let mut coef_figs = vec![heat(
         "coef_by_cluster",
-        heat_map(&coef, nc, &by_cluster, 1000, &boundaries(&by_cluster, &cpred))?,
+        heat_map_rows(nc, &by_cluster, 1000, &boundaries(&by_cluster, &cpred), &|i, visit| coef.row(i, visit))?,
         format!(
             "|C|{over} with rows and columns ordered by predicted cluster (then true class), {side} × {side} pixels{}; red lines separate clusters. {:.1} % of Σ|C| lies inside the clusters' blocks.",
             if side < nc { " (each pixel the mean of a block)" } else { "" },
-            100.0 * block_share(&coef, nc, &cpred)
+            100.0 * coef.block_share(nc, &cpred)
         ),
     )];
     if let Some(t) = &ctruth {
         let by_class = order_by(t, Some(&cpred));
         coef_figs.push(heat(
             "coef_by_class",
-            heat_map(&coef, nc, &by_class, 1000, &boundaries(&by_class, t))?,
+            heat_map_rows(nc, &by_class, 1000, &boundaries(&by_class, t), &|i, visit| coef.row(i, visit))?,
             format!(
                 "|C|{over} ordered by true class (then predicted cluster); red lines separate classes. {:.1} % of Σ|C| lies inside the classes' blocks.",
-                100.0 * block_share(&coef, nc, t)
+                100.0 * coef.block_share(nc, t)
             ),
         ));
     }

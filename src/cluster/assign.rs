@@ -17,12 +17,10 @@ use rayon::prelude::*;
 /// New points per chunk.
 const CHUNK: usize = 1024;
 
-/// The cluster of each of the `m` new codes `new` (m × d, row-major), by
-/// class-wise residual against the `n` fitted codes `fitted` (n × d) and
-/// their clusters `labels` (values below `k`). λ = `ridge` × the mean of
-/// diag(ZZᵀ). Ties go to the lower cluster.
+/// The shapes an assignment needs: n fitted codes and m new ones of one
+/// dimension d > 0, n labels below k.
 #[allow(clippy::too_many_arguments)]
-pub fn assign_by_residual(fitted: &[f32], n: usize, d: usize, labels: &[usize], k: usize, new: &[f32], m: usize, ridge: f64) -> Result<Vec<usize>> {
+pub(crate) fn check_assign_inputs(fitted: &[f32], n: usize, d: usize, labels: &[usize], k: usize, new: &[f32], m: usize) -> Result<()> {
     if fitted.len() != n * d || new.len() != m * d || labels.len() != n || n == 0 || d == 0 {
         return Err(UdllError::shape(format!(
             "assign: {} fitted values for {n} × {d}, {} new for {m} × {d}, {} labels",
@@ -34,6 +32,16 @@ pub fn assign_by_residual(fitted: &[f32], n: usize, d: usize, labels: &[usize], 
     if let Some(&bad) = labels.iter().find(|&&l| l >= k) {
         return Err(UdllError::shape(format!("assign: cluster {bad} of {k}")));
     }
+    Ok(())
+}
+
+/// The cluster of each of the `m` new codes `new` (m × d, row-major), by
+/// class-wise residual against the `n` fitted codes `fitted` (n × d) and
+/// their clusters `labels` (values below `k`). λ = `ridge` × the mean of
+/// diag(ZZᵀ). Ties go to the lower cluster.
+#[allow(clippy::too_many_arguments)]
+pub fn assign_by_residual(fitted: &[f32], n: usize, d: usize, labels: &[usize], k: usize, new: &[f32], m: usize, ridge: f64) -> Result<Vec<usize>> {
+    check_assign_inputs(fitted, n, d, labels, k, new, m)?;
     if !(ridge > 0.0) {
         return Err(UdllError::config(format!("assign: the ridge must be positive (got {ridge})")));
     }

@@ -229,7 +229,7 @@ cli_args! {
     /// and report.html into --out (with --auto-post, candidates.csv too).
     #[argh(subcommand, name = "run")]
     pub struct RunArgs {
-        /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, mnist, coil20-dsc, coil20-scat, mnist-scat,
+        /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, mnist, coil20-dsc, coil20-scat, mnist-scat, mnist-ensc,
         /// orl-dsc (default: synthetic without --data, coil20 with it)
         #[argh(option)]
         preset: Option<String>,

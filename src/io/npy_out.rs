@@ -60,6 +60,17 @@ pub fn check_npy_header(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Read a 1-D .npy array of `T` (a CSR matrix's parts, say).
+pub fn read_npy_vec<T: ndarray_npy::ReadableElement>(path: &Path) -> Result<Vec<T>> {
+    if !path.exists() {
+        return Err(UdllError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    check_npy_header(path)?;
+    let a: ndarray::Array1<T> =
+        ndarray_npy::read_npy(path).map_err(|e| UdllError::format(path, format!("expected a 1-D .npy array of {}: {e}", std::any::type_name::<T>())))?;
+    Ok(a.into_raw_vec_and_offset().0)
+}
+
 /// Read a 2-D f32 .npy matrix (features, coefficient matrices).
 pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
     if !path.exists() {

@@ -84,22 +84,45 @@ pub fn heat_colour(v: f64) -> [u8; 3] {
 /// as a heat map, linear up to the 99.5th percentile of the non-zero
 /// pixels (the few larger ones saturate). `boundaries` are positions in
 /// `order` where a group starts: lines are drawn there.
+#[cfg(test)]
 pub fn heat_map(m: &[f32], n: usize, order: &[usize], max_side: usize, boundaries: &[usize]) -> Result<Vec<u8>> {
-    if m.len() != n * n || order.len() != n || n == 0 {
-        return Err(UdllError::shape(format!("a heat map of {} values in the order of {} rows, for n = {n}", m.len(), order.len())));
+    if m.len() != n * n {
+        return Err(UdllError::shape(format!("a heat map of {} values, for n = {n}", m.len())));
+    }
+    heat_map_rows(n, order, max_side, boundaries, &|i, visit| m[i * n..][..n].iter().enumerate().for_each(|(j, &v)| visit(j, v)))
+}
+
+/// `rows(i, visit)`: calls `visit(j, m_ij)` for row i's stored entries.
+pub type RowVisitor<'a> = dyn Fn(usize, &mut dyn FnMut(usize, f32)) + 'a;
+
+/// [`heat_map`] of a matrix given row by row: `rows(i, visit)` calls
+/// `visit(j, m_ij)` for the stored entries of row i (the others are zero;
+/// a sparse matrix's rows, say).
+pub fn heat_map_rows(n: usize, order: &[usize], max_side: usize, boundaries: &[usize], rows: &RowVisitor) -> Result<Vec<u8>> {
+    if order.len() != n || n == 0 {
+        return Err(UdllError::shape(format!("a heat map in the order of {} rows, for n = {n}", order.len())));
     }
     let side = n.min(max_side.max(1));
     let bin = |r: usize| r * side / n;
-    let mut sum = vec![0f64; side * side];
-    let mut count = vec![0u32; side * side];
+    let mut position = vec![usize::MAX; n];
     for (r, &i) in order.iter().enumerate() {
-        let row = &m[i * n..][..n];
-        let base = bin(r) * side;
-        for (c, &j) in order.iter().enumerate() {
-            sum[base + bin(c)] += row[j].abs() as f64;
-            count[base + bin(c)] += 1;
+        if i >= n {
+            return Err(UdllError::shape(format!("a heat map's order names row {i} of {n}")));
         }
+        position[i] = r;
     }
+    let mut per_bin = vec![0u32; side];
+    (0..n).for_each(|r| per_bin[bin(r)] += 1);
+    let mut sum = vec![0f64; side * side];
+    for (r, &i) in order.iter().enumerate() {
+        let base = bin(r) * side;
+        rows(i, &mut |j, v| {
+            if let Some(&c) = position.get(j).filter(|&&c| c != usize::MAX) {
+                sum[base + bin(c)] += v.abs() as f64;
+            }
+        });
+    }
+    let count: Vec<u32> = (0..side * side).map(|e| per_bin[e / side] * per_bin[e % side]).collect();
     let mean: Vec<f64> = sum.iter().zip(&count).map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 }).collect();
     let mut nonzero: Vec<f64> = mean.iter().copied().filter(|v| *v > 0.0).collect();
     let top = if nonzero.is_empty() {

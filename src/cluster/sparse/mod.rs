@@ -11,13 +11,13 @@
 //! affinity; SSC-OMP with 5 nonzeros, tolerance 1e-5 and the symmetrised
 //! affinity; k-means with 20 restarts.
 
-mod affinity;
+pub(crate) mod affinity;
 mod ensc;
 mod omp;
 mod samples;
-mod spectral;
+pub(crate) mod spectral;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::error::{Result, UdllError};
 use crate::linalg::eigen::EigenOptions;
@@ -198,10 +198,65 @@ pub fn sparse_self_expression(x: &[f32], n: usize, d: usize, solver: &SparseSolv
         return Err(UdllError::NonFinite("sparse self-expression: the features contain NaN or infinite values".into()));
     }
     let samples = samples::Samples::new(x, n, d);
-    Ok(match solver {
-        SparseSolver::Ensc(p) => ensc::ensc(&samples, p, observer),
-        SparseSolver::Omp(p) => omp::omp(&samples, p, observer),
-    })
+    Ok(code_with(&samples, samples::Targets::Itself, solver, observer))
+}
+
+fn code_with(samples: &samples::Samples, targets: samples::Targets, solver: &SparseSolver, observer: &dyn Observer) -> SparseCode {
+    match solver {
+        SparseSolver::Ensc(p) => ensc::ensc(samples, targets, p, observer),
+        SparseSolver::Omp(p) => omp::omp(samples, targets, p, observer),
+    }
+}
+
+/// Place `m` new points (m × d) in a fitted sparse clustering: each is
+/// coded by the `n` fitted samples (n × d) with the run's solver, and goes
+/// to the cluster whose share of its code reconstructs it best,
+/// argmin_k ‖z − Σ_{j in k} c_j x_j‖² (sparse-representation
+/// classification, as `cluster::assign` does with a ridge code). A point
+/// with an all-zero code goes to the cluster of its most correlated
+/// sample. Ties go to the lower cluster.
+#[allow(clippy::too_many_arguments)]
+pub fn assign_sparse(
+    fitted: &[f32],
+    n: usize,
+    d: usize,
+    labels: &[usize],
+    k: usize,
+    new: &[f32],
+    m: usize,
+    solver: &SparseSolver,
+    observer: &dyn Observer,
+) -> Result<Vec<usize>> {
+    crate::cluster::assign::check_assign_inputs(fitted, n, d, labels, k, new, m)?;
+    if fitted.iter().chain(new).any(|v| !v.is_finite()) {
+        return Err(UdllError::NonFinite("assign: the codes contain NaN or infinite values".into()));
+    }
+    let samples = samples::Samples::new(fitted, n, d);
+    let codes = code_with(&samples, samples::Targets::New { x: new, m }, solver, observer).coef;
+    use rayon::prelude::*;
+    Ok((0..m)
+        .into_par_iter()
+        .map(|i| {
+            let z: Vec<f64> = new[i * d..(i + 1) * d].iter().map(|&v| v as f64).collect();
+            let (cols, vals) = codes.row(i);
+            if vals.iter().all(|&v| v == 0.0) {
+                let best = samples::top_k(0..n, 1, |j| samples.dot(j, &z).abs());
+                return best.first().map_or(0, |&j| labels[j]);
+            }
+            let mut best = (f64::INFINITY, 0usize);
+            for cluster in 0..k {
+                let mut r = z.clone();
+                for (&j, &c) in cols.iter().zip(vals).filter(|(j, _)| labels[**j] == cluster) {
+                    r.iter_mut().zip(samples.row(j)).for_each(|(a, b)| *a -= c * b);
+                }
+                let e: f64 = r.iter().map(|v| v * v).sum();
+                if e < best.0 {
+                    best = (e, cluster);
+                }
+            }
+            best.1
+        })
+        .collect())
 }
 
 /// The labels of a sparse clustering, with what the spectral step saw.

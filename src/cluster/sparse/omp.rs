@@ -14,7 +14,7 @@
 //! support's Gram matrix), so each sample's bits depend on its own data
 //! only.
 
-use super::samples::{BLOCK_ROWS, Samples, top_k};
+use super::samples::{BLOCK_ROWS, Samples, Targets, top_k};
 use super::{OmpParams, SparseCode};
 use crate::linalg::sparse::Csr;
 use crate::progress::{Observer, Progress};
@@ -25,7 +25,8 @@ use rayon::prelude::*;
 const LEADERS: usize = 8;
 
 struct Pursuit {
-    i: usize,
+    target: Vec<f64>,
+    exclude: Option<usize>,
     supp: Vec<usize>,
     c: Vec<f64>,
     residual: Vec<f64>,
@@ -35,17 +36,16 @@ struct Pursuit {
 }
 
 impl Pursuit {
-    fn start(x: &Samples, i: usize, tol: f64) -> Pursuit {
-        let xi = x.row(i).to_vec();
-        let norm = xi.iter().map(|v| v * v).sum::<f64>().sqrt();
-        Pursuit { i, supp: Vec::new(), c: Vec::new(), residual: xi, stop_below: tol * norm, done: norm == 0.0 || x.n < 2 }
+    fn start(x: &Samples, target: Vec<f64>, exclude: Option<usize>, tol: f64) -> Pursuit {
+        let norm = target.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let done = norm == 0.0 || x.n <= usize::from(exclude.is_some());
+        Pursuit { residual: target.clone(), target, exclude, supp: Vec::new(), c: Vec::new(), stop_below: tol * norm, done }
     }
 
     /// Add the sample whose correlation with the residual is largest
     /// (f32 correlations `coh`, leaders checked in f64) and refit.
     fn step(&mut self, x: &Samples, coh: &[f32], k: usize) {
-        let i = self.i;
-        let free = |j: &usize| *j != i && !self.supp.contains(j);
+        let free = |j: &usize| Some(*j) != self.exclude && !self.supp.contains(j);
         let leaders = top_k((0..x.n).filter(free), LEADERS, |j| coh[j].abs() as f64);
         let best = top_k(leaders.into_iter(), 1, |j| x.dot(j, &self.residual).abs());
         let Some(&j) = best.first() else {
@@ -55,7 +55,7 @@ impl Pursuit {
         self.supp.push(j);
         let s = self.supp.len();
         let g = x.gram(&self.supp);
-        let xi = x.row(i);
+        let xi = &self.target;
         let b = DVector::from_iterator(s, self.supp.iter().map(|&j| x.dot(j, xi)));
         // A sample in the span of the support makes the Gram singular:
         // drop it and stop with the fit as it was.
@@ -67,19 +67,20 @@ impl Pursuit {
         self.c = chol.solve(&b).iter().copied().collect();
         self.residual = x.residual(xi, &self.supp, &self.c);
         let rn = self.residual.iter().map(|v| v * v).sum::<f64>().sqrt();
-        self.done = rn <= self.stop_below || s >= k || s >= x.n - 1;
+        self.done = rn <= self.stop_below || s >= k || s >= x.n - usize::from(self.exclude.is_some());
     }
 }
 
-/// The SSC-OMP coefficients of the rows of `x` (n × d): n × n CSR, zero
-/// diagonal, at most `p.nonzeros` entries per row.
-pub(crate) fn omp(x: &Samples, p: &OmpParams, observer: &dyn Observer) -> SparseCode {
-    let n = x.n;
-    let progress = Progress::new("SSC-OMP", n, observer);
-    let mut rows: Vec<Vec<(usize, f64)>> = Vec::with_capacity(n);
-    for b in 0..n.div_ceil(BLOCK_ROWS) {
-        let range = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
-        let mut codes: Vec<Pursuit> = range.clone().map(|i| Pursuit::start(x, i, p.tol)).collect();
+/// The SSC-OMP codes of `targets` by the samples `x` (n × d): m × n CSR,
+/// at most `p.nonzeros` entries per row (a zero diagonal in a
+/// self-expression).
+pub(crate) fn omp(x: &Samples, targets: Targets, p: &OmpParams, observer: &dyn Observer) -> SparseCode {
+    let (n, m) = (x.n, targets.count(x));
+    let progress = Progress::new("SSC-OMP", m, observer);
+    let mut rows: Vec<Vec<(usize, f64)>> = Vec::with_capacity(m);
+    for b in 0..m.div_ceil(BLOCK_ROWS) {
+        let range = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m);
+        let mut codes: Vec<Pursuit> = range.clone().map(|i| Pursuit::start(x, targets.point(x, i), targets.exclude(i), p.tol)).collect();
         for _ in 0..p.nonzeros {
             let mut open: Vec<&mut Pursuit> = codes.iter_mut().filter(|c| !c.done).collect();
             if open.is_empty() {

@@ -4,7 +4,8 @@
 //! product (subproblems, residuals, the final check of each candidate
 //! the f32 correlations propose).
 
-use crate::linalg::{Trans, sgemm};
+use crate::linalg::reduce::dot;
+use crate::linalg::{Trans, dgemm, sgemm};
 
 /// Samples coded per batch: each round of a block costs one
 /// `rows × d × n` GEMM, and a block's correlations take `rows · n · 4`
@@ -29,9 +30,9 @@ impl<'a> Samples<'a> {
         &self.x64[j * self.d..(j + 1) * self.d]
     }
 
-    /// x_jᵀ v in f64, summed in index order.
+    /// x_jᵀ v in f64 (`reduce::dot`'s fixed order).
     pub fn dot(&self, j: usize, v: &[f64]) -> f64 {
-        self.row(j).iter().zip(v).map(|(a, b)| a * b).sum()
+        dot(self.row(j), v)
     }
 
     /// The correlations V·Xᵀ (rows × n, f32) of `rows` vectors (rows × d,
@@ -58,25 +59,74 @@ impl<'a> Samples<'a> {
         r
     }
 
-    /// The Gram matrix of the samples `supp` (s × s, row-major, f64).
+    /// The Gram matrix of the samples `supp` (s × s, row-major, f64), by
+    /// the GEMM on their gathered rows (symmetric: the GEMM sums both
+    /// triangles in one order).
     pub fn gram(&self, supp: &[usize]) -> Vec<f64> {
         let s = supp.len();
+        let rows: Vec<f64> = supp.iter().flat_map(|&j| self.row(j).iter().copied()).collect();
         let mut g = vec![0.0; s * s];
-        for a in 0..s {
-            for b in 0..=a {
-                let v = self.dot(supp[a], self.row(supp[b]));
-                g[a * s + b] = v;
-                g[b * s + a] = v;
-            }
-        }
+        dgemm(s, self.d, s, 1.0, &rows, Trans::No, &rows, Trans::Yes, 0.0, &mut g);
         g
+    }
+}
+
+/// What a solver codes by the samples: the samples themselves (each with
+/// its own coefficient held at zero), or new points of the same dimension.
+#[derive(Clone, Copy)]
+pub(crate) enum Targets<'a> {
+    /// Self-expression: sample i by the others.
+    Itself,
+    /// `m` new points (m × d, row-major f32) by every sample.
+    New { x: &'a [f32], m: usize },
+}
+
+impl<'a> Targets<'a> {
+    /// How many points are coded.
+    pub fn count(&self, samples: &Samples) -> usize {
+        match self {
+            Targets::Itself => samples.n,
+            Targets::New { m, .. } => *m,
+        }
+    }
+
+    /// The f32 rows of points `range`.
+    pub fn rows32<'s>(&self, samples: &'s Samples, range: std::ops::Range<usize>) -> &'s [f32]
+    where
+        'a: 's,
+    {
+        match self {
+            Targets::Itself => samples.rows32(range),
+            Targets::New { x, .. } => &x[range.start * samples.d..range.end * samples.d],
+        }
+    }
+
+    /// Point i in f64.
+    pub fn point(&self, samples: &Samples, i: usize) -> Vec<f64> {
+        match self {
+            Targets::Itself => samples.row(i).to_vec(),
+            Targets::New { x, .. } => x[i * samples.d..(i + 1) * samples.d].iter().map(|&v| v as f64).collect(),
+        }
+    }
+
+    /// The sample point i may not use (itself, in a self-expression).
+    pub fn exclude(&self, i: usize) -> Option<usize> {
+        match self {
+            Targets::Itself => Some(i),
+            Targets::New { .. } => None,
+        }
     }
 }
 
 /// Indices of the `k` largest `score(j)` over `candidates`, largest first,
 /// ties to the smaller index.
 pub(crate) fn top_k(candidates: impl Iterator<Item = usize>, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
-    let mut c: Vec<(f64, usize)> = candidates.map(|j| (score(j), j)).collect();
+    top_k_scored(candidates.map(|j| (score(j), j)).collect(), k)
+}
+
+/// The indices of the `k` largest of (score, index) pairs, largest first,
+/// ties to the smaller index.
+pub(crate) fn top_k_scored(mut c: Vec<(f64, usize)>, k: usize) -> Vec<usize> {
     let by = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     if k < c.len() {
         if k == 0 {
