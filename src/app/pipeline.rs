@@ -771,7 +771,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
 /// clustering's three f64 matrices: 44·n² bytes) when it exceeds the budget.
 pub fn check_edsc_memory(n: usize) -> Result<()> {
     let bytes = (n as u64).checked_mul(n as u64).and_then(|n2| n2.checked_mul(44));
-    crate::memory::check(bytes, &format!("EDSC on n = {n} samples (about 44·n² bytes)"))
+    crate::memory::check(bytes, &format!("EDSC's dense ridge on n = {n} samples (about 44·n² bytes; --self-expression ensc or omp holds nothing n × n)"))
 }
 
 /// `--method edsc`: no network. The rows of `seen` (the front end's

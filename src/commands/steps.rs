@@ -380,6 +380,9 @@ pub fn run(a: RunArgs) -> Result<()> {
     let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, choice };
     let landmarks = match a.landmarks {
         Some(m) => Some(m),
+        // EDSC clusters all n at once (and checks its own memory): a
+        // sparse self-expression is its way past one n × n matrix.
+        None if params.method == Method::Edsc => None,
         None => match udll::app::pipeline::check_finetune_memory(ds.n) {
             Ok(()) => None,
             Err(e) => {

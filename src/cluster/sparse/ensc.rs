@@ -54,12 +54,113 @@ fn soft(z: f64, t: f64) -> f64 {
 }
 
 /// The elastic net on a Gram matrix: min τ‖c‖₁ + (1−τ)/2‖c‖² +
-/// γ/2 (cᵀGc − 2bᵀc), from the start `c` (updated in place). Coordinate
-/// descent until a sweep changes no coefficient by more than CD_TOL of
+/// γ/2 (cᵀGc − 2bᵀc), from the start `c` (updated in place): the
+/// feature-sign search ([`feature_sign`]), or coordinate descent
+/// ([`coordinate_descent`]) where that cannot factorise its systems (τ = 1
+/// with duplicate samples).
+pub(crate) fn elastic_net_gram(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) {
+    let start = c.to_vec();
+    if !feature_sign(g, b, gamma, tau, c) {
+        c.copy_from_slice(&start);
+        coordinate_descent(g, b, gamma, tau, c);
+    }
+}
+
+/// Steps of the feature-sign search before it gives up (each one adds a
+/// coordinate or strictly lowers the objective).
+const MAX_SIGN_STEPS: usize = 2000;
+
+/// The feature-sign search (Lee, Battle, Raina, Ng, NIPS 2007), for
+/// f(c) = τ‖c‖₁ + ½cᵀHc − γbᵀc with H = γG + (1−τ)I. On a guessed sign
+/// pattern θ over an active set A, f is a quadratic whose minimiser
+/// solves H_AA ĉ = γb_A − τθ_A (one Cholesky); the step goes from c
+/// towards ĉ, to whichever of ĉ and the points where a coefficient
+/// crosses zero (that coefficient then set to 0) has the lowest f. When
+/// c is optimal on A, the zero coordinate with the largest gradient
+/// |(Hc − γb)_j| > τ joins A with the sign that lowers f. f falls at every
+/// step and the patterns are finite, so it ends, exactly optimal up to
+/// rounding. Coordinate descent, which it replaced, crawled on nearly
+/// collinear samples (thousands of sweeps for 7 nonzeros on 3000
+/// synthetic poses). False when a system is not positive definite.
+pub(crate) fn feature_sign(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) -> bool {
+    let s = b.len();
+    let h = |i: usize, j: usize| gamma * g[i * s + j] + if i == j { 1.0 - tau } else { 0.0 };
+    let lin: Vec<f64> = b.iter().map(|v| gamma * v).collect();
+    let objective = |c: &[f64]| -> f64 {
+        let nz: Vec<usize> = (0..s).filter(|&j| c[j] != 0.0).collect();
+        let quad: f64 = nz.iter().map(|&i| c[i] * nz.iter().map(|&j| h(i, j) * c[j]).sum::<f64>()).sum();
+        nz.iter().map(|&j| tau * c[j].abs() - lin[j] * c[j]).sum::<f64>() + 0.5 * quad
+    };
+    let gradient = |c: &[f64], j: usize| -> f64 { (0..s).filter(|&k| c[k] != 0.0).map(|k| h(j, k) * c[k]).sum::<f64>() - lin[j] };
+    // The active set and its signs; `settled`: c is optimal on it.
+    let mut active: Vec<usize> = (0..s).filter(|&j| c[j] != 0.0).collect();
+    let mut theta: Vec<f64> = active.iter().map(|&j| c[j].signum()).collect();
+    let mut settled = false;
+    for _ in 0..MAX_SIGN_STEPS {
+        if settled {
+            let Some((j, gj)) = (0..s).filter(|&j| c[j] == 0.0).map(|j| (j, gradient(c, j))).max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()).then(b.0.cmp(&a.0)))
+            else {
+                return true;
+            };
+            if gj.abs() <= tau * (1.0 + KKT_SLACK) {
+                return true;
+            }
+            active.push(j);
+            theta.push(-gj.signum());
+        }
+        let a = active.len();
+        let m = DMatrix::from_fn(a, a, |p, r| h(active[p], active[r]));
+        let rhs = DVector::from_fn(a, |p, _| lin[active[p]] - tau * theta[p]);
+        let Some(chol) = m.cholesky() else { return false };
+        let target = chol.solve(&rhs);
+        let mut full = c.to_vec();
+        active.iter().zip(target.iter()).for_each(|(&j, &v)| full[j] = v);
+        if active.iter().zip(&theta).all(|(&j, &t)| full[j] != 0.0 && full[j].signum() == t) {
+            // The target keeps the pattern: it minimises f on the whole
+            // orthant, so it is optimal on A.
+            c.copy_from_slice(&full);
+            settled = true;
+        } else {
+            // Else the best of the target and each zero crossing on the
+            // way (that coefficient set to 0), by the true f.
+            let mut best: Option<(f64, Vec<f64>)> = None;
+            let mut consider = |point: Vec<f64>| {
+                let f = objective(&point);
+                if best.as_ref().is_none_or(|b| f < b.0) {
+                    best = Some((f, point));
+                }
+            };
+            consider(full.clone());
+            for (&j, &t) in active.iter().zip(&theta) {
+                let (from, to) = (c[j], full[j]);
+                if from != 0.0 && (to == 0.0 || to.signum() != t) {
+                    let step = from / (from - to);
+                    let mut point = c.to_vec();
+                    active.iter().for_each(|&k| point[k] = c[k] + step * (full[k] - c[k]));
+                    point[j] = 0.0;
+                    consider(point);
+                }
+            }
+            let (f, point) = best.expect("the target was considered");
+            if f >= objective(c) {
+                // No candidate lowers f, which only rounding can cause:
+                // leave it to coordinate descent.
+                return false;
+            }
+            c.copy_from_slice(&point);
+            settled = false;
+        }
+        active = (0..s).filter(|&j| c[j] != 0.0).collect();
+        theta = active.iter().map(|&j| c[j].signum()).collect();
+    }
+    true
+}
+
+/// Coordinate descent on the same problem until a sweep changes no coefficient by more than CD_TOL of
 /// the largest, then the exact solve of (γ G_AA + (1−τ)I) c_A =
 /// γ b_A − τ sign(c_A) on the nonzeros A, kept when it keeps their signs
 /// and leaves every zero coordinate optimal.
-pub(crate) fn elastic_net_gram(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) {
+pub(crate) fn coordinate_descent(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) {
     let s = b.len();
     let mut q = vec![0.0; s]; // q = G·c
     for (j, &cj) in c.iter().enumerate() {

@@ -222,3 +222,25 @@ fn bad_settings_and_inputs_are_refused() {
     let zero = Csr::from_rows(3, vec![vec![], vec![], vec![]]);
     assert!(cluster_sparse(&zero, 2, &c, 0).is_err());
 }
+
+/// The feature-sign search and coordinate descent, on random Gram
+/// problems of several sparsity levels, reach the same optimum.
+#[test]
+fn feature_sign_search_equals_coordinate_descent() {
+    let mut rng = Rng::from_seed(5);
+    for trial in 0..30 {
+        let (s, d) = (16, 6 + trial % 12);
+        let a: Vec<f64> = (0..s * d).map(|_| rng.normal()).collect();
+        let mut g = vec![0.0; s * s];
+        crate::linalg::dgemm(s, d, s, 1.0, &a, crate::linalg::Trans::No, &a, crate::linalg::Trans::Yes, 0.0, &mut g);
+        let b: Vec<f64> = (0..s).map(|_| rng.normal()).collect();
+        let (gamma, tau) = (0.3 + 0.5 * trial as f64, 0.5 + 0.015 * trial as f64);
+        let mut fs = vec![0.0; s];
+        assert!(super::ensc::feature_sign(&g, &b, gamma, tau, &mut fs), "trial {trial}");
+        let mut cd = vec![0.0; s];
+        super::ensc::coordinate_descent(&g, &b, gamma, tau, &mut cd);
+        for (u, v) in fs.iter().zip(&cd) {
+            assert!((u - v).abs() < 1e-8 * (1.0 + v.abs()), "trial {trial}: {fs:?}\n vs {cd:?}");
+        }
+    }
+}
