@@ -107,7 +107,7 @@ fn bad_sparse_flags_are_refused() {
     let out = d.join("x");
     let o = out.to_str().unwrap();
     let cases: [(&[&str], &str); 5] = [
-        (&["run", "--self-expression", "ensc", "--out", o], "--method edsc"),
+        (&["run", "--method", "edsc", "--self-expression", "ensc", "--auto-post", "--out", o], "--auto-post"),
         (&["run", "--method", "edsc", "--self-expression", "lasso", "--out", o], "ridge, ensc, omp"),
         (&["run", "--method", "edsc", "--ensc-gamma", "50", "--out", o], "--self-expression"),
         (&["run", "--method", "edsc", "--self-expression", "ensc", "--ensc-gamma", "0.5", "--out", o], "above 1"),
@@ -116,4 +116,35 @@ fn bad_sparse_flags_are_refused() {
     for (args, needle) in cases {
         assert_clean_error(&run(args, &[]), needle);
     }
+}
+
+/// UDLL's fine-tuned codes clustered by EnSC instead of the learned C
+/// (which is still written), whole and in landmark mode, where all n codes
+/// are clustered at once; the whole run audits and assigns.
+#[test]
+fn udll_codes_clustered_by_ensc_whole_and_with_landmarks() {
+    let d = scratch("sparse-udll");
+    let base = ["--synthetic-objects", "4", "--synthetic-poses", "12", "--pretrain-epochs", "5", "--epochs", "5", "--self-expression", "ensc", "--quiet"];
+    for (name, extra) in [("whole", &[][..]), ("landmarks", &["--landmarks", "24"][..])] {
+        let dir = d.join(name);
+        let args: Vec<&str> = ["run", "--out", dir.to_str().unwrap()].into_iter().chain(base).chain(extra.iter().copied()).collect();
+        ok(&args, &[]);
+        for f in ["finetuned.ckpt", "coef.npy", "coef_indptr.npy", "coef_indices.npy", "coef_values.npy", "latent.npy", "report.html"] {
+            assert!(dir.join(f).exists(), "{name}: {f}");
+        }
+        assert_eq!(column(&dir.join("labels.csv"), 1).len(), 48, "{name}: every image labelled");
+        let m = metrics(&dir);
+        assert_eq!(m["self_expression"]["solver"], "ensc", "{name}");
+        let indptr: ndarray::Array1<i64> = ndarray_npy::read_npy(dir.join("coef_indptr.npy")).unwrap();
+        assert_eq!(indptr.len(), 49, "{name}: the sparse C covers all 48 images");
+    }
+    let whole = d.join("whole");
+    let o = run(&["audit", whole.to_str().unwrap(), "--threads", "1,2"], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let assigned = d.join("assigned");
+    ok(
+        &["assign", "--model", whole.to_str().unwrap(), "--out", assigned.to_str().unwrap(), "--synthetic-objects", "4", "--synthetic-poses", "12", "--quiet"],
+        &[],
+    );
+    assert_eq!(column(&assigned.join("labels.csv"), 1), column(&whole.join("labels.csv"), 1));
 }

@@ -9,8 +9,8 @@
 
 use crate::app::assign::DEFAULT_RIDGE;
 use crate::app::pipeline::{
-    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, checkpoint_meta, cluster_count,
-    cluster_stage_choosing, finetune_stage, finish_run_dir, front_stage, pretrain_stage, prior_graph,
+    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, check_sparse_memory, checkpoint_meta, cluster_count,
+    cluster_stage_choosing, finetune_stage, finish_run_dir, front_stage, pretrain_stage, prior_graph, sparse_stage,
 };
 use crate::cluster::assign_by_residual;
 use crate::data::Dataset;
@@ -208,21 +208,38 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     latent_all.check_alive("fine-tuned")?;
     drop(x);
     let coef = net.into_coef();
-    let landmark_clustering = cluster_stage_choosing(coef, m, clusters, f.coef_reg, &params.post, Choice::default(), params.seed, truth_l, observer)?;
-    observer.line(&format!("[5/5] assign all {n} images by class-wise residual against the {m} landmarks"));
-    let mut labels = assign_by_residual(&fine_l.values, m, fine_l.d, &landmark_clustering.labels, clusters, &latent_all.values, n, DEFAULT_RIDGE)?;
-    for (j, &i) in idx.iter().enumerate() {
-        labels[i] = landmark_clustering.labels[j];
-    }
+    let (labels, landmark_record, sparse_record) = match &params.sparse {
+        // With a sparse self-expression, all n fine-tuned codes are
+        // clustered at once: nothing n × n, so no residual placement.
+        Some(sparse) => {
+            drop(coef);
+            check_sparse_memory(n, latent_all.d, sparse)?;
+            observer.line(&format!("[5/5] cluster all {n} fine-tuned codes: {}", sparse.describe()));
+            let (clustering, record, _) = sparse_stage(&latent_all, sparse, clusters, params.seed, ds.labels.clone(), out, observer)?;
+            (clustering.labels, serde_json::json!({"count": m, "choice": how}), Some(record))
+        }
+        None => {
+            let landmark_clustering = cluster_stage_choosing(coef, m, clusters, f.coef_reg, &params.post, Choice::default(), params.seed, truth_l, observer)?;
+            observer.line(&format!("[5/5] assign all {n} images by class-wise residual against the {m} landmarks"));
+            let mut labels = assign_by_residual(&fine_l.values, m, fine_l.d, &landmark_clustering.labels, clusters, &latent_all.values, n, DEFAULT_RIDGE)?;
+            for (j, &i) in idx.iter().enumerate() {
+                labels[i] = landmark_clustering.labels[j];
+            }
+            write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref())?.as_bytes())?;
+            (labels, serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores}), None)
+        }
+    };
     latent_all.save(&out.join("latent.npy"))?;
-    write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref())?.as_bytes())?;
     let t_cl = t3.elapsed().as_secs_f64();
 
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
     let seconds = StageTimes { front: t_front, pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
     let summary = RunSummary { scores: sc, clusters, labels, seconds, pretrain_final_loss, finetune_final: report.epochs.last().copied(), selection: None };
     let mut metrics = summary.metrics(params);
-    metrics["landmarks"] = serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores});
+    metrics["landmarks"] = landmark_record;
+    if let Some(record) = sparse_record {
+        metrics["self_expression"] = record;
+    }
     finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
     Ok(RunOutput { summary, latent_pretrained: None, latent: None })
 }

@@ -699,6 +699,12 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         check_finetune_memory(ds.n)?;
     }
     params.front.check(ds.height, ds.width)?;
+    if let Some(sparse) = params.sparse.as_ref().filter(|_| opts.choice.auto_post || opts.choice.score) {
+        return Err(UdllError::config(format!(
+            "--auto-post and label-free scores post-process a dense C; {} clusters its sparse codes directly (drop --self-expression or the choice flags)",
+            sparse.name()
+        )));
+    }
     let out = &opts.out_dir;
     begin_output_dir(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
@@ -736,13 +742,26 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
 
     let t3 = Instant::now();
     let p = &params.post;
-    observer.line(&format!("[4/4] cluster: thrC ρ = {}, r = {}·{} + 1, power {}, {:?}", p.rho, p.dim, clusters, p.power, p.assign));
     // Only C outlives fine-tuning: the network and C's gradient are freed
     // before the clustering's own n² buffers.
     let Finetuned { net, report, latent, .. } = finetuned;
+    let (clustering, sparse_record) = match &params.sparse {
+        // The fine-tuned codes coded afresh by EnSC or SSC-OMP, beside the
+        // learned C (saved in coef.npy, not clustered).
+        Some(sparse) => {
+            drop(net);
+            check_sparse_memory(n, latent.d, sparse)?;
+            observer.line(&format!("[4/4] cluster the fine-tuned codes: {}", sparse.describe()));
+            let (c, record, _) = sparse_stage(&latent, sparse, clusters, params.seed, ds.labels.clone(), out, observer)?;
+            (c, Some(record))
+        }
+        None => {
+            observer.line(&format!("[4/4] cluster: thrC ρ = {}, r = {}·{} + 1, power {}, {:?}", p.rho, p.dim, clusters, p.power, p.assign));
+            let coef = net.into_coef();
+            (cluster_stage_choosing(coef, n, clusters, f.coef_reg, p, opts.choice, params.seed, ds.labels.clone(), observer)?, None)
+        }
+    };
     let latent = opts.keep_latents.then_some(latent);
-    let coef = net.into_coef();
-    let clustering = cluster_stage_choosing(coef, n, clusters, f.coef_reg, p, opts.choice, params.seed, ds.labels.clone(), observer)?;
     let t_cl = t3.elapsed().as_secs_f64();
     clustering.save(out)?;
     if let Some(sel) = clustering.selection.as_ref().filter(|_| opts.choice.auto_post) {
@@ -762,6 +781,9 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     let mut metrics = summary.metrics(params);
     if let Some(sel) = &summary.selection {
         metrics["selection"] = selection_record(sel, opts.choice, None);
+    }
+    if let Some(record) = sparse_record {
+        metrics["self_expression"] = record;
     }
     finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
     Ok(RunOutput { summary, latent_pretrained, latent })
@@ -859,41 +881,14 @@ fn run_sparse(
     start: (Instant, f64, Instant),
     observer: &dyn Observer,
 ) -> Result<RunOutput> {
-    let (t0, t_front, t2) = start;
+    let (t0, t_front, _) = start;
     let out = &opts.out_dir;
     let (n, d) = (features.n, features.d);
     check_sparse_memory(n, d, sparse)?;
-    if opts.choice.auto_post || opts.choice.score {
-        return Err(UdllError::config(format!(
-            "--auto-post and label-free scores post-process a dense C; {} clusters its sparse codes directly (drop --self-expression or the choice flags)",
-            sparse.name()
-        )));
-    }
     observer.line(&format!("[2/3] sparse self-expression: {}, {n} samples of dimension {d}", sparse.describe()));
-    let code = sparse_self_expression(&features.values, n, d, &sparse.solver, observer)?;
-    if code.unfinished > 0 {
-        observer.line(&format!("note: {} of {n} samples reached the round limit before the oracle certified their codes", code.unfinished));
-    }
-    let coef = code.coef;
-    let as_i64 = |v: &[usize]| v.iter().map(|&x| x as i64).collect::<Vec<i64>>();
-    write_npy_vec(&out.join("coef_indptr.npy"), &as_i64(&coef.indptr))?;
-    write_npy_vec(&out.join("coef_indices.npy"), &as_i64(&coef.indices))?;
-    write_npy_vec(&out.join("coef_values.npy"), &coef.values)?;
+    let (clustering, record, times) = sparse_stage(&features, sparse, clusters, params.seed, seen.labels.clone(), out, observer)?;
     features.save(&out.join("latent.npy"))?;
-    let t_se = t2.elapsed().as_secs_f64();
-
-    let t3 = Instant::now();
-    observer.line(&format!("[3/3] cluster: sparse affinity, Lanczos on the normalised affinity, k-means ({} restarts)", sparse.restarts));
-    let sc = cluster_sparse(&coef, clusters, sparse, params.seed)?;
-    if !sc.converged {
-        observer.line(&format!("note: Lanczos stopped at {} steps before every eigenpair met its tolerance", sc.lanczos_steps));
-    }
-    let truth = seen.labels.clone();
-    let scores = truth.as_deref().map(|t| scores(&sc.labels, t)).transpose()?;
-    let clustering = Clustering { labels: sc.labels, clusters, truth, scores, selection: None };
-    clustering.save(out)?;
-    let t_cl = t3.elapsed().as_secs_f64();
-    let seconds = StageTimes { front: t_front, pretrain: 0.0, graph: 0.0, finetune: t_se, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
+    let seconds = StageTimes { front: t_front, pretrain: 0.0, graph: 0.0, finetune: times.0, cluster: times.1, total: t0.elapsed().as_secs_f64() };
     let summary = RunSummary {
         scores: clustering.scores,
         clusters,
@@ -904,7 +899,47 @@ fn run_sparse(
         selection: None,
     };
     let mut metrics = summary.metrics(params);
-    metrics["self_expression"] = serde_json::json!({
+    metrics["self_expression"] = record;
+    finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
+    Ok(RunOutput { summary, latent_pretrained: None, latent: opts.keep_latents.then_some(features) })
+}
+
+/// The sparse self-expression of `features` and the clustering of its
+/// codes: writes the CSR parts and `labels.csv` into `out`, and returns
+/// the clustering, what `metrics.json` records of it, and the seconds of
+/// the coding and of the clustering.
+pub(crate) fn sparse_stage(
+    features: &Latent,
+    sparse: &SparseConfig,
+    clusters: usize,
+    seed: u64,
+    truth: Option<Vec<usize>>,
+    out: &Path,
+    observer: &dyn Observer,
+) -> Result<(Clustering, serde_json::Value, (f64, f64))> {
+    let (n, d) = (features.n, features.d);
+    let t0 = Instant::now();
+    let code = sparse_self_expression(&features.values, n, d, &sparse.solver, observer)?;
+    if code.unfinished > 0 {
+        observer.line(&format!("note: {} of {n} samples reached the round limit before the oracle certified their codes", code.unfinished));
+    }
+    let coef = code.coef;
+    let as_i64 = |v: &[usize]| v.iter().map(|&x| x as i64).collect::<Vec<i64>>();
+    write_npy_vec(&out.join("coef_indptr.npy"), &as_i64(&coef.indptr))?;
+    write_npy_vec(&out.join("coef_indices.npy"), &as_i64(&coef.indices))?;
+    write_npy_vec(&out.join("coef_values.npy"), &coef.values)?;
+    let t_code = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    observer.line(&format!("cluster: sparse affinity, Lanczos on the normalised affinity, k-means ({} restarts)", sparse.restarts));
+    let sc = cluster_sparse(&coef, clusters, sparse, seed)?;
+    if !sc.converged {
+        observer.line(&format!("note: Lanczos stopped at {} steps before every eigenpair met its tolerance", sc.lanczos_steps));
+    }
+    let scores = truth.as_deref().map(|t| scores(&sc.labels, t)).transpose()?;
+    let clustering = Clustering { labels: sc.labels, clusters, truth, scores, selection: None };
+    clustering.save(out)?;
+    let record = serde_json::json!({
         "solver": sparse.name(),
         "coef_nonzeros": coef.nnz(),
         "unfinished": code.unfinished,
@@ -913,8 +948,7 @@ fn run_sparse(
         "lanczos_converged": sc.converged,
         "eigenvalues": sc.eigenvalues,
     });
-    finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
-    Ok(RunOutput { summary, latent_pretrained: None, latent: opts.keep_latents.then_some(features) })
+    Ok((clustering, record, (t_code, t1.elapsed().as_secs_f64())))
 }
 
 /// Write a run directory's `metrics.json`, then its manifest over

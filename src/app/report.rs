@@ -420,6 +420,8 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     // In landmark mode C is over the landmarks only (landmarks.csv).
     let landmarks = run.optional("landmarks.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
     let coef_idx: Vec<usize> = match &landmarks {
+        // A sparse C covers every image, landmarks or not.
+        _ if matches!(coef, CoefView::Sparse { .. }) => (0..n).collect(),
         Some(cols) => cols.iter().find(|(h, _)| h == "index").map(|(_, v)| v.iter().map(|&i| i as usize).collect()).unwrap_or_default(),
         None => (0..n).collect(),
     };

@@ -76,9 +76,11 @@ pub struct UdllParams {
     /// recorded before it existed read back unchanged.
     #[serde(default, skip_serializing_if = "FrontEnd::is_pixels")]
     pub front: FrontEnd,
-    /// `--method edsc`'s self-expression when sparse (EnSC or SSC-OMP,
-    /// `cluster::sparse`); None is EDSC's dense ridge. Left out of
-    /// manifests when None, as `front` is.
+    /// A sparse self-expression (EnSC or SSC-OMP, `cluster::sparse`): with
+    /// `--method edsc` it replaces the dense ridge on the features; with
+    /// UDLL or DSC it clusters the fine-tuned codes instead of the learned
+    /// C. None: the dense paths. Left out of manifests when None, as
+    /// `front` is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse: Option<SparseConfig>,
 }
@@ -123,9 +125,6 @@ impl UdllParams {
         }
         if let Some(sparse) = &self.sparse {
             sparse.validate()?;
-            if self.method != Method::Edsc {
-                return bad(format!("a sparse self-expression ({}) codes the features directly: it needs --method edsc", sparse.name()));
-            }
         }
         Ok(ValidUdllParams(self))
     }
