@@ -179,6 +179,22 @@ pub fn candidates_csv(rows: &[CandidateRow]) -> String {
 }
 
 impl RunSummary {
+    /// The summary of a run that trained no network (EDSC): the seconds
+    /// of the front end, the self-expression and the clustering, and the
+    /// run's start.
+    fn without_network(clustering: Clustering, [front, coding, cluster]: [f64; 3], start: Instant) -> RunSummary {
+        let seconds = StageTimes { front, pretrain: 0.0, graph: 0.0, finetune: coding, cluster, total: start.elapsed().as_secs_f64() };
+        RunSummary {
+            scores: clustering.scores,
+            clusters: clustering.clusters,
+            labels: clustering.labels,
+            seconds,
+            pretrain_final_loss: None,
+            finetune_final: None,
+            selection: clustering.selection,
+        }
+    }
+
     /// `metrics.json` of a run with `params`: scores, clusters, the
     /// settings' names, final losses and stage times (a caller adds its
     /// own sections).
@@ -836,16 +852,7 @@ fn run_edsc(
         write_atomic(&out.join("candidates.csv"), candidates_csv(&sel.candidates).as_bytes())?;
     }
     let t_cl = t3.elapsed().as_secs_f64();
-    let seconds = StageTimes { front: t_front, pretrain: 0.0, graph: 0.0, finetune: t_se, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
-    let summary = RunSummary {
-        scores: clustering.scores,
-        clusters,
-        labels: clustering.labels,
-        seconds,
-        pretrain_final_loss: None,
-        finetune_final: None,
-        selection: clustering.selection,
-    };
+    let summary = RunSummary::without_network(clustering, [t_front, t_se, t_cl], t0);
     let mut metrics = summary.metrics(params);
     if let Some(sel) = &summary.selection {
         metrics["selection"] = selection_record(sel, opts.choice, None);
@@ -888,16 +895,7 @@ fn run_sparse(
     observer.line(&format!("[2/3] sparse self-expression: {}, {n} samples of dimension {d}", sparse.describe()));
     let (clustering, record, times) = sparse_stage(&features, sparse, clusters, params.seed, seen.labels.clone(), out, observer)?;
     features.save(&out.join("latent.npy"))?;
-    let seconds = StageTimes { front: t_front, pretrain: 0.0, graph: 0.0, finetune: times.0, cluster: times.1, total: t0.elapsed().as_secs_f64() };
-    let summary = RunSummary {
-        scores: clustering.scores,
-        clusters,
-        labels: clustering.labels,
-        seconds,
-        pretrain_final_loss: None,
-        finetune_final: None,
-        selection: None,
-    };
+    let summary = RunSummary::without_network(clustering, [t_front, times.0, times.1], t0);
     let mut metrics = summary.metrics(params);
     metrics["self_expression"] = record;
     finish_run_dir(images, params, opts, &metrics, RUN_ARTEFACTS)?;
