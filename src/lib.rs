@@ -59,7 +59,10 @@ pub use app::pipeline::{
     Clustering, Finetuned, Latent, Pretrained, PriorGraphStage, RunOptions, RunOutput, RunSummary, StageTimes, Start, cluster_stage, finetune_stage,
     pretrain_stage, prior_graph_stage, run,
 };
-pub use cluster::sparse::{EnscParams, OmpParams, SparseAffinity, SparseConfig, SparseSolver};
+pub use cluster::sparse::{
+    EnscParams, OmpParams, SparseAffinity, SparseClustering, SparseCode, SparseConfig, SparseSolver, assign_sparse, cluster_sparse, sparse_memory,
+    sparse_self_expression,
+};
 pub use cluster::{LabelAssign, PostConfig, cluster_coef};
 pub use data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
 pub use error::{Result, UdllError};
@@ -67,6 +70,7 @@ pub use graph::PriorGraph;
 pub use io::checkpoint::Checkpoint;
 pub use linalg::gemm::cpu_kernel_features;
 pub use linalg::kernels;
+pub use linalg::sparse::Csr;
 pub use metrics::{Scores, scores};
 pub use model::autoencoder::{AeArch, ConvAutoencoder};
 pub use model::pretrain::{PretrainConfig, PretrainReport};

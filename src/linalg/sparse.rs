@@ -12,10 +12,15 @@ use rayon::prelude::*;
 /// An `rows × cols` sparse matrix: row i's entries are
 /// `indices[indptr[i]..indptr[i + 1]]` (increasing) with their `values`.
 pub struct Csr {
+    /// Rows.
     pub rows: usize,
+    /// Columns.
     pub cols: usize,
+    /// Row i's entries are `indptr[i]..indptr[i + 1]` (rows + 1 offsets).
     pub indptr: Vec<usize>,
+    /// The column of each entry, increasing within a row.
     pub indices: Vec<usize>,
+    /// The value of each entry.
     pub values: Vec<f64>,
 }
 
