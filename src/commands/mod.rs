@@ -155,7 +155,7 @@ macro_rules! cli_args {
     };
     (@acc $metas:tt $name:ident [$($body:tt)*] [sparse $(, $rest:ident)*]) => {
         cli_args!(@acc $metas $name [$($body)*
-            /// with --method edsc: ridge (EDSC's dense C), ensc (elastic-net subspace clustering) or omp (SSC-OMP); the sparse two code each sample by a few others and cluster without any n × n matrix (default: the preset's)
+            /// ridge (EDSC's dense C with --method edsc; the learned C with udll/dsc), ensc (elastic-net subspace clustering) or omp (SSC-OMP): the sparse two code each sample (the features with --method edsc, the fine-tuned codes with udll/dsc) by a few others and cluster without any n × n matrix (default: the preset's)
             #[argh(option)]
             pub(crate) self_expression: Option<String>,
             /// ensc: γ relative to the γ at which a code becomes nonzero (default 200)
