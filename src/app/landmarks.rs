@@ -9,7 +9,7 @@
 
 use crate::app::assign::DEFAULT_RIDGE;
 use crate::app::pipeline::{
-    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, check_sparse_memory, checkpoint_meta, cluster_count,
+    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, checkpoint_meta, cluster_count,
     cluster_stage_choosing, finetune_stage, finish_run_dir, front_stage, pretrain_stage, prior_graph, sparse_stage,
 };
 use crate::cluster::assign_by_residual;
@@ -213,7 +213,6 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
         // clustered at once: nothing n × n, so no residual placement.
         Some(sparse) => {
             drop(coef);
-            check_sparse_memory(n, latent_all.d, sparse)?;
             observer.line(&format!("[5/5] cluster all {n} fine-tuned codes: {}", sparse.describe()));
             let (clustering, record, _) = sparse_stage(&latent_all, sparse, clusters, params.seed, ds.labels.clone(), out, observer)?;
             (clustering.labels, serde_json::json!({"count": m, "choice": how}), Some(record))

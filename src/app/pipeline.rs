@@ -13,7 +13,7 @@
 //! [`run`] chains them in memory and saves each as it completes; the step
 //! commands run one stage each.
 
-use crate::cluster::sparse::{SparseConfig, SparseSolver, cluster_sparse, sparse_memory, sparse_self_expression};
+use crate::cluster::sparse::{SparseConfig, cluster_sparse, sparse_memory, sparse_self_expression};
 use crate::cluster::{PostCandidate, PostConfig, PostGrid, SelectBy, SelectionScore, auto_post, cluster_coef, cluster_coef_scored};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
@@ -766,7 +766,6 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
         // learned C (saved in coef.npy, not clustered).
         Some(sparse) => {
             drop(net);
-            check_sparse_memory(n, latent.d, sparse)?;
             observer.line(&format!("[4/4] cluster the fine-tuned codes: {}", sparse.describe()));
             let (c, record, _) = sparse_stage(&latent, sparse, clusters, params.seed, ds.labels.clone(), out, observer)?;
             (c, Some(record))
@@ -835,7 +834,7 @@ fn run_edsc(
     let features = Latent { values: seen.scaled_pixels(params.input_scale), n, d };
     features.check_alive("front end's")?;
     if let Some(sparse) = &params.sparse {
-        return run_sparse(images, seen, features, sparse, params, opts, clusters, (t0, t_front, t2), observer);
+        return run_sparse(images, seen, features, sparse, params, opts, clusters, (t0, t_front), observer);
     }
     observer.line(&format!("[2/3] EDSC self-expression: ridge, λ = {} × the mean squared norm, {n} samples of dimension {d}", params.edsc_lambda));
     let coef = crate::cluster::ridge_self_expression(&features.values, n, d, params.edsc_lambda)?;
@@ -863,12 +862,8 @@ fn run_edsc(
 
 /// Bytes of a sparse self-expression over n samples of dimension d,
 /// against the budget.
-pub fn check_sparse_memory(n: usize, d: usize, sparse: &SparseConfig) -> Result<()> {
-    let nonzeros = match &sparse.solver {
-        SparseSolver::Ensc(p) => p.nonzeros.min(n),
-        SparseSolver::Omp(p) => p.nonzeros.min(n),
-    };
-    crate::memory::check(sparse_memory(n, d, nonzeros), &format!("{} on n = {n} samples of dimension {d}", sparse.name()))
+fn check_sparse_memory(n: usize, d: usize, sparse: &SparseConfig) -> Result<()> {
+    crate::memory::check(sparse_memory(n, d, sparse.nonzeros().min(n)), &format!("{} on n = {n} samples of dimension {d}", sparse.name()))
 }
 
 /// `run_edsc` with a sparse self-expression: EnSC or SSC-OMP codes the
@@ -885,13 +880,12 @@ fn run_sparse(
     params: &ValidUdllParams,
     opts: &RunOptions,
     clusters: usize,
-    start: (Instant, f64, Instant),
+    start: (Instant, f64),
     observer: &dyn Observer,
 ) -> Result<RunOutput> {
-    let (t0, t_front, _) = start;
+    let (t0, t_front) = start;
     let out = &opts.out_dir;
     let (n, d) = (features.n, features.d);
-    check_sparse_memory(n, d, sparse)?;
     observer.line(&format!("[2/3] sparse self-expression: {}, {n} samples of dimension {d}", sparse.describe()));
     let (clustering, record, times) = sparse_stage(&features, sparse, clusters, params.seed, seen.labels.clone(), out, observer)?;
     features.save(&out.join("latent.npy"))?;
@@ -903,7 +897,8 @@ fn run_sparse(
 }
 
 /// The sparse self-expression of `features` and the clustering of its
-/// codes: writes the CSR parts and `labels.csv` into `out`, and returns
+/// codes, once its memory has been checked against the budget: writes the
+/// CSR parts and `labels.csv` into `out`, and returns
 /// the clustering, what `metrics.json` records of it, and the seconds of
 /// the coding and of the clustering.
 pub(crate) fn sparse_stage(
@@ -916,6 +911,7 @@ pub(crate) fn sparse_stage(
     observer: &dyn Observer,
 ) -> Result<(Clustering, serde_json::Value, (f64, f64))> {
     let (n, d) = (features.n, features.d);
+    check_sparse_memory(n, d, sparse)?;
     let t0 = Instant::now();
     let code = sparse_self_expression(&features.values, n, d, &sparse.solver, observer)?;
     if code.unfinished > 0 {

@@ -47,7 +47,7 @@ pub fn spectral_decomposition(affinity: &[f64], n: usize, k: usize, wanted: usiz
     if deg.iter().any(|d| *d < 0.0 || !d.is_finite()) {
         return Err(UdllError::Numeric("spectral: the affinity has negative or non-finite degrees".into()));
     }
-    let dd: Vec<f64> = deg.iter().map(|&d| if d > 0.0 { d.sqrt() } else { 1.0 }).collect();
+    let dd = degree_roots(&deg);
     let mut m = vec![0.0f64; n * n];
     m.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
         for j in 0..n {
@@ -61,11 +61,34 @@ pub fn spectral_decomposition(affinity: &[f64], n: usize, k: usize, wanted: usiz
     // ones from the slow modes below them (eigen.rs).
     let opts = EigenOptions { seed, tol: 1e-6, ..Default::default() };
     let eig = symmetric_eigen_below_shift(&m, n, wanted, 1.0 + SHIFT_ABOVE_ONE, &opts)?;
-    let mut emb = vec![0.0f64; n * k];
-    for ((row, src), d) in emb.chunks_exact_mut(k).zip(eig.vectors.chunks_exact(wanted)).zip(&dd) {
+    Ok((embedding_rows(&eig.vectors, wanted, k, &dd), eig.values))
+}
+
+/// √d_i of each degree, 1 for an isolated node.
+pub(crate) fn degree_roots(deg: &[f64]) -> Vec<f64> {
+    deg.iter().map(|&d| if d > 0.0 { d.sqrt() } else { 1.0 }).collect()
+}
+
+/// The embedding (n × k) from the first k of `wanted` eigenvectors (n ×
+/// wanted, row-major), row i divided by `dd[i]` = √d_i.
+pub(crate) fn embedding_rows(vectors: &[f64], wanted: usize, k: usize, dd: &[f64]) -> Vec<f64> {
+    let mut emb = vec![0.0f64; dd.len() * k];
+    for ((row, src), d) in emb.chunks_exact_mut(k).zip(vectors.chunks_exact(wanted)).zip(dd) {
         row.iter_mut().zip(src).for_each(|(v, s)| *v = s / d);
     }
-    Ok((emb, eig.values))
+    emb
+}
+
+/// Labels by k-means++ (`restarts` starts) on the rows of an embedding
+/// (n × k) divided by their norms.
+pub(crate) fn kmeans_on_unit_rows(mut emb: Vec<f64>, n: usize, k: usize, restarts: usize, seed: u64) -> Result<Vec<usize>> {
+    for row in emb.chunks_exact_mut(k) {
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+    Ok(kmeans(&emb, n, k, k, restarts, 300, seed)?.labels)
 }
 
 /// Yu & Shi (2003) discretisation of a spectral embedding (n × k).
@@ -148,16 +171,7 @@ pub fn spectral_clustering(affinity: &[f64], n: usize, k: usize, assign: LabelAs
 pub fn assign_labels(emb: Vec<f64>, n: usize, k: usize, assign: LabelAssign, seed: u64) -> Result<Vec<usize>> {
     Ok(match assign {
         LabelAssign::Discretize => discretize(&emb, n, k, seed),
-        LabelAssign::Kmeans => {
-            let mut e = emb;
-            for row in e.chunks_exact_mut(k) {
-                let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-                if norm > 0.0 {
-                    row.iter_mut().for_each(|v| *v /= norm);
-                }
-            }
-            kmeans(&e, n, k, k, 10, 300, seed)?.labels
-        }
+        LabelAssign::Kmeans => kmeans_on_unit_rows(emb, n, k, 10, seed)?,
     })
 }
 

@@ -29,11 +29,12 @@ impl Csr {
     /// listed twice in a row is summed, and exact zeros are kept (a solver's
     /// support is worth seeing).
     pub fn from_rows(cols: usize, rows: Vec<Vec<(usize, f64)>>) -> Csr {
-        let mut indptr = Vec::with_capacity(rows.len() + 1);
+        let n_rows = rows.len();
+        let mut indptr = Vec::with_capacity(n_rows + 1);
         indptr.push(0);
         let mut indices = Vec::with_capacity(rows.iter().map(Vec::len).sum());
         let mut values = Vec::with_capacity(indices.capacity());
-        for mut row in rows.iter().cloned() {
+        for mut row in rows {
             row.sort_by_key(|e| e.0);
             for (j, v) in row {
                 debug_assert!(j < cols, "column {j} of a matrix with {cols} columns");
@@ -46,7 +47,7 @@ impl Csr {
             }
             indptr.push(indices.len());
         }
-        Csr { rows: rows.len(), cols, indptr, indices, values }
+        Csr { rows: n_rows, cols, indptr, indices, values }
     }
 
     /// Stored entries.

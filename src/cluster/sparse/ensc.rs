@@ -16,14 +16,15 @@
 //! when they fill it) and the subproblem is solved again, until none does,
 //! the objective stops falling, or `max_rounds` have passed.
 //!
-//! The subproblem is solved by coordinate descent on T's Gram matrix,
-//! finished by one exact solve on the nonzeros' sign pattern. The
+//! The subproblem is solved exactly on T's Gram matrix by the
+//! feature-sign search (coordinate descent where its systems are
+//! singular). The
 //! oracle's correlations X·δ of a block of samples are one f32 GEMM per
 //! round; each candidate it proposes is checked again in f64. Each
 //! sample's arithmetic depends only on its own data, so the bits do not
 //! depend on the number of threads or on the block a sample falls in.
 
-use super::samples::{BLOCK_ROWS, Samples, Targets, top_k, top_k_scored};
+use super::samples::{Samples, Targets, blocks, top_k, top_k_scored};
 use super::{EnscParams, SparseCode};
 use crate::linalg::sparse::Csr;
 use crate::progress::{Observer, Progress};
@@ -64,6 +65,16 @@ pub(crate) fn elastic_net_gram(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &m
         c.copy_from_slice(&start);
         coordinate_descent(g, b, gamma, tau, c);
     }
+}
+
+/// The minimiser of f on the orthant of sign pattern θ over `active`:
+/// the solution of (γ G_AA + (1−τ)I) c_A = γ b_A − τ θ_A (the zero
+/// coordinates left out), None when that system is not positive definite.
+fn sign_pattern_solve(g: &[f64], b: &[f64], gamma: f64, tau: f64, active: &[usize], theta: &[f64]) -> Option<DVector<f64>> {
+    let (s, a) = (b.len(), active.len());
+    let m = DMatrix::from_fn(a, a, |p, r| gamma * g[active[p] * s + active[r]] + if p == r { 1.0 - tau } else { 0.0 });
+    let rhs = DVector::from_fn(a, |p, _| gamma * b[active[p]] - tau * theta[p]);
+    Some(m.cholesky()?.solve(&rhs))
 }
 
 /// Steps of the feature-sign search before it gives up (each one adds a
@@ -108,11 +119,7 @@ pub(crate) fn feature_sign(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [
             active.push(j);
             theta.push(-gj.signum());
         }
-        let a = active.len();
-        let m = DMatrix::from_fn(a, a, |p, r| h(active[p], active[r]));
-        let rhs = DVector::from_fn(a, |p, _| lin[active[p]] - tau * theta[p]);
-        let Some(chol) = m.cholesky() else { return false };
-        let target = chol.solve(&rhs);
+        let Some(target) = sign_pattern_solve(g, b, gamma, tau, &active, &theta) else { return false };
         let mut full = c.to_vec();
         active.iter().zip(target.iter()).for_each(|(&j, &v)| full[j] = v);
         if active.iter().zip(&theta).all(|(&j, &t)| full[j] != 0.0 && full[j].signum() == t) {
@@ -156,8 +163,8 @@ pub(crate) fn feature_sign(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [
     true
 }
 
-/// Coordinate descent on the same problem until a sweep changes no coefficient by more than CD_TOL of
-/// the largest, then the exact solve of (γ G_AA + (1−τ)I) c_A =
+/// Coordinate descent on the same problem until a sweep changes no
+/// coefficient by more than CD_TOL of the largest, then the exact solve of (γ G_AA + (1−τ)I) c_A =
 /// γ b_A − τ sign(c_A) on the nonzeros A, kept when it keeps their signs
 /// and leaves every zero coordinate optimal.
 pub(crate) fn coordinate_descent(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) {
@@ -202,15 +209,12 @@ pub(crate) fn coordinate_descent(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: 
 fn polish(g: &[f64], b: &[f64], gamma: f64, tau: f64, c: &mut [f64]) -> bool {
     let s = b.len();
     let active: Vec<usize> = (0..s).filter(|&j| c[j] != 0.0).collect();
-    let a = active.len();
-    if a == 0 {
+    if active.is_empty() {
         // c = 0 is optimal iff γ|b_j| ≤ τ for every j.
         return b.iter().all(|&bj| gamma * bj.abs() <= tau * (1.0 + KKT_SLACK));
     }
-    let m = DMatrix::from_fn(a, a, |p, r| gamma * g[active[p] * s + active[r]] + if p == r { 1.0 - tau } else { 0.0 });
-    let rhs = DVector::from_fn(a, |p, _| gamma * b[active[p]] - tau * c[active[p]].signum());
-    let Some(chol) = m.cholesky() else { return false };
-    let sol = chol.solve(&rhs);
+    let theta: Vec<f64> = active.iter().map(|&j| c[j].signum()).collect();
+    let Some(sol) = sign_pattern_solve(g, b, gamma, tau, &active, &theta) else { return false };
     if active.iter().zip(sol.iter()).any(|(&j, &v)| v == 0.0 || v.signum() != c[j].signum()) {
         return false;
     }
@@ -249,7 +253,7 @@ impl Coding {
     /// (`corr`, f32).
     fn start(x: &Samples, target: Vec<f64>, exclude: Option<usize>, corr: &[f32], p: &EnscParams) -> Coding {
         let n = x.n;
-        let usable = n - usize::from(exclude.is_some());
+        let usable = x.usable(exclude);
         let others = || (0..n).filter(move |&j| Some(j) != exclude);
         // The first support: the samples most correlated with x_i (f32).
         // The largest |x_jᵀx_i|, checked in f64 among its 8 leaders.
@@ -279,7 +283,7 @@ impl Coding {
         self.delta = r.into_iter().map(|v| v * self.gamma).collect();
         let falling = self.objective - objective >= 1e-10 * self.objective;
         self.objective = objective;
-        falling && self.supp.len() < x.n - usize::from(self.exclude.is_some())
+        falling && self.supp.len() < x.usable(self.exclude)
     }
 
     /// Read the oracle's correlations |x_jᵀδ| (f32) and grow the support
@@ -299,7 +303,7 @@ impl Coding {
         let active = supp.len();
         // A support filled by its nonzeros is too small: grow it by 10 %.
         if active as f64 > 0.8 * self.size as f64 {
-            self.size = ((active.max(self.size) as f64 * 1.1).round() as usize).min(x.n - usize::from(self.exclude.is_some()));
+            self.size = ((active.max(self.size) as f64 * 1.1).round() as usize).min(x.usable(self.exclude));
         }
         let room = self.size.saturating_sub(active).max(1);
         let added = top_k_scored(violators.into_iter().map(|(j, v)| (v, j)).collect(), room);
@@ -321,25 +325,22 @@ impl Coding {
 /// in a self-expression).
 pub(crate) fn ensc(x: &Samples, targets: Targets, p: &EnscParams, observer: &dyn Observer) -> SparseCode {
     let (n, m) = (x.n, targets.count(x));
-    let blocks = m.div_ceil(BLOCK_ROWS);
     let progress = Progress::new("EnSC", m, observer);
     let mut rows: Vec<Vec<(usize, f64)>> = Vec::with_capacity(m);
     let mut rounds_total = 0usize;
     let mut unfinished = 0usize;
-    for b in 0..blocks {
-        let range = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m);
+    for range in blocks(m) {
         let corr = x.correlate(targets.rows32(x, range.clone()), range.len());
         let mut codes: Vec<Coding> =
             range.clone().into_par_iter().map(|i| Coding::start(x, targets.point(x, i), targets.exclude(i), &corr[(i - range.start) * n..][..n], p)).collect();
         drop(corr);
         for _round in 0..p.max_rounds {
             codes.par_iter_mut().filter(|c| !c.done).for_each(|c| c.done = !c.solve(x, p.tau));
-            let open = codes.iter().filter(|c| !c.done).count();
-            if open == 0 {
+            let mut open: Vec<&mut Coding> = codes.iter_mut().filter(|c| !c.done).collect();
+            if open.is_empty() {
                 break;
             }
-            rounds_total += open;
-            let mut open: Vec<&mut Coding> = codes.iter_mut().filter(|c| !c.done).collect();
+            rounds_total += open.len();
             let deltas: Vec<f32> = open.iter().flat_map(|c| c.delta.iter().map(|&v| v as f32)).collect();
             let coh = x.correlate(&deltas, open.len());
             open.par_iter_mut().enumerate().for_each(|(r, c)| c.done = !c.grow(x, &coh[r * n..(r + 1) * n], p.tau));

@@ -110,6 +110,14 @@ impl SparseConfig {
         SparseConfig { solver, affinity, restarts: 20 }
     }
 
+    /// Entries kept per code at most.
+    pub fn nonzeros(&self) -> usize {
+        match &self.solver {
+            SparseSolver::Ensc(p) => p.nonzeros,
+            SparseSolver::Omp(p) => p.nonzeros,
+        }
+    }
+
     /// "ensc" or "omp".
     pub fn name(&self) -> &'static str {
         match self.solver {
@@ -245,11 +253,8 @@ pub fn assign_sparse(
             }
             let mut best = (f64::INFINITY, 0usize);
             for cluster in 0..k {
-                let mut r = z.clone();
-                for (&j, &c) in cols.iter().zip(vals).filter(|(j, _)| labels[**j] == cluster) {
-                    r.iter_mut().zip(samples.row(j)).for_each(|(a, b)| *a -= c * b);
-                }
-                let e: f64 = r.iter().map(|v| v * v).sum();
+                let (supp, c): (Vec<usize>, Vec<f64>) = cols.iter().zip(vals).filter(|(j, _)| labels[**j] == cluster).map(|(&j, &v)| (j, v)).unzip();
+                let e: f64 = samples.residual(&z, &supp, &c).iter().map(|v| v * v).sum();
                 if e < best.0 {
                     best = (e, cluster);
                 }
@@ -289,6 +294,6 @@ pub fn cluster_sparse(coef: &Csr, clusters: usize, config: &SparseConfig, seed: 
     let wanted = (clusters + 1).min(n);
     let opts = EigenOptions { seed, tol: 1e-6, max_iters: MAX_LANCZOS_STEPS, oversample: 20, ..Default::default() };
     let emb = spectral::sparse_spectral_embedding(&w, clusters, wanted, &opts)?;
-    let labels = spectral::embedding_labels(emb.vectors, n, clusters, config.restarts, seed)?;
+    let labels = crate::cluster::spectral::kmeans_on_unit_rows(emb.vectors, n, clusters, config.restarts, seed)?;
     Ok(SparseClustering { labels, affinity_nnz: w.nnz(), eigenvalues: emb.values, lanczos_steps: emb.iterations, converged: emb.converged })
 }

@@ -14,7 +14,7 @@
 //! support's Gram matrix), so each sample's bits depend on its own data
 //! only.
 
-use super::samples::{BLOCK_ROWS, Samples, Targets, top_k};
+use super::samples::{Samples, Targets, blocks, top_k};
 use super::{OmpParams, SparseCode};
 use crate::linalg::sparse::Csr;
 use crate::progress::{Observer, Progress};
@@ -38,7 +38,7 @@ struct Pursuit {
 impl Pursuit {
     fn start(x: &Samples, target: Vec<f64>, exclude: Option<usize>, tol: f64) -> Pursuit {
         let norm = target.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let done = norm == 0.0 || x.n <= usize::from(exclude.is_some());
+        let done = norm == 0.0 || x.usable(exclude) == 0;
         Pursuit { residual: target.clone(), target, exclude, supp: Vec::new(), c: Vec::new(), stop_below: tol * norm, done }
     }
 
@@ -67,7 +67,7 @@ impl Pursuit {
         self.c = chol.solve(&b).iter().copied().collect();
         self.residual = x.residual(xi, &self.supp, &self.c);
         let rn = self.residual.iter().map(|v| v * v).sum::<f64>().sqrt();
-        self.done = rn <= self.stop_below || s >= k || s >= x.n - usize::from(self.exclude.is_some());
+        self.done = rn <= self.stop_below || s >= k || s >= x.usable(self.exclude);
     }
 }
 
@@ -78,8 +78,7 @@ pub(crate) fn omp(x: &Samples, targets: Targets, p: &OmpParams, observer: &dyn O
     let (n, m) = (x.n, targets.count(x));
     let progress = Progress::new("SSC-OMP", m, observer);
     let mut rows: Vec<Vec<(usize, f64)>> = Vec::with_capacity(m);
-    for b in 0..m.div_ceil(BLOCK_ROWS) {
-        let range = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m);
+    for range in blocks(m) {
         let mut codes: Vec<Pursuit> = range.clone().map(|i| Pursuit::start(x, targets.point(x, i), targets.exclude(i), p.tol)).collect();
         for _ in 0..p.nonzeros {
             let mut open: Vec<&mut Pursuit> = codes.iter_mut().filter(|c| !c.done).collect();

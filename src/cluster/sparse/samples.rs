@@ -12,6 +12,11 @@ use crate::linalg::{Trans, dgemm, sgemm};
 /// bytes (36 MB at n = 70 000).
 pub(crate) const BLOCK_ROWS: usize = 128;
 
+/// The blocks of `BLOCK_ROWS` points (the last one shorter) of m points.
+pub(crate) fn blocks(m: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..m).step_by(BLOCK_ROWS).map(move |start| start..(start + BLOCK_ROWS).min(m))
+}
+
 /// n samples of dimension d, row-major.
 pub(crate) struct Samples<'a> {
     pub n: usize,
@@ -23,6 +28,12 @@ pub(crate) struct Samples<'a> {
 impl<'a> Samples<'a> {
     pub fn new(x: &'a [f32], n: usize, d: usize) -> Self {
         Samples { n, d, x32: x, x64: x.iter().map(|&v| v as f64).collect() }
+    }
+
+    /// How many samples a code may use: all, or all but the one it
+    /// `exclude`s.
+    pub fn usable(&self, exclude: Option<usize>) -> usize {
+        self.n - usize::from(exclude.is_some())
     }
 
     /// Sample j in f64.

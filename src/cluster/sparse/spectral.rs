@@ -3,10 +3,11 @@
 //! diagonal, the K leading eigenvectors of D^{-1/2} W D^{-1/2}, each row
 //! divided by √d_i, signs fixed), with the eigenvectors from Lanczos on a
 //! CSR operator (memory O(nnz + n·m) for a Krylov basis of m vectors),
-//! then k-means++ with restarts on the row-normalised embedding, as the
-//! reference implementation of EnSC does (`n_init` = 20 there).
+//! then k-means++ with restarts on the row-normalised embedding
+//! (`cluster::spectral::kmeans_on_unit_rows`), as the reference
+//! implementation of EnSC does (`n_init` = 20 there).
 
-use crate::cluster::kmeans::kmeans;
+use crate::cluster::spectral::{degree_roots, embedding_rows};
 use crate::error::{Result, UdllError};
 use crate::linalg::eigen::{EigenOptions, Which, operator_top_eigen};
 use crate::linalg::sparse::Csr;
@@ -45,7 +46,7 @@ pub(crate) fn sparse_spectral_embedding(w: &Csr, k: usize, wanted: usize, opts: 
             cols.iter().zip(vals).filter(|(j, _)| **j != i).map(|(_, v)| v).sum()
         })
         .collect();
-    let dd: Vec<f64> = deg.iter().map(|&d| if d > 0.0 { d.sqrt() } else { 1.0 }).collect();
+    let dd = degree_roots(&deg);
     // D^{-1/2} W D^{-1/2} without its diagonal, as its own CSR.
     let rows: Vec<Vec<(usize, f64)>> = (0..n)
         .map(|i| {
@@ -56,21 +57,6 @@ pub(crate) fn sparse_spectral_embedding(w: &Csr, k: usize, wanted: usize, opts: 
     let m = Csr::from_rows(n, rows);
     let apply = |x: &[f64], y: &mut [f64]| m.matvec(x, y);
     let eig = operator_top_eigen(&apply, n, wanted, Which::Largest, opts)?;
-    let mut vectors = vec![0.0; n * k];
-    for ((row, src), d) in vectors.chunks_exact_mut(k).zip(eig.vectors.chunks_exact(wanted)).zip(&dd) {
-        row.iter_mut().zip(src).for_each(|(v, s)| *v = s / d);
-    }
+    let vectors = embedding_rows(&eig.vectors, wanted, k, &dd);
     Ok(SparseEmbedding { vectors, values: eig.values, iterations: eig.iterations, converged: eig.converged })
-}
-
-/// Labels 0..k−1: k-means++ (`restarts` starts) on the rows of the
-/// embedding divided by their norms.
-pub(crate) fn embedding_labels(mut emb: Vec<f64>, n: usize, k: usize, restarts: usize, seed: u64) -> Result<Vec<usize>> {
-    for row in emb.chunks_exact_mut(k) {
-        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
-    }
-    Ok(kmeans(&emb, n, k, k, restarts.max(1), 300, seed)?.labels)
 }

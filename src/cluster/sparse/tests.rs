@@ -205,7 +205,7 @@ fn sparse_spectral_equals_the_dense_path() {
         assert!((a - b).abs() < 1e-6, "embedding {a} vs {b}");
     }
     let labels_d = crate::cluster::spectral::assign_labels(emb_d, n, k, crate::cluster::LabelAssign::Kmeans, 0).unwrap();
-    let labels_s = spectral::embedding_labels(sparse.vectors, n, k, 10, 0).unwrap();
+    let labels_s = crate::cluster::spectral::kmeans_on_unit_rows(sparse.vectors, n, k, 10, 0).unwrap();
     assert_eq!(crate::metrics::scores(&labels_s, &labels_d).unwrap().acc, 1.0);
 }
 
