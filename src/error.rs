@@ -5,8 +5,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Everything that can go wrong, in the user's terms.
+/// Everything that can go wrong, in the user's terms. New kinds may be
+/// added: match with a wildcard arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum UdllError {
     /// A file could not be opened, read or written.
     Io {
@@ -32,6 +34,20 @@ pub enum UdllError {
     Numeric(String),
     /// A reproduction did not give the recorded bytes (`udll audit`).
     Mismatch(String),
+    /// A plan needs more memory than the budget allows
+    /// ([`crate::memory::budget`]); nothing was allocated.
+    OverBudget {
+        /// What needed it.
+        what: String,
+        /// Bytes it needs (None: more than can be counted).
+        needed: Option<u64>,
+        /// The budget in bytes.
+        budget: u64,
+        /// What set the budget, in words.
+        budget_source: &'static str,
+        /// How to allow more.
+        advice: String,
+    },
 }
 
 /// The crate's result type.
@@ -66,6 +82,13 @@ impl fmt::Display for UdllError {
             UdllError::Config(m) => write!(f, "invalid configuration: {m}"),
             UdllError::Numeric(m) => write!(f, "numerical failure: {m}"),
             UdllError::Mismatch(m) => write!(f, "not reproduced: {m}"),
+            UdllError::OverBudget { what, needed: Some(b), budget, budget_source, advice } => write!(
+                f,
+                "invalid configuration: {what} needs {} of memory, above the budget of {} ({budget_source}; {advice})",
+                human_bytes(*b),
+                human_bytes(*budget)
+            ),
+            UdllError::OverBudget { what, needed: None, .. } => write!(f, "invalid configuration: {what} needs more memory than can be counted"),
         }
     }
 }
@@ -76,5 +99,16 @@ impl std::error::Error for UdllError {
             UdllError::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// "78.1 GB" and the like (powers of 1000, as `ls -h --si` prints).
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1_000_000 => format!("{:.1} kB", b / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b / 1e6),
+        1_000_000_000..1_000_000_000_000 => format!("{:.1} GB", b / 1e9),
+        _ => format!("{:.1} TB", b / 1e12),
     }
 }

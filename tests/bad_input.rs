@@ -146,6 +146,27 @@ fn impossible_settings_fail_before_pretraining() {
     assert!(!out.join("pretrained.ckpt").exists(), "pretraining ran before the check");
 }
 
+/// Zero epochs of pretraining or fine-tuning are refused before anything is
+/// written (they used to write a whole run of untrained weights and then
+/// fail on an empty losses.csv).
+#[test]
+fn zero_epochs_are_refused_before_any_work() {
+    let dir = scratch("zero_epochs");
+    for (flag, needle) in [("--epochs", "fine-tuning needs at least one epoch"), ("--pretrain-epochs", "pretraining needs at least one epoch")] {
+        let out = dir.join(flag.trim_start_matches('-'));
+        let o = run(&["run", "--synthetic-objects", "3", "--synthetic-poses", "6", flag, "0", "--out", out.to_str().unwrap(), "--quiet"], &[]);
+        assert_clean_error(&o, needle);
+        assert!(!out.exists(), "{flag} 0 wrote {}", out.display());
+    }
+    // EDSC has no epochs to count.
+    let out = dir.join("edsc");
+    let o = run(
+        &["run", "--synthetic-objects", "3", "--synthetic-poses", "6", "--method", "edsc", "--epochs", "0", "--out", out.to_str().unwrap(), "--quiet"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// A thread count far above the cores is capped with a warning (results do
 /// not depend on it; 2000 threads made an epoch 1000 times slower).
 #[test]
@@ -221,6 +242,32 @@ fn the_memory_budget_is_checked_before_any_work() {
         &["run", "--synthetic-objects", "4", "--synthetic-poses", "10", "--landmarks", "40", "--out", out.to_str().unwrap(), "--quiet"],
         &[("UDLL_MEMORY_BUDGET", "16K")],
     );
-    assert_clean_error(&o, "needs 25.6 kB of memory, above the budget of 16.4 kB (set UDLL_MEMORY_BUDGET");
+    assert_clean_error(&o, "needs 25.6 kB of memory, above the budget of 16.4 kB (UDLL_MEMORY_BUDGET; set it higher");
     assert!(!out.exists(), "nothing is written before the check");
+}
+
+/// Under an address-space limit (`ulimit -v`), a compressed MAT variable
+/// declaring nearly 4 GB is refused with the figure by the memory budget,
+/// which reads the limit, instead of aborting on the allocation.
+#[test]
+fn an_address_space_limit_is_part_of_the_budget() {
+    let dir = scratch("ulimit");
+    let mut bytes = mat_bytes(&[], false);
+    let declared: u32 = u32::MAX - 63;
+    let mut head = Vec::new();
+    head.extend_from_slice(&14u32.to_le_bytes());
+    head.extend_from_slice(&declared.to_le_bytes());
+    head.extend_from_slice(&[0u8; 64]);
+    let z = miniz_oxide::deflate::compress_to_vec_zlib(&head, 6);
+    bytes.extend_from_slice(&15u32.to_le_bytes());
+    bytes.extend_from_slice(&(z.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&z);
+    let mat = dir.join("bomb.mat");
+    std::fs::write(&mat, bytes).unwrap();
+    let out = dir.join("run");
+    let script = format!("ulimit -v 4194304 && exec \"$0\" run --data {} --out {} --quiet", mat.display(), out.display());
+    let o = std::process::Command::new("sh").args(["-c", &script, env!("CARGO_BIN_EXE_udll")]).env_remove("UDLL_MEMORY_BUDGET").output().unwrap();
+    assert_clean_error(&o, "a compressed variable of 4294967232 bytes needs 4.3 GB of memory, above the budget of");
+    assert!(stderr(&o).contains("ulimit -v"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
