@@ -130,3 +130,21 @@ fn a_failed_rerun_leaves_an_unambiguous_directory() {
     assert!(out.join("udll-incomplete").exists());
     assert_clean_error(&run(&["audit", o], &[]), "is not a finished run");
 }
+
+/// The README's first command writes to the default `udll-run` (no
+/// `--out` typed); `udll audit udll-run` re-runs it into a directory of
+/// its own and passes.
+#[test]
+fn a_run_without_out_audits_clean() {
+    let dir = scratch("audit_default_out");
+    let o = udll()
+        .current_dir(&dir)
+        .args(["run", "--synthetic-objects", "4", "--synthetic-poses", "8", "--pretrain-epochs", "6", "--epochs", "4", "--quiet", "--no-report"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("udll-run/manifest.json").exists());
+    let o = udll().current_dir(&dir).args(["audit", "udll-run", "--threads", "1,2"]).output().unwrap();
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("all"), "{}", stdout(&o));
+}

@@ -31,11 +31,19 @@ cli_args! {
 /// moved under `scratch`, `--threads` set, and `--cpu-kernels` set to the
 /// kernel family the manifest recorded (when it recorded one).
 pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<String>, PathBuf)> {
+    if m.command.len() < 2 {
+        return Err(UdllError::config(format!(
+            "{} was made through the library (Fitted::save), not a command line: there is no command to re-run",
+            m.output.path
+        )));
+    }
     let args: Vec<String> = m.command.iter().skip(1).cloned().collect();
+    // A command run without `--out` wrote to its default directory, which
+    // the manifest records; the re-run names its scratch copy explicitly.
     let out_pos = args.windows(2).position(|w| w[0] == "--out" && w[1] == m.output.path).map(|i| i + 1);
-    let Some(out_pos) = out_pos else {
-        return Err(UdllError::config(format!("the manifest's command line has no `--out {}`: cannot re-run it", m.output.path)));
-    };
+    if out_pos.is_none() && args.iter().any(|a| a == "--out") {
+        return Err(UdllError::config(format!("the manifest's command line writes elsewhere than its output {}: cannot re-run it", m.output.path)));
+    }
     let name = Path::new(&m.output.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let new_out = scratch.join(&name);
     let mut new_args = Vec::with_capacity(args.len() + 2);
@@ -45,8 +53,12 @@ pub fn rerun_args(m: &Manifest, scratch: &Path, threads: usize) -> Result<(Vec<S
             i += 2;
             continue;
         }
-        new_args.push(if i == out_pos { new_out.display().to_string() } else { args[i].clone() });
+        new_args.push(if Some(i) == out_pos { new_out.display().to_string() } else { args[i].clone() });
         i += 1;
+    }
+    if out_pos.is_none() {
+        new_args.push("--out".into());
+        new_args.push(new_out.display().to_string());
     }
     new_args.push("--threads".into());
     new_args.push(threads.to_string());
@@ -180,7 +192,7 @@ fn read_labels(path: &Path, n: usize) -> Result<Vec<usize>> {
 pub fn eval(a: EvalArgs) -> Result<()> {
     use udll::eval::{EvalOptions, Task, evaluate, probe::ProbeConfig};
     let tasks = a.task.split(',').map(|t| parse_enum::<Task>(t.trim(), "--task", "kmeans, spectral, edsc, map, probe")).collect::<Result<Vec<_>>>()?;
-    let flags = DataFlags { data: &a.data, images_var: &a.images_var, labels_var: &a.labels_var, labels: &None, image_size: &a.image_size };
+    let flags = DataFlags { data: &a.data, ..read_flags!(a) };
     let ds = flags.load_file()?;
     let (features, n, d) = match (&a.features, &ds) {
         (Some(p), _) => udll::io::npy_out::read_npy_matrix(p)?,
@@ -351,7 +363,13 @@ mod tests {
         let (args, _) = rerun_args(&k, Path::new("/s"), 1).unwrap();
         assert_eq!(args, ["run", "--out", "/s/o", "--threads", "1", "--cpu-kernels", "portable"]);
         assert_eq!(base, PathBuf::from("/s"));
-        let bad = manifest(&["udll", "run"], "runs/a", true);
+        // Run without `--out` (the default directory): the re-run names one.
+        let d = manifest(&["udll", "run", "--seed", "1"], "udll-run", true);
+        let (args, base) = rerun_args(&d, Path::new("/s"), 2).unwrap();
+        assert_eq!(args, ["run", "--seed", "1", "--out", "/s/udll-run", "--threads", "2"]);
+        assert_eq!(base, PathBuf::from("/s/udll-run"));
+        // An `--out` that is not the recorded output cannot be moved.
+        let bad = manifest(&["udll", "run", "--out", "b"], "runs/a", true);
         assert!(rerun_args(&bad, Path::new("/s"), 2).is_err());
     }
 }
