@@ -66,6 +66,12 @@ impl PretrainConfig {
 
     /// Learning rate > 0, penalties ≥ 0, mask rate in [0, 1).
     pub fn validate(&self) -> Result<()> {
+        // Zero epochs would cluster with untrained weights and report it
+        // as a result; a run that should skip pretraining starts from a
+        // checkpoint instead.
+        if self.epochs == 0 {
+            return Err(UdllError::config("pretraining needs at least one epoch (to skip it, start from a checkpoint)"));
+        }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(UdllError::config(format!("pretrain learning rate must be positive, got {}", self.lr)));
         }

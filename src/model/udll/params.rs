@@ -113,6 +113,9 @@ impl UdllParams {
         }
         self.pretrain.validate()?;
         self.finetune.validate()?;
+        if self.method != Method::Edsc && self.finetune.epochs == 0 {
+            return bad(format!("{:?} fine-tuning needs at least one epoch (EDSC is the method without one)", self.method));
+        }
         if self.method == Method::Dsc && self.finetune.locality_weight != 0.0 {
             return bad(format!("DSC has no locality term: γ must be 0, got {}", self.finetune.locality_weight));
         }
