@@ -31,7 +31,7 @@
 //! is asked for, a dense decomposition answers instead: faer's blocked
 //! tridiagonalisation and divide and conquer, 6–8 times faster than
 //! nalgebra's unblocked one (0.42 s against 3.41 s at n = 1440) and faster
-//! than either iterative solver there (BENCHMARKS.md, "Dense eigensolver").
+//! than either iterative solver there (benches/HISTORY.md, "Dense eigensolver").
 
 mod dense;
 mod lanczos;

@@ -31,7 +31,7 @@ pub struct FinetuneConfig {
     pub lr: f64,
     /// Learning rate of the autoencoder's weights during fine-tuning, when it
     /// differs from `lr`. How far the encoder moves in the 68 COIL-20 epochs
-    /// decides the clustering (BENCHMARKS.md, "the COIL-20 gap"). Not
+    /// decides the clustering (benches/HISTORY.md, "The COIL-20 gap"). Not
     /// serialised when unset, so older manifests and hashes are unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ae_lr: Option<f64>,
@@ -273,7 +273,7 @@ pub fn finetune(
             && crate::model::diverged(first, t.total())
         {
             return Err(UdllError::Numeric(format!(
-                "fine-tune diverged: the loss rose from {first:.4e} at epoch 1 to {:.4e} at epoch {epoch}; lower the learning rate (--lr) or the weights",
+                "fine-tune diverged: the loss rose from {first:.4e} at epoch 1 to {:.4e} at epoch {epoch}; lower the fine-tuning learning rate or the weights",
                 t.total()
             )));
         }
