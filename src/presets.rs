@@ -23,6 +23,20 @@ use crate::model::udll::{FinetuneConfig, Method, UdllParams};
 pub const PRESET_NAMES: &[&str] =
     &["synthetic", "coil20", "coil100", "orl", "yaleb", "yaleb32", "mnist", "coil20-dsc", "orl-dsc", "coil20-scat", "mnist-scat", "mnist-ensc"];
 
+/// The number of clusters of the dataset a preset is for (COIL-20's 20
+/// objects, ORL's 40 people, …); None for the synthetic preset, whose
+/// number is the data's.
+pub fn preset_clusters(name: &str) -> Option<usize> {
+    match name {
+        "coil20" | "coil20-dsc" | "coil20-scat" => Some(20),
+        "coil100" => Some(100),
+        "orl" | "orl-dsc" => Some(40),
+        "yaleb" | "yaleb32" => Some(38),
+        "mnist" | "mnist-scat" | "mnist-ensc" => Some(10),
+        _ => None,
+    }
+}
+
 fn base(name: &str) -> UdllParams {
     UdllParams {
         preset: name.to_string(),
@@ -235,6 +249,15 @@ mod tests {
     /// of the reconstruction term): the PyTorch DSC-Net port minimises
     /// ‖X − X̂‖² + λ₁‖C‖² + λ₂‖Z − CZ‖² (sums), with (λ₁, λ₂) = (1, 75) on
     /// COIL-20 and (2, 0.2) on ORL.
+    /// Every preset but the synthetic one knows its dataset's clusters.
+    #[test]
+    fn presets_know_their_cluster_counts() {
+        for name in PRESET_NAMES {
+            assert_eq!(preset_clusters(name).is_none(), *name == "synthetic", "{name}");
+        }
+        assert_eq!((preset_clusters("orl-dsc"), preset_clusters("mnist-ensc")), (Some(40), Some(10)));
+    }
+
     #[test]
     fn dsc_presets_are_the_reference_loss() {
         for (name, lambda1, lambda2) in [("coil20-dsc", 1.0, 75.0), ("orl-dsc", 2.0, 0.2)] {

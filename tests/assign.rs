@@ -75,7 +75,7 @@ fn a_changed_unfinished_or_mismatched_model_is_refused() {
     // And a bad ridge.
     let mut args = SYN.to_vec();
     args.extend(["--ridge", "0"]);
-    assert_clean_error(&assign(&args), "the ridge must be positive");
+    assert_clean_error(&assign(&args), "ridge must be positive");
     // All put back: it works.
     assert!(assign(SYN).status.success());
 }

@@ -48,7 +48,7 @@ fn an_unknown_or_unavailable_kernel_family_is_refused() {
     let out = root.join("run");
     let mut args = vec!["run", "--cpu-kernels", "fastest", "--out", out.to_str().unwrap()];
     args.extend(SMALL);
-    assert_clean_error(&run(&args, &[]), "unknown kernel family 'fastest'");
+    assert_clean_error(&run(&args, &[]), "unknown CPU kernel family 'fastest'");
     assert!(!out.exists(), "nothing is written");
     if !udll::kernels::KernelFamily::Avx512.available() {
         args[2] = "avx512";

@@ -49,7 +49,16 @@ fn landmark_mode_runs_where_the_dense_path_cannot_and_audits_clean() {
     let refused = root.join("refused");
     let mut args = vec!["run", "--out", refused.to_str().unwrap(), "--landmark-choice", "kmeans-pp"];
     args.extend(ARGS);
-    assert_clean_error(&run(&args, &[]), "--landmark-choice needs landmark mode");
+    assert_clean_error(&run(&args, &[]), "a landmark choice needs landmark mode");
+    // Restarts in landmark mode are refused, asked for or automatic,
+    // before anything is written (they used to be dropped silently).
+    for extra in [&["--landmarks", "120"][..], &[]] {
+        let mut args = vec!["run", "--out", refused.to_str().unwrap(), "--restarts", "3"];
+        args.extend(ARGS);
+        args.extend(extra);
+        assert_clean_error(&run(&args, &[SMALL_BUDGET]), "3 restarts in landmark mode");
+        assert!(!refused.exists());
+    }
     // And the report draws C over the landmarks.
     let o = run(&["report", dir.to_str().unwrap(), "--quiet"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -107,7 +107,7 @@ fn bad_sparse_flags_are_refused() {
     let out = d.join("x");
     let o = out.to_str().unwrap();
     let cases: [(&[&str], &str); 5] = [
-        (&["run", "--method", "edsc", "--self-expression", "ensc", "--auto-post", "--out", o], "--auto-post"),
+        (&["run", "--method", "edsc", "--self-expression", "ensc", "--auto-post", "--out", o], "auto-post and label-free scores post-process a dense C"),
         (&["run", "--method", "edsc", "--self-expression", "lasso", "--out", o], "ridge, ensc, omp"),
         (&["run", "--method", "edsc", "--ensc-gamma", "50", "--out", o], "--self-expression"),
         (&["run", "--method", "edsc", "--self-expression", "ensc", "--ensc-gamma", "0.5", "--out", o], "above 1"),

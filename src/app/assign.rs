@@ -16,13 +16,13 @@ use crate::data::Dataset;
 use crate::error::{Result, UdllError};
 use crate::features::{Basis, FrontEnd, front_features};
 use crate::io::checkpoint::Checkpoint;
-use crate::io::labels::{labels_csv, read_labels_csv};
+use crate::io::labels::{labels_csv, parse_labels_csv};
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
-use crate::io::npy_out::read_npy_matrix;
+use crate::io::npy_out::npy_matrix_from_bytes;
 use crate::io::{write_atomic, write_json};
 use crate::metrics::{Scores, scores};
 use crate::progress::Observer;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The artefacts of an assignment, in the manifest's order.
@@ -61,92 +61,165 @@ pub struct Assignment {
     pub seconds: f64,
 }
 
+/// What places new images: a fitted run's front end, network (none for an
+/// EDSC run), fitted codes and labels, and the solver that coded them.
+pub struct AssignModel {
+    front: FrontEnd,
+    basis: Option<Basis>,
+    network: Option<Checkpoint>,
+    /// The fitted codes, n × d, row-major.
+    fitted: Vec<f32>,
+    n: usize,
+    d: usize,
+    /// The fitted images' clusters.
+    labels: Vec<usize>,
+    /// The number of clusters.
+    pub clusters: usize,
+    sparse: Option<SparseConfig>,
+    input_scale: f32,
+}
+
+impl AssignModel {
+    /// Build from a run's recorded `config` (its manifest's) and its
+    /// artefacts, read by `get` (None when the run has no such file);
+    /// `origin` names the run in errors.
+    pub fn from_artefacts(config: &serde_json::Value, get: &dyn Fn(&str) -> Result<Option<Vec<u8>>>, origin: &Path) -> Result<Self> {
+        let at = |name: &str| origin.join(name);
+        let need = |name: &str| get(name)?.ok_or_else(|| UdllError::config(format!("{}: the run has no {name}, which is needed here", origin.display())));
+        let front: FrontEnd = config
+            .get("front")
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .map_err(|e| UdllError::format(&at("manifest.json"), format!("its front end: {e}")))?
+            .unwrap_or_default();
+        let basis = get("scattering_basis.npy")?
+            .map(|b| npy_matrix_from_bytes(&at("scattering_basis.npy"), &b))
+            .transpose()?
+            .map(|(values, rows, cols)| Basis { values, rows, cols });
+        let network = get("finetuned.ckpt")?.map(|b| Checkpoint::from_bytes(&at("finetuned.ckpt"), &b)).transpose()?;
+        let (fitted, n, d) = npy_matrix_from_bytes(&at("latent.npy"), &need("latent.npy")?)?;
+        let text = String::from_utf8(need("labels.csv")?).map_err(|_| UdllError::format(&at("labels.csv"), "not UTF-8 text"))?;
+        let (labels, _) = parse_labels_csv(&at("labels.csv"), &text)?;
+        if labels.len() != n {
+            return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", at("labels.csv").display(), labels.len())));
+        }
+        let clusters = labels.iter().max().map_or(0, |m| m + 1);
+        // A sparse run codes the new points with its own solver; the ridge
+        // code needs an n × n factorisation, which a sparse run avoided.
+        let sparse: Option<SparseConfig> = config
+            .get("sparse")
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .map_err(|e| UdllError::format(&at("manifest.json"), format!("its sparse self-expression: {e}")))?;
+        let input_scale = match &network {
+            Some(cp) => cp.input_scale(),
+            None => config.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32,
+        };
+        Ok(AssignModel { front, basis, network, fitted, n, d, labels, clusters, sparse, input_scale })
+    }
+
+    /// The fitted codes' count and dimension.
+    pub fn fitted_shape(&self) -> (usize, usize) {
+        (self.n, self.d)
+    }
+
+    /// How new codes are coded against the fitted ones: "ridge", or the
+    /// sparse solver's name.
+    pub fn coded_by(&self) -> &'static str {
+        self.sparse.as_ref().map_or("ridge", |s| s.name())
+    }
+
+    /// Whether the ridge is used (not a sparse solver).
+    pub fn uses_ridge(&self) -> bool {
+        self.sparse.is_none()
+    }
+
+    /// The codes of the images of `ds` (through the front end and the
+    /// network) and their clusters (the ridge λ = `ridge` × the mean
+    /// squared norm of the fitted codes, or the run's sparse solver).
+    pub fn place(&self, ds: &Dataset, ridge: f64, observer: &dyn Observer) -> Result<(Latent, Vec<usize>)> {
+        ds.validate()?;
+        if !(ridge > 0.0 && ridge.is_finite()) {
+            return Err(UdllError::config(format!("the assignment ridge must be positive (got {ridge})")));
+        }
+        self.front.check(ds.height, ds.width)?;
+        let features = front_features(ds, &self.front, self.basis.as_ref(), observer)?;
+        let seen = features.as_ref().map(|f| f.as_dataset(ds));
+        let seen = seen.as_ref().unwrap_or(ds);
+        let latent = match &self.network {
+            Some(cp) => {
+                check_fits(&cp.arch, seen, Path::new("finetuned.ckpt"))?;
+                let mut ae = cp.autoencoder(Path::new("finetuned.ckpt"))?;
+                Latent::encode(&mut ae, &seen.scaled_pixels(self.input_scale), seen.n, 512)
+            }
+            None => Latent { values: seen.scaled_pixels(self.input_scale), n: seen.n, d: seen.image_len() },
+        };
+        latent.check_alive(if self.network.is_some() { "fine-tuned" } else { "front end's" })?;
+        if latent.d != self.d {
+            return Err(UdllError::shape(format!("the new images' codes have dimension {}, the fitted codes {}", latent.d, self.d)));
+        }
+        let (fitted, n, d, clusters) = (&self.fitted, self.n, self.d, self.clusters);
+        let labels = match &self.sparse {
+            Some(s) => {
+                observer.line(&format!("assign: coding the new images with the run's {}", s.describe()));
+                assign_sparse(fitted, n, d, &self.labels, clusters, &latent.values, latent.n, &s.solver, observer)?
+            }
+            None => assign_by_residual(fitted, n, d, &self.labels, clusters, &latent.values, latent.n, ridge)?,
+        };
+        Ok((latent, labels))
+    }
+}
+
 /// Place the images of `ds` in the clusters of the run in
 /// `opts.model_dir`, and write `latent.npy` (their codes), `labels.csv`,
 /// `metrics.json` and a manifest under `opts.out_dir`.
 pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Result<Assignment> {
     ds.validate()?;
     if !(opts.ridge > 0.0 && opts.ridge.is_finite()) {
-        return Err(UdllError::config(format!("--ridge: the ridge must be positive (got {})", opts.ridge)));
+        return Err(UdllError::config(format!("the assignment ridge must be positive (got {})", opts.ridge)));
     }
     let t0 = Instant::now();
-    let model = RunDir::open(&opts.model_dir)?;
-    // A `--method edsc` run has no network: its latent.npy holds the front
-    // end's features, and new images are coded by the same front end.
-    let ckpt_path = model.optional("finetuned.ckpt")?;
-    let latent_path = model.checked("latent.npy")?;
-    let labels_path = model.checked("labels.csv")?;
-    let config = &model.manifest.config;
-    let front: FrontEnd = config
-        .get("front")
-        .map(|v| serde_json::from_value(v.clone()))
-        .transpose()
-        .map_err(|e| UdllError::format(&model.dir.join("manifest.json"), format!("its front end: {e}")))?
-        .unwrap_or_default();
-    let basis_path = model.optional("scattering_basis.npy")?;
-    let basis = basis_path.as_deref().map(read_npy_matrix).transpose()?.map(|(values, rows, cols)| Basis { values, rows, cols });
-    let (fitted, n, d) = read_npy_matrix(&latent_path)?;
-    let (fitted_labels, _) = read_labels_csv(&labels_path)?;
-    if fitted_labels.len() != n {
-        return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", labels_path.display(), fitted_labels.len())));
+    let run = RunDir::open(&opts.model_dir)?;
+    let mut read = Vec::new();
+    let get = |name: &str| -> Result<Option<Vec<u8>>> {
+        match run.optional(name)? {
+            Some(p) => std::fs::read(&p).map(Some).map_err(|e| UdllError::io(&p, e)),
+            None => Ok(None),
+        }
+    };
+    let model = AssignModel::from_artefacts(&run.manifest.config, &get, &run.dir)?;
+    for name in ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy"] {
+        if run.optional(name)?.is_some() {
+            read.push(run.dir.join(name));
+        }
     }
-    let clusters = fitted_labels.iter().max().map_or(0, |m| m + 1);
+    let (n, d) = model.fitted_shape();
+    let clusters = model.clusters;
     observer.line(&format!("assign: {} images into the {clusters} clusters of {} ({n} fitted codes of dimension {d})", ds.n, opts.model_dir.display()));
-    front.check(ds.height, ds.width)?;
-    let features = front_features(ds, &front, basis.as_ref(), observer)?;
-    let seen = features.as_ref().map(|f| f.as_dataset(ds));
-    let seen = seen.as_ref().unwrap_or(ds);
+    model.front.check(ds.height, ds.width)?;
     begin_output_dir(&opts.out_dir, ASSIGN_ARTEFACTS)?;
-    let latent = match &ckpt_path {
-        Some(ckpt_path) => {
-            let cp = Checkpoint::load(ckpt_path)?;
-            check_fits(&cp.arch, seen, ckpt_path)?;
-            let mut ae = cp.autoencoder(ckpt_path)?;
-            Latent::encode(&mut ae, &seen.scaled_pixels(cp.input_scale()), seen.n, 512)
-        }
-        None => {
-            let scale = config.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32;
-            Latent { values: seen.scaled_pixels(scale), n: seen.n, d: seen.image_len() }
-        }
-    };
-    latent.check_alive(if ckpt_path.is_some() { "fine-tuned" } else { "front end's" })?;
-    if latent.d != d {
-        return Err(UdllError::shape(format!("the new images' codes have dimension {}, latent.npy has {d}", latent.d)));
-    }
-    // A sparse run codes the new points with its own solver; the ridge
-    // code needs an n × n factorisation, which a sparse run avoided.
-    let sparse: Option<SparseConfig> = config
-        .get("sparse")
-        .map(|v| serde_json::from_value(v.clone()))
-        .transpose()
-        .map_err(|e| UdllError::format(&model.dir.join("manifest.json"), format!("its sparse self-expression: {e}")))?;
-    let labels = match &sparse {
-        Some(s) => {
-            observer.line(&format!("assign: coding the new images with the run's {}", s.describe()));
-            assign_sparse(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, &s.solver, observer)?
-        }
-        None => assign_by_residual(&fitted, n, d, &fitted_labels, clusters, &latent.values, latent.n, opts.ridge)?,
-    };
+    let (latent, labels) = model.place(ds, opts.ridge, observer)?;
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
     let out = &opts.out_dir;
     latent.save(&out.join("latent.npy"))?;
-    write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref())?.as_bytes())?;
+    write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref(), ds.files.as_deref())?.as_bytes())?;
     let seconds = t0.elapsed().as_secs_f64();
     let metrics = serde_json::json!({
         "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
-        "images": ds.n, "clusters": clusters, "fitted": n, "ridge": sparse.is_none().then_some(opts.ridge),
-        "coded_by": sparse.as_ref().map_or("ridge", |s| s.name()),
+        "images": ds.n, "clusters": clusters, "fitted": n, "ridge": model.uses_ridge().then_some(opts.ridge),
+        "coded_by": model.coded_by(),
         "model": opts.model_dir.display().to_string(),
         "timings_seconds": {"total": seconds},
     });
     write_json(&out.join("metrics.json"), &metrics)?;
+    // The model's files in the order earlier versions recorded them.
     let mut inputs = opts.inputs.clone();
-    inputs.extend([model.dir.join("manifest.json"), latent_path, labels_path]);
-    inputs.extend(ckpt_path.into_iter().chain(basis_path));
+    inputs.push(run.dir.join("manifest.json"));
+    inputs.extend(read);
     let facts = RunFacts {
         command: &opts.command,
-        config: serde_json::json!({"model": opts.model_dir.display().to_string(), "ridge": opts.ridge, "model_config": model.manifest.config}),
-        seed: model.manifest.seed,
+        config: serde_json::json!({"model": opts.model_dir.display().to_string(), "ridge": opts.ridge, "model_config": run.manifest.config}),
+        seed: run.manifest.seed,
         dataset: ds.summary(),
         inputs: &inputs,
         threads: opts.threads,

@@ -132,7 +132,7 @@ pub fn features(method: &str, ds: &Dataset, seed: u64, o: &CompareOptions, obser
 /// started).
 pub fn check_methods(methods: &[String]) -> Result<()> {
     if let Some(m) = methods.iter().find(|m| !METHODS.contains(&m.as_str())) {
-        return Err(UdllError::config(format!("--methods: '{m}' is not one of {}", METHODS.join(", "))));
+        return Err(UdllError::config(format!("methods: '{m}' is not one of {}", METHODS.join(", "))));
     }
     Ok(())
 }
@@ -143,7 +143,7 @@ pub fn check_methods(methods: &[String]) -> Result<()> {
 pub fn compare(ds: &Dataset, methods: &[String], seeds: u64, o: &CompareOptions, observer: &dyn Observer, results: &dyn Observer) -> Result<Vec<CompareRow>> {
     check_methods(methods)?;
     if ds.labels.is_none() {
-        return Err(UdllError::config("compare needs labels (a labelled dataset or --labels)"));
+        return Err(UdllError::config("compare needs labels (a labelled dataset)"));
     }
     let mut rows = Vec::new();
     for seed in 0..seeds {

@@ -9,7 +9,7 @@
 
 use crate::app::assign::DEFAULT_RIDGE;
 use crate::app::pipeline::{
-    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, checkpoint_meta, cluster_count,
+    Choice, Finetuned, Latent, Pretrained, RUN_ARTEFACTS, RunOptions, RunOutput, RunSummary, StageTimes, begin_output, checkpoint_meta, cluster_count,
     cluster_stage_choosing, finetune_stage, finish_run_dir, front_stage, pretrain_stage, prior_graph, sparse_stage,
 };
 use crate::cluster::assign_by_residual;
@@ -18,9 +18,7 @@ use crate::error::{Result, UdllError};
 use crate::graph::check_graph_size;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
-use crate::io::manifest::begin_output_dir;
-use crate::io::npy_out::write_npy_f32;
-use crate::io::write_atomic;
+use crate::io::npy_out::put_npy_f32;
 use crate::metrics::scores;
 use crate::model::udll::Method;
 use crate::model::udll::params::ValidUdllParams;
@@ -48,7 +46,7 @@ pub enum LandmarkChoice {
 /// `m` landmarks of `n` in the range the mode needs (2 to n).
 fn check_count(n: usize, m: usize) -> Result<()> {
     if m < 2 || m > n {
-        return Err(UdllError::config(format!("--landmarks: {m} landmarks for {n} images (2 to n)")));
+        return Err(UdllError::config(format!("{m} landmarks for {n} images (2 to n)")));
     }
     Ok(())
 }
@@ -143,14 +141,14 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     }
     crate::app::pipeline::check_finetune_memory(m)?;
     if opts.choice != Choice::default() {
-        return Err(UdllError::config("--landmarks does not combine with --auto-post or --restarts yet"));
+        return Err(UdllError::config("landmark mode does not combine with label-free choices (auto-post, restarts) yet"));
     }
     if params.method == Method::Edsc {
-        return Err(UdllError::config("--method edsc has no landmark mode: it clusters all n images at once"));
+        return Err(UdllError::config("EDSC has no landmark mode: it clusters all n images at once"));
     }
     params.front.check(ds.height, ds.width)?;
-    let out = &opts.out_dir;
-    begin_output_dir(out, RUN_ARTEFACTS)?;
+    let out = &opts.out;
+    begin_output(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
     let images = ds;
     let (seen, t_front) = front_stage(images, &params.front, out, observer)?;
@@ -167,14 +165,14 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let t1 = Instant::now();
     let latent_all = Latent::encode(&mut pretrained.ae, &x, n, 512);
     latent_all.check_alive("pretrained")?;
-    latent_all.save(&out.join("latent_pretrained.npy"))?;
+    latent_all.put(out, "latent_pretrained.npy")?;
     let idx = match how {
         LandmarkChoice::Uniform => choose_landmarks(n, m, params.seed)?,
         LandmarkChoice::KmeansPp => choose_landmarks_kmeanspp(&latent_all, m, params.seed, observer)?,
     };
     let mut csv = String::from("landmark,index\n");
     idx.iter().enumerate().for_each(|(j, i)| csv += &format!("{j},{i}\n"));
-    write_atomic(&out.join("landmarks.csv"), csv.as_bytes())?;
+    out.put("landmarks.csv", csv.as_bytes())?;
     let latent_l = Latent { values: rows(&latent_all.values, latent_all.d, &idx), n: m, d: latent_all.d };
     drop(latent_all);
     let drawn = match how {
@@ -184,7 +182,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     observer.line(&format!("[2/5] {m} landmarks ({drawn}, seed {}); prior graph among them", params.seed));
     let graph = if params.finetune.locality_weight > 0.0 { Some(prior_graph(&latent_l, params.graph_k)?) } else { None };
     if let Some(g) = &graph {
-        g.save(&out.join("graph.csv"))?;
+        out.put("graph.csv", g.to_csv().as_bytes())?;
     }
     let t_graph = t1.elapsed().as_secs_f64();
 
@@ -196,9 +194,9 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let meta = checkpoint_meta(&ds.name, m, params.input_scale, serde_json::json!({"finetune": params.finetune, "seed": params.seed, "landmarks": m}));
     let Finetuned { mut net, report, latent: fine_l, .. } = finetune_stage(pretrained.ae, &x_l, m, graph.as_ref(), f, meta.clone(), observer)?;
     drop(x_l);
-    Checkpoint::from_autoencoder(&net.ae, "finetuned", meta).save(&out.join("finetuned.ckpt"))?;
-    write_npy_f32(&out.join("coef.npy"), &net.se.coef.value, m, m)?;
-    write_atomic(&out.join("losses.csv"), report.to_csv().as_bytes())?;
+    out.put("finetuned.ckpt", &Checkpoint::from_autoencoder(&net.ae, "finetuned", meta).to_bytes())?;
+    put_npy_f32(out, "coef.npy", &net.se.coef.value, m, m)?;
+    out.put("losses.csv", report.to_csv().as_bytes())?;
     let t_ft = t2.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
@@ -214,7 +212,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
         Some(sparse) => {
             drop(coef);
             observer.line(&format!("[5/5] cluster all {n} fine-tuned codes: {}", sparse.describe()));
-            let (clustering, record, _) = sparse_stage(&latent_all, sparse, clusters, params.seed, ds.labels.clone(), out, observer)?;
+            let (clustering, record, _) = sparse_stage(&latent_all, sparse, clusters, params.seed, (ds.labels.clone(), ds.files.clone()), out, observer)?;
             (clustering.labels, serde_json::json!({"count": m, "choice": how}), Some(record))
         }
         None => {
@@ -224,11 +222,11 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
             for (j, &i) in idx.iter().enumerate() {
                 labels[i] = landmark_clustering.labels[j];
             }
-            write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref())?.as_bytes())?;
+            out.put("labels.csv", labels_csv(&labels, ds.labels.as_deref(), ds.files.as_deref())?.as_bytes())?;
             (labels, serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores}), None)
         }
     };
-    latent_all.save(&out.join("latent.npy"))?;
+    latent_all.put(out, "latent.npy")?;
     let t_cl = t3.elapsed().as_secs_f64();
 
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;

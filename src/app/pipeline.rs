@@ -22,8 +22,9 @@ use crate::graph::{PriorGraph, adaptive_neighbour_graph, check_graph_size};
 use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
-use crate::io::npy_out::{write_npy_f32, write_npy_vec};
-use crate::io::{write_atomic, write_json};
+use crate::io::npy_out::{put_npy_f32, put_npy_vec, write_npy_f32};
+use crate::io::sink::Sink;
+use crate::io::{json_bytes, write_atomic};
 use crate::metrics::{Scores, scores};
 use crate::model::autoencoder::{AeArch, ConvAutoencoder};
 use crate::model::pretrain::{PretrainReport, pretrain};
@@ -51,8 +52,9 @@ pub enum Start {
 /// What a run needs besides its params and data.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// The directory every artefact goes to.
-    pub out_dir: PathBuf,
+    /// Where every artefact goes: a directory ([`Sink::dir`]), or memory
+    /// ([`Sink::memory`]: nothing is written, and no manifest is made).
+    pub out: Sink,
     /// Where the starting autoencoder comes from.
     pub start: Start,
     /// Number of clusters; defaults to the number of label classes.
@@ -260,6 +262,11 @@ impl Latent {
     pub fn save(&self, path: &Path) -> Result<()> {
         write_npy_f32(path, &self.values, self.n, self.d)
     }
+
+    /// Put as the .npy artefact `name` of `out`.
+    pub fn put(&self, out: &Sink, name: &str) -> Result<()> {
+        put_npy_f32(out, name, &self.values, self.n, self.d)
+    }
 }
 
 /// A checkpoint header's provenance: the dataset and input scale every
@@ -339,13 +346,13 @@ impl Pretrained {
     /// (the pretraining settings only when they were pretrained here), and
     /// the per-epoch loss as `dir/pretrain_losses.csv` (epoch,loss: mean
     /// ½‖x − x̂‖² per image) when it was pretrained here.
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    pub fn save(&self, out: &Sink) -> Result<()> {
         if let Some(r) = &self.report {
             let mut csv = String::from("epoch,loss\n");
             for (i, l) in r.epoch_loss.iter().enumerate() {
                 csv += &format!("{},{l:e}\n", i + 1);
             }
-            write_atomic(&dir.join(Self::LOSSES), csv.as_bytes())?;
+            out.put(Self::LOSSES, csv.as_bytes())?;
         }
         let source = match &self.origin {
             Origin::Trained { record, seed } => serde_json::json!({"pretrain": record, "seed": seed}),
@@ -353,7 +360,7 @@ impl Pretrained {
             Origin::Reference(p) => serde_json::json!({"from_reference": p}),
         };
         let meta = checkpoint_meta(&self.dataset, self.n, self.input_scale, source);
-        Checkpoint::from_autoencoder(&self.ae, "autoencoder", meta).save(&dir.join(Self::FILE))
+        out.put(Self::FILE, &Checkpoint::from_autoencoder(&self.ae, "autoencoder", meta).to_bytes())
     }
 
     /// Save as a stand-alone checkpoint at `path` (`udll pretrain`): the
@@ -413,11 +420,11 @@ pub struct PriorGraphStage {
 }
 
 impl PriorGraphStage {
-    /// Save as `dir/latent_pretrained.npy` and `dir/graph.csv`.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        self.latent.save(&dir.join("latent_pretrained.npy"))?;
+    /// Save as `latent_pretrained.npy` and `graph.csv`.
+    pub fn save(&self, out: &Sink) -> Result<()> {
+        self.latent.put(out, "latent_pretrained.npy")?;
         if let Some(g) = &self.graph {
-            g.save(&dir.join("graph.csv"))?;
+            out.put("graph.csv", g.to_csv().as_bytes())?;
         }
         Ok(())
     }
@@ -477,13 +484,13 @@ impl Finetuned {
     pub const FILES: [&'static str; 4] = ["finetuned.ckpt", "coef.npy", "latent.npy", "losses.csv"];
 
     /// Save `finetuned.ckpt`, `coef.npy` (C, n × n), `latent.npy` and
-    /// `losses.csv` under `dir`.
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    /// `losses.csv`.
+    pub fn save(&self, out: &Sink) -> Result<()> {
         let n = self.net.se.n;
-        Checkpoint::from_autoencoder(&self.net.ae, "finetuned", self.meta.clone()).save(&dir.join("finetuned.ckpt"))?;
-        write_npy_f32(&dir.join("coef.npy"), &self.net.se.coef.value, n, n)?;
-        self.latent.save(&dir.join("latent.npy"))?;
-        write_atomic(&dir.join("losses.csv"), self.report.to_csv().as_bytes())
+        out.put("finetuned.ckpt", &Checkpoint::from_autoencoder(&self.net.ae, "finetuned", self.meta.clone()).to_bytes())?;
+        put_npy_f32(out, "coef.npy", &self.net.se.coef.value, n, n)?;
+        self.latent.put(out, "latent.npy")?;
+        out.put("losses.csv", self.report.to_csv().as_bytes())
     }
 }
 
@@ -527,17 +534,24 @@ pub struct Clustering {
     pub scores: Option<Scores>,
     /// The label-free choice, when one was asked for.
     pub selection: Option<Selection>,
+    /// Each sample's image file, when they came from an image folder.
+    pub files: Option<Vec<String>>,
 }
 
 impl Clustering {
-    /// Write `labels.csv` (index,predicted,true,matched) at `path`.
+    /// Write `labels.csv` (index,predicted,true,matched[,file]) at `path`.
     pub fn write_labels(&self, path: &Path) -> Result<()> {
-        write_atomic(path, labels_csv(&self.labels, self.truth.as_deref())?.as_bytes())
+        write_atomic(path, self.labels_csv()?.as_bytes())
     }
 
-    /// Save as `dir/labels.csv`.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        self.write_labels(&dir.join("labels.csv"))
+    /// The text of `labels.csv`.
+    pub fn labels_csv(&self) -> Result<String> {
+        labels_csv(&self.labels, self.truth.as_deref(), self.files.as_deref())
+    }
+
+    /// Save as `labels.csv`.
+    pub fn save(&self, out: &Sink) -> Result<()> {
+        out.put("labels.csv", self.labels_csv()?.as_bytes())
     }
 }
 
@@ -558,7 +572,7 @@ pub fn cluster_stage(
 }
 
 /// [`cluster_stage`] with label-free choices: the best setting of the
-/// post-processing grid by relative eigengap (`choice.auto_post`), or the
+/// post-processing grid by `choice.select_by` (`choice.auto_post`), or the
 /// given setting scored (`choice.score`). The truth is read only to score
 /// the result and each candidate for reporting, after the choice is made.
 #[allow(clippy::too_many_arguments)]
@@ -600,7 +614,7 @@ pub fn cluster_stage_choosing(
         let best = choice
             .select_by
             .best(&cands.iter().map(|c| c.score).collect::<Vec<_>>())
-            .ok_or_else(|| UdllError::Numeric("--auto-post: no candidate has a finite score".into()))?;
+            .ok_or_else(|| UdllError::Numeric("auto-post: no candidate has a finite score".into()))?;
         let rows = cands
             .iter()
             .enumerate()
@@ -617,7 +631,7 @@ pub fn cluster_stage_choosing(
     };
     drop(coef);
     let scores = report(&labels)?;
-    Ok(Clustering { labels, clusters, truth, scores, selection })
+    Ok(Clustering { labels, clusters, truth, scores, selection, files: None })
 }
 
 /// Artefacts in the order the manifest lists them (`candidates.csv` only
@@ -666,16 +680,16 @@ pub fn selection_record(sel: &Selection, choice: Choice, restarts: Option<serde_
 /// basis as `dir/scattering_basis.npy`, D × k, when there is one) and the
 /// dataset the network or EDSC sees instead of the pixels; for pixels,
 /// `ds` itself. Returns that dataset and the stage's seconds.
-pub fn front_stage<'a>(ds: &'a Dataset, front: &FrontEnd, dir: &Path, observer: &dyn Observer) -> Result<(Cow<'a, Dataset>, f64)> {
+pub fn front_stage<'a>(ds: &'a Dataset, front: &FrontEnd, out: &Sink, observer: &dyn Observer) -> Result<(Cow<'a, Dataset>, f64)> {
     let t0 = Instant::now();
     front.check(ds.height, ds.width)?;
     let Some(f) = front_features(ds, front, None, observer)? else { return Ok((Cow::Borrowed(ds), 0.0)) };
     if f.values.iter().any(|v| !v.is_finite()) {
         return Err(UdllError::NonFinite("the front end's features have NaN or infinite entries".into()));
     }
-    write_npy_f32(&dir.join("features.npy"), &f.values, f.n, f.d)?;
+    put_npy_f32(out, "features.npy", &f.values, f.n, f.d)?;
     if let Some(b) = &f.basis {
-        write_npy_f32(&dir.join("scattering_basis.npy"), &b.values, b.rows, b.cols)?;
+        put_npy_f32(out, "scattering_basis.npy", &b.values, b.rows, b.cols)?;
     }
     Ok((Cow::Owned(f.as_dataset(ds)), t0.elapsed().as_secs_f64()))
 }
@@ -685,7 +699,7 @@ pub fn cluster_count(ds: &Dataset, asked: Option<usize>) -> Result<usize> {
     let clusters = match (asked, ds.num_classes()) {
         (Some(k), _) => k,
         (None, Some(k)) => k,
-        (None, None) => return Err(UdllError::config("the dataset has no labels: give the number of clusters (--clusters)")),
+        (None, None) => return Err(UdllError::config("the dataset has no labels: give the number of clusters")),
     };
     if clusters < 2 || clusters > ds.n {
         return Err(UdllError::config(format!("{clusters} clusters for {} images", ds.n)));
@@ -717,12 +731,12 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     params.front.check(ds.height, ds.width)?;
     if let Some(sparse) = params.sparse.as_ref().filter(|_| opts.choice.auto_post || opts.choice.score) {
         return Err(UdllError::config(format!(
-            "--auto-post and label-free scores post-process a dense C; {} clusters its sparse codes directly (drop --self-expression or the choice flags)",
+            "auto-post and label-free scores post-process a dense C; {} clusters its sparse codes directly (drop the sparse self-expression or the label-free choice)",
             sparse.name()
         )));
     }
-    let out = &opts.out_dir;
-    begin_output_dir(out, RUN_ARTEFACTS)?;
+    let out = &opts.out;
+    begin_output(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
     let images = ds;
     let (seen, t_front) = front_stage(images, &params.front, out, observer)?;
@@ -761,13 +775,13 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     // Only C outlives fine-tuning: the network and C's gradient are freed
     // before the clustering's own n² buffers.
     let Finetuned { net, report, latent, .. } = finetuned;
-    let (clustering, sparse_record) = match &params.sparse {
+    let (mut clustering, sparse_record) = match &params.sparse {
         // The fine-tuned codes coded afresh by EnSC or SSC-OMP, beside the
         // learned C (saved in coef.npy, not clustered).
         Some(sparse) => {
             drop(net);
             observer.line(&format!("[4/4] cluster the fine-tuned codes: {}", sparse.describe()));
-            let (c, record, _) = sparse_stage(&latent, sparse, clusters, params.seed, ds.labels.clone(), out, observer)?;
+            let (c, record, _) = sparse_stage(&latent, sparse, clusters, params.seed, (ds.labels.clone(), ds.files.clone()), out, observer)?;
             (c, Some(record))
         }
         None => {
@@ -778,9 +792,10 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     };
     let latent = opts.keep_latents.then_some(latent);
     let t_cl = t3.elapsed().as_secs_f64();
+    clustering.files = ds.files.clone();
     clustering.save(out)?;
     if let Some(sel) = clustering.selection.as_ref().filter(|_| opts.choice.auto_post) {
-        write_atomic(&out.join("candidates.csv"), candidates_csv(&sel.candidates).as_bytes())?;
+        out.put("candidates.csv", candidates_csv(&sel.candidates).as_bytes())?;
     }
 
     let seconds = StageTimes { front: t_front, pretrain: t_pre, graph: t_graph, finetune: t_ft, cluster: t_cl, total: t0.elapsed().as_secs_f64() };
@@ -808,7 +823,10 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
 /// clustering's three f64 matrices: 44·n² bytes) when it exceeds the budget.
 pub fn check_edsc_memory(n: usize) -> Result<()> {
     let bytes = (n as u64).checked_mul(n as u64).and_then(|n2| n2.checked_mul(44));
-    crate::memory::check(bytes, &format!("EDSC's dense ridge on n = {n} samples (about 44·n² bytes; --self-expression ensc or omp holds nothing n × n)"))
+    crate::memory::check(
+        bytes,
+        &format!("EDSC's dense ridge on n = {n} samples (about 44·n² bytes; a sparse self-expression, EnSC or SSC-OMP, holds nothing n × n)"),
+    )
 }
 
 /// `--method edsc`: no network. The rows of `seen` (the front end's
@@ -828,7 +846,7 @@ fn run_edsc(
     observer: &dyn Observer,
 ) -> Result<RunOutput> {
     let (t0, t_front) = start;
-    let out = &opts.out_dir;
+    let out = &opts.out;
     let t2 = Instant::now();
     let (n, d) = (seen.n, seen.image_len());
     let features = Latent { values: seen.scaled_pixels(params.input_scale), n, d };
@@ -838,17 +856,18 @@ fn run_edsc(
     }
     observer.line(&format!("[2/3] EDSC self-expression: ridge, λ = {} × the mean squared norm, {n} samples of dimension {d}", params.edsc_lambda));
     let coef = crate::cluster::ridge_self_expression(&features.values, n, d, params.edsc_lambda)?;
-    write_npy_f32(&out.join("coef.npy"), &coef, n, n)?;
-    features.save(&out.join("latent.npy"))?;
+    put_npy_f32(out, "coef.npy", &coef, n, n)?;
+    features.put(out, "latent.npy")?;
     let t_se = t2.elapsed().as_secs_f64();
 
     let t3 = Instant::now();
     let p = &params.post;
     observer.line(&format!("[3/3] cluster: thrC ρ = {}, r = {}·{} + 1, power {}, {:?}", p.rho, p.dim, clusters, p.power, p.assign));
-    let clustering = cluster_stage_choosing(coef, n, clusters, CoefRegularizer::Plain, p, opts.choice, params.seed, seen.labels.clone(), observer)?;
+    let mut clustering = cluster_stage_choosing(coef, n, clusters, CoefRegularizer::Plain, p, opts.choice, params.seed, seen.labels.clone(), observer)?;
+    clustering.files = seen.files.clone();
     clustering.save(out)?;
     if let Some(sel) = clustering.selection.as_ref().filter(|_| opts.choice.auto_post) {
-        write_atomic(&out.join("candidates.csv"), candidates_csv(&sel.candidates).as_bytes())?;
+        out.put("candidates.csv", candidates_csv(&sel.candidates).as_bytes())?;
     }
     let t_cl = t3.elapsed().as_secs_f64();
     let summary = RunSummary::without_network(clustering, [t_front, t_se, t_cl], t0);
@@ -884,11 +903,11 @@ fn run_sparse(
     observer: &dyn Observer,
 ) -> Result<RunOutput> {
     let (t0, t_front) = start;
-    let out = &opts.out_dir;
+    let out = &opts.out;
     let (n, d) = (features.n, features.d);
     observer.line(&format!("[2/3] sparse self-expression: {}, {n} samples of dimension {d}", sparse.describe()));
-    let (clustering, record, times) = sparse_stage(&features, sparse, clusters, params.seed, seen.labels.clone(), out, observer)?;
-    features.save(&out.join("latent.npy"))?;
+    let (clustering, record, times) = sparse_stage(&features, sparse, clusters, params.seed, (seen.labels.clone(), seen.files.clone()), out, observer)?;
+    features.put(out, "latent.npy")?;
     let summary = RunSummary::without_network(clustering, [t_front, times.0, times.1], t0);
     let mut metrics = summary.metrics(params);
     metrics["self_expression"] = record;
@@ -906,8 +925,8 @@ pub(crate) fn sparse_stage(
     sparse: &SparseConfig,
     clusters: usize,
     seed: u64,
-    truth: Option<Vec<usize>>,
-    out: &Path,
+    (truth, files): (Option<Vec<usize>>, Option<Vec<String>>),
+    out: &Sink,
     observer: &dyn Observer,
 ) -> Result<(Clustering, serde_json::Value, (f64, f64))> {
     let (n, d) = (features.n, features.d);
@@ -919,9 +938,9 @@ pub(crate) fn sparse_stage(
     }
     let coef = code.coef;
     let as_i64 = |v: &[usize]| v.iter().map(|&x| x as i64).collect::<Vec<i64>>();
-    write_npy_vec(&out.join("coef_indptr.npy"), &as_i64(&coef.indptr))?;
-    write_npy_vec(&out.join("coef_indices.npy"), &as_i64(&coef.indices))?;
-    write_npy_vec(&out.join("coef_values.npy"), &coef.values)?;
+    put_npy_vec(out, "coef_indptr.npy", &as_i64(&coef.indptr))?;
+    put_npy_vec(out, "coef_indices.npy", &as_i64(&coef.indices))?;
+    put_npy_vec(out, "coef_values.npy", &coef.values)?;
     let t_code = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -931,7 +950,7 @@ pub(crate) fn sparse_stage(
         observer.line(&format!("note: Lanczos stopped at {} steps before every eigenpair met its tolerance", sc.lanczos_steps));
     }
     let scores = truth.as_deref().map(|t| scores(&sc.labels, t)).transpose()?;
-    let clustering = Clustering { labels: sc.labels, clusters, truth, scores, selection: None };
+    let clustering = Clustering { labels: sc.labels, clusters, truth, scores, selection: None, files };
     clustering.save(out)?;
     let record = serde_json::json!({
         "solver": sparse.name(),
@@ -945,11 +964,21 @@ pub(crate) fn sparse_stage(
     Ok((clustering, record, (t_code, t1.elapsed().as_secs_f64())))
 }
 
-/// Write a run directory's `metrics.json`, then its manifest over
+/// Start writing a run's output: a directory is marked incomplete and
+/// cleared of an earlier run's `artefacts` ([`begin_output_dir`]); memory
+/// needs nothing.
+pub fn begin_output(out: &Sink, artefacts: &[&str]) -> Result<()> {
+    match out.path() {
+        Some(dir) => begin_output_dir(dir, artefacts),
+        None => Ok(()),
+    }
+}
+
+/// Write a run's `metrics.json`, then, for a directory, its manifest over
 /// `artefacts` (which completes the directory).
 pub fn finish_run_dir(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, metrics: &serde_json::Value, artefacts: &[&str]) -> Result<()> {
-    let out = &opts.out_dir;
-    write_json(&out.join("metrics.json"), metrics)?;
+    opts.out.put("metrics.json", &json_bytes(Path::new("metrics.json"), metrics)?)?;
+    let Some(out) = opts.out.path() else { return Ok(()) };
     let facts = RunFacts {
         command: &opts.command,
         config: serde_json::to_value(params).expect("params serialise"),

@@ -249,11 +249,17 @@ fn selection_section(cols: &[(String, Vec<f64>)], metrics: &serde_json::Value) -
         .collect();
     s = s.table(&["restart", "ρ", "d", "power", "relative eigengap", "1 − Ncut/K", "agreement", "ACC (reported only)", ""], rows);
     if let Some(a) = acc.filter(|a| a.iter().all(|v| v.is_finite())) {
-        let pts: Vec<(f64, f64)> = gap.iter().copied().zip(a.iter().copied()).collect();
+        // The x axis is the score that decided.
+        let (key, key_name) = if key.iter().all(|v| v.is_finite()) && by == "agreement" {
+            (key, "agreement with the other candidates (label-free)")
+        } else {
+            (gap, "relative eigengap (label-free)")
+        };
+        let pts: Vec<(f64, f64)> = key.iter().copied().zip(a.iter().copied()).collect();
         let groups: Vec<usize> = col("restart").map_or(vec![0; gap.len()], |r| r.iter().map(|&v| v as usize).collect());
         s = s.figures(vec![svg(
             "selection",
-            scatter("Every candidate: score against accuracy", "relative eigengap (label-free)", "ACC (labels)", &pts, &groups)?,
+            scatter("Every candidate: score against accuracy", key_name, "ACC (labels)", &pts, &groups)?,
             "Each candidate's label-free score against its accuracy, coloured by restart: where the highest score is not the highest accuracy, the score chose wrong.".into(),
         )]);
     }
@@ -649,6 +655,7 @@ fn scattering_section(ds: &Dataset, pred: &[usize], clusters: usize, sf: &Scatte
         n: chosen.len(),
         pixels: chosen.iter().flat_map(|&i| ds.pixels[i * ds.image_len()..][..ds.image_len()].iter().copied()).collect(),
         labels: None,
+        files: None,
         ..ds.clone()
     };
     let maps = crate::features::scattering::scatter(&sub, &sf.transform, &crate::progress::Silent)?;

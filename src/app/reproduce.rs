@@ -10,6 +10,7 @@ use crate::app::pipeline::{RunOptions, Start, run};
 use crate::data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
 use crate::error::{Result, UdllError};
 use crate::eval::{edsc_labels, kmeans_labels};
+use crate::io::sink::Sink;
 use crate::io::write_atomic;
 use crate::metrics::scores;
 use crate::model::udll::params::{Method, ValidUdllParams};
@@ -283,7 +284,7 @@ pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Ob
                 Ok(())
             };
             let run_opts = |dir: &str, start: Start| RunOptions {
-                out_dir: base.join(dir),
+                out: Sink::dir(base.join(dir)),
                 start,
                 clusters: Some(k),
                 threads: o.threads,

@@ -11,12 +11,10 @@
 //! `candidates.csv` (every restart and its scores) and a `metrics.json`
 //! that says which was chosen and why.
 
-use crate::app::pipeline::{CandidateRow, Choice, RUN_ARTEFACTS, RunOptions, RunOutput, StageTimes, finish_run_dir, run, selection_record};
+use crate::app::pipeline::{CandidateRow, Choice, RUN_ARTEFACTS, RunOptions, RunOutput, StageTimes, begin_output, finish_run_dir, run, selection_record};
 use crate::cluster::{SelectBy, SelectionScore, agreement};
 use crate::data::Dataset;
 use crate::error::{Result, UdllError};
-use crate::io::manifest::begin_output_dir;
-use crate::io::write_atomic;
 use crate::model::udll::params::ValidUdllParams;
 use crate::progress::Observer;
 use std::path::Path;
@@ -31,9 +29,7 @@ pub fn restart_seed(seed: u64, r: usize) -> Result<u64> {
         return Ok(seed);
     }
     if r >= MAX_RESTARTS || seed >= 1 << 52 {
-        return Err(UdllError::config(format!(
-            "--restarts: restart {r} of seed {seed} has no derived seed (at most {MAX_RESTARTS} restarts, seeds below 2^52)"
-        )));
+        return Err(UdllError::config(format!("restarts: restart {r} of seed {seed} has no derived seed (at most {MAX_RESTARTS} restarts, seeds below 2^52)")));
     }
     Ok((1 << 62) | (seed << 10) | r as u64)
 }
@@ -47,13 +43,13 @@ fn restart_dir(r: usize) -> String {
 /// module documentation). With one restart this is [`run`].
 pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, restarts: usize, observer: &dyn Observer) -> Result<RunOutput> {
     if restarts == 0 || restarts > MAX_RESTARTS {
-        return Err(UdllError::config(format!("--restarts must be 1 to {MAX_RESTARTS} (got {restarts})")));
+        return Err(UdllError::config(format!("restarts must be 1 to {MAX_RESTARTS} (got {restarts})")));
     }
     if restarts == 1 {
         return run(ds, params, opts, observer);
     }
     let seeds = (0..restarts).map(|r| restart_seed(params.seed, r)).collect::<Result<Vec<_>>>()?;
-    let out = &opts.out_dir;
+    let out = &opts.out;
     let mut names: Vec<String> = RUN_ARTEFACTS.iter().map(|s| s.to_string()).collect();
     for r in 0..restarts {
         // Each restart's own manifest records its path and threads, so it
@@ -61,7 +57,7 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
         names.extend(RUN_ARTEFACTS.iter().map(|a| format!("{}/{a}", restart_dir(r))));
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    begin_output_dir(out, &names)?;
+    begin_output(out, &names)?;
 
     let mut outputs = Vec::with_capacity(restarts);
     for (r, &seed) in seeds.iter().enumerate() {
@@ -70,7 +66,7 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
         p.seed = seed;
         let p = p.check()?;
         let o = RunOptions {
-            out_dir: out.join(restart_dir(r)),
+            out: out.join(&restart_dir(r)),
             command: Vec::new(),
             keep_latents: false,
             choice: Choice { score: true, ..opts.choice },
@@ -86,7 +82,7 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
         .map(|(o, &a)| o.summary.selection.as_ref().map(|s| SelectionScore { agreement: Some(a), ..s.score }).expect("restarts are scored"))
         .collect();
     let by = opts.choice.select_by;
-    let best = by.best(&scores).ok_or_else(|| UdllError::Numeric("--restarts: no restart has a finite score".into()))?;
+    let best = by.best(&scores).ok_or_else(|| UdllError::Numeric("restarts: no restart has a finite score".into()))?;
     let what = match by {
         SelectBy::Eigengap => format!("the highest relative eigengap, {:.4}", scores[best].eigengap),
         SelectBy::Agreement => format!("the highest agreement with the others, {:.4}", agree[best]),
@@ -94,12 +90,10 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
     observer.line(&format!("restarts: restart {} (seed {}) has {what}", best + 1, seeds[best]));
 
     // The chosen restart's artefacts become the run's.
-    let chosen_dir = out.join(restart_dir(best));
+    let chosen_dir = out.join(&restart_dir(best));
     for name in RUN_ARTEFACTS.iter().filter(|n| !matches!(**n, "candidates.csv" | "metrics.json")) {
-        let from = chosen_dir.join(name);
-        if from.exists() {
-            let bytes = std::fs::read(&from).map_err(|e| UdllError::io(&from, e))?;
-            write_atomic(&out.join(name), &bytes)?;
+        if let Some(bytes) = chosen_dir.get(name)? {
+            out.put(name, &bytes)?;
         }
     }
     let (seeds_ref, agree_ref, auto_post) = (&seeds, &agree, opts.choice.auto_post);
@@ -120,7 +114,7 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
             })
         })
         .collect();
-    write_atomic(&out.join("candidates.csv"), crate::app::pipeline::candidates_csv(&rows).as_bytes())?;
+    out.put("candidates.csv", crate::app::pipeline::candidates_csv(&rows).as_bytes())?;
 
     let mut summary = outputs.swap_remove(best).summary;
     let times: Vec<&StageTimes> = outputs.iter().map(|o| &o.summary.seconds).chain(std::iter::once(&summary.seconds)).collect();
@@ -135,9 +129,9 @@ pub fn run_restarts(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, r
     };
     let mut sel = summary.selection.take().expect("restarts are scored");
     sel.candidates = rows;
-    let metrics_path = chosen_dir.join("metrics.json");
-    let mut metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics_path).map_err(|e| UdllError::io(&metrics_path, e))?)
-        .map_err(|e| UdllError::format(&metrics_path, e.to_string()))?;
+    let metrics_path = Path::new(&chosen_dir.describe()).join("metrics.json");
+    let bytes = chosen_dir.get("metrics.json")?.ok_or_else(|| UdllError::format(&metrics_path, "missing"))?;
+    let mut metrics: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| UdllError::format(&metrics_path, e.to_string()))?;
     let restart_facts = serde_json::json!({
         "count": restarts, "chosen": best, "chosen_seed": seeds[best], "seeds": seeds,
         "eigengaps": scores.iter().map(|s| s.eigengap).collect::<Vec<_>>(),

@@ -56,17 +56,29 @@ impl SelectBy {
         }
     }
 
+    /// The score's name in words ("relative eigengap", "agreement").
+    pub fn score_name(self) -> &'static str {
+        match self {
+            SelectBy::Eigengap => "relative eigengap",
+            SelectBy::Agreement => "agreement",
+        }
+    }
+
+    /// The value of this rule's score (missing when it was not computed).
+    pub fn value(self, s: &SelectionScore) -> Option<f64> {
+        match self {
+            SelectBy::Eigengap => Some(s.eigengap),
+            SelectBy::Agreement => s.agreement,
+        }
+    }
+
     /// The index of the best of `scores` by this rule (the first on ties;
     /// NaN and missing never win).
     pub fn best(self, scores: &[SelectionScore]) -> Option<usize> {
-        let value = |s: &SelectionScore| match self {
-            SelectBy::Eigengap => Some(s.eigengap),
-            SelectBy::Agreement => s.agreement,
-        };
         scores
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| value(s).filter(|v| v.is_finite()).map(|v| (i, v)))
+            .filter_map(|(i, s)| self.value(s).filter(|v| v.is_finite()).map(|v| (i, v)))
             .fold(None, |best, (i, v)| match best {
                 Some((_, b)) if b >= v => best,
                 _ => Some((i, v)),
@@ -218,7 +230,7 @@ pub fn auto_post(
 ) -> Result<Vec<PostCandidate>> {
     let settings = grid.settings(base);
     if settings.is_empty() {
-        return Err(UdllError::config("--auto-post: the grid is empty"));
+        return Err(UdllError::config("auto-post: the grid is empty"));
     }
     for s in &settings {
         s.validate()?;

@@ -27,7 +27,7 @@ macro_rules! cli_args {
     };
     (@acc $metas:tt $name:ident [$($body:tt)*] [data $(, $rest:ident)*]) => {
         cli_args!(@acc $metas $name [$($body)*
-            /// dataset file (.mat or .npy)
+            /// dataset: a .mat or .npy file, or a folder of images (PNG, JPEG, BMP, TIFF, PGM; read recursively in sorted path order)
             #[argh(option)]
             pub(crate) data: Option<PathBuf>,
             /// labels as a 1-D integer .npy file (for .npy images)
@@ -43,9 +43,18 @@ macro_rules! cli_args {
             /// label variable in a MAT-file (default: guessed, e.g. gnd)
             #[argh(option)]
             pub(crate) labels_var: Option<String>,
-            /// image size HxW when the images are not square (e.g. 48x42)
+            /// image size HxW when the images are not square (e.g. 48x42); for an image folder, the size every image is resized to (triangle filter)
             #[argh(option)]
             pub(crate) image_size: Option<String>,
+            /// image folders: read RGB (default: grey)
+            #[argh(switch)]
+            pub(crate) rgb: bool,
+            /// image folders: each file's first-level sub-folder is its class (the ImageFolder convention)
+            #[argh(switch)]
+            pub(crate) labels_from_folders: bool,
+            /// image folders: leave out files that cannot be decoded, listing them (default: stop with an error naming the file)
+            #[argh(switch)]
+            pub(crate) skip_unreadable: bool,
         ] [$($rest),*]);
     };
     (@acc $metas:tt $name:ident [$($body:tt)*] [synthetic $(, $rest:ident)*]) => {
@@ -184,7 +193,23 @@ macro_rules! cli_args {
 /// Gather a command's `data` (and `synthetic`) flag group into [`DataFlags`].
 macro_rules! data_flags {
     ($a:expr) => {
-        DataFlags { data: &$a.data, images_var: &$a.images_var, labels_var: &$a.labels_var, labels: &$a.labels, image_size: &$a.image_size }
+        DataFlags { data: &$a.data, labels: &$a.labels, ..read_flags!($a) }
+    };
+}
+
+/// The `read` flag group of a command as [`DataFlags`] without a data file.
+macro_rules! read_flags {
+    ($a:expr) => {
+        DataFlags {
+            data: &None,
+            images_var: &$a.images_var,
+            labels_var: &$a.labels_var,
+            labels: &None,
+            image_size: &$a.image_size,
+            rgb: $a.rgb,
+            labels_from_folders: $a.labels_from_folders,
+            skip_unreadable: $a.skip_unreadable,
+        }
     };
 }
 
@@ -195,6 +220,9 @@ pub struct DataFlags<'a> {
     pub labels_var: &'a Option<String>,
     pub labels: &'a Option<PathBuf>,
     pub image_size: &'a Option<String>,
+    pub rgb: bool,
+    pub labels_from_folders: bool,
+    pub skip_unreadable: bool,
 }
 
 impl DataFlags<'_> {
@@ -204,6 +232,9 @@ impl DataFlags<'_> {
             labels_var: self.labels_var.clone(),
             labels_file: self.labels.clone(),
             image_size: self.image_size.as_deref().map(parse_image_size).transpose()?,
+            rgb: self.rgb,
+            labels_from_folders: self.labels_from_folders,
+            skip_unreadable: self.skip_unreadable,
         })
     }
 

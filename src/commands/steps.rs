@@ -5,8 +5,9 @@
 use super::*;
 use argh::FromArgs;
 use udll::app::pipeline::{Choice, Finetuned, Latent, RunOptions, Start, check_fits, checkpoint_meta, cluster_stage, finetune_stage, prior_graph};
+use udll::app::plan::{Plan, run_planned};
 use udll::app::report::write_report;
-use udll::app::select::run_restarts;
+use udll::io::Sink;
 use udll::io::manifest::begin_output_dir;
 use udll::io::npy_out::read_npy_matrix;
 use udll::{Checkpoint, PriorGraph, preset, pretrain_stage};
@@ -24,7 +25,7 @@ cli_args! {
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {
-    let flags = DataFlags { data: &None, images_var: &a.images_var, labels_var: &a.labels_var, labels: &None, image_size: &a.image_size };
+    let flags = read_flags!(a);
     print!("{}", udll::app::describe::describe_file(&a.file, &flags.options()?)?);
     Ok(())
 }
@@ -103,6 +104,7 @@ pub fn pretrain(a: PretrainArgs) -> Result<()> {
     let params = params.check()?;
     let data = data_flags!(a);
     let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.seed)?;
+    note_folder(&ds, &obs);
     let x = ds.scaled_pixels(params.input_scale);
     obs.line(&format!("pretrain: {} images, {}", ds.n, udll::app::pipeline::arch_for(&params, &ds).describe()));
     let pretrained = pretrain_stage(&ds, &params, &Start::Pretrain, &x, &obs)?;
@@ -215,10 +217,6 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     println!("features: {} × {} ({}) in {seconds:.1}s ({:.0} images/s) → {}", f.n, f.d, front.describe(), f.n as f64 / seconds.max(1e-9), a.out.display());
     Ok(())
 }
-
-/// The landmarks of `udll run` when the dense path would not fit (fewer
-/// when 40·M² bytes would not fit either).
-const LANDMARKS_WHEN_DENSE_DOES_NOT_FIT: usize = 2000;
 
 cli_args! {
     #[derive(FromArgs)]
@@ -348,6 +346,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     let params = resolve_run_params(&a)?;
     let data = data_flags!(a);
     let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.seed)?;
+    note_folder(&ds, &obs);
     let mut inputs = data.inputs();
     let start = match (&a.pretrained, &a.reference) {
         (Some(_), Some(_)) => return Err(UdllError::config("give either --pretrained or --reference, not both")),
@@ -377,41 +376,20 @@ pub fn run(a: RunArgs) -> Result<()> {
     let command = std::env::args().collect();
     let select_by = a.select_by.as_deref().map(|s| parse_enum(s, "--select-by", "eigengap, agreement")).transpose()?.unwrap_or_default();
     let choice = Choice { auto_post: a.auto_post, score: false, select_by };
-    let opts = RunOptions { out_dir: a.out.clone(), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, choice };
-    let landmarks = match a.landmarks {
-        Some(m) => Some(m),
-        // EDSC clusters all n at once (and checks its own memory): a
-        // sparse self-expression is its way past one n × n matrix.
-        None if params.method == Method::Edsc => None,
-        None => match udll::app::pipeline::check_finetune_memory(ds.n) {
-            Ok(()) => None,
-            Err(e) => {
-                // Fine-tuning holds 16·M² bytes and the clustering 24·M².
-                let fits = ((udll::memory::budget()? / 40) as f64).sqrt() as usize;
-                let m = LANDMARKS_WHEN_DENSE_DOES_NOT_FIT.min(ds.n).min(fits);
-                obs.line(&format!("landmark mode with {m} landmarks (--landmarks to choose): the dense path does not fit ({e})"));
-                Some(m)
-            }
-        },
-    };
-    if landmarks.is_none() && a.landmark_choice.is_some() {
-        return Err(UdllError::config("--landmark-choice needs landmark mode (--landmarks M)"));
-    }
-    let s = match landmarks {
-        Some(m) => {
-            let how = a.landmark_choice.as_deref().map(|s| parse_enum(s, "--landmark-choice", "kmeans-pp, uniform")).transpose()?.unwrap_or_default();
-            udll::app::landmarks::run_landmarks(&ds, &params, &opts, m, how, &obs)?.summary
-        }
-        None => run_restarts(&ds, &params, &opts, a.restarts, &obs)?.summary,
-    };
+    let opts = RunOptions { out: Sink::dir(&a.out), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, choice };
+    let how = a.landmark_choice.as_deref().map(|s| parse_enum(s, "--landmark-choice", "kmeans-pp, uniform")).transpose()?;
+    let plan = Plan { landmarks: a.landmarks, landmark_choice: how, restarts: a.restarts };
+    let s = run_planned(&ds, &params, &opts, &plan, &obs)?.summary;
     if let Some(sel) = &s.selection {
         let p = &sel.post;
+        let by = select_by;
         obs.line(&format!(
-            "chosen without labels: ρ = {}, d = {}, power = {} (relative eigengap {:.4}, of {} candidates)",
+            "chosen without labels: ρ = {}, d = {}, power = {} ({} {:.4}, of {} candidates)",
             p.rho,
             p.dim,
             p.power,
-            sel.score.eigengap,
+            by.score_name(),
+            by.value(&sel.score).unwrap_or(f64::NAN),
             sel.candidates.len()
         ));
     }
@@ -650,7 +628,7 @@ pub fn finetune(a: FinetuneArgs) -> Result<()> {
     let meta = checkpoint_meta(&ds.name, ds.n, scale, serde_json::json!({"finetune": params.finetune, "method": params.method}));
     begin_output_dir(&a.out, &Finetuned::FILES)?;
     let finetuned = finetune_stage(ae, &x, ds.n, graph.as_ref(), &params.finetune, meta, &obs)?;
-    finetuned.save(&a.out)?;
+    finetuned.save(&Sink::dir(&a.out))?;
     let inputs: Vec<PathBuf> = std::iter::once(a.checkpoint.clone()).chain(a.graph.iter().cloned()).chain(data.inputs()).collect();
     manifest(&params.finetune_part(), a.seed, ds.summary(), &inputs, &a.out, true, &Finetuned::FILES)?;
     let last = finetuned.report.epochs.last().map(|t| t.total()).unwrap_or(f64::NAN);
@@ -691,6 +669,7 @@ pub fn assign(a: AssignArgs) -> Result<()> {
     let obs = Stderr::new(a.quiet);
     let data = data_flags!(a);
     let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.synthetic_seed)?;
+    note_folder(&ds, &obs);
     let opts = udll::app::assign::AssignOptions {
         model_dir: a.model.clone(),
         out_dir: a.out.clone(),
@@ -718,4 +697,11 @@ pub fn assign(a: AssignArgs) -> Result<()> {
         obs.line(&format!("report: {} ({} figures)", r.path.display(), r.figures));
     }
     Ok(())
+}
+
+/// What reading an image folder did (the files read, resized, skipped).
+fn note_folder(ds: &udll::Dataset, obs: &dyn udll::Observer) {
+    if ds.files.is_some() {
+        ds.notes.iter().for_each(|n| obs.line(&format!("{}: {n}", ds.name)));
+    }
 }

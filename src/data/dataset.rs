@@ -36,6 +36,8 @@ pub struct Dataset {
     /// transposed picture for square images), and the network is trained
     /// on that order; only pictures for people are turned back.
     pub column_major_picture: bool,
+    /// Each image's file, relative to the folder read (image folders only).
+    pub files: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -86,6 +88,44 @@ impl Dataset {
     /// row-major, channel fastest (see [`Dataset::column_major_picture`]).
     pub fn picture(&self, i: usize) -> Vec<f32> {
         picture_of(&self.pixels[i * self.image_len()..][..self.image_len()], self.height, self.width, self.channels, self.column_major_picture)
+    }
+
+    /// A dataset from an array of images: (n, height, width) for grey,
+    /// (n, height, width, channels) for colour, in any memory layout;
+    /// values in [0, 1], or 0..255 (divided by 255, as the file readers
+    /// do). `labels`, when given, are one class per image, any integers
+    /// (mapped to 0..K−1 in sorted order).
+    pub fn from_array(name: &str, images: ndarray::ArrayViewD<'_, f32>, labels: Option<&[i64]>) -> Result<Dataset> {
+        let (n, h, w, c) = match *images.shape() {
+            [n, h, w] => (n, h, w, 1),
+            [n, h, w, c] => (n, h, w, c),
+            ref s => return Err(UdllError::shape(format!("images of shape {s:?}: expected (n, height, width) or (n, height, width, channels)"))),
+        };
+        let mut pixels: Vec<f32> = images.iter().copied().collect();
+        let mut notes = vec![format!("{n} images of {h} × {w} × {c} from an array")];
+        if let Some(note) = normalise_pixels(&mut pixels, false, name)? {
+            notes.push(note);
+        }
+        let labels = match labels {
+            Some(l) if l.len() != n => return Err(UdllError::shape(format!("{name}: {} labels for {n} images", l.len()))),
+            Some(l) => Some(labels_from_values(&l.iter().map(|&v| v as f64).collect::<Vec<_>>(), name)?),
+            None => None,
+        };
+        let ds = Dataset {
+            name: name.to_string(),
+            n,
+            height: h,
+            width: w,
+            channels: c,
+            pixels,
+            labels,
+            source: None,
+            notes,
+            column_major_picture: false,
+            files: None,
+        };
+        ds.validate()?;
+        Ok(ds)
     }
 
     /// Pixels multiplied by `scale` (a preset's input scale: the references
@@ -178,7 +218,7 @@ pub fn resolve_image_size(d: usize, given: Option<(usize, usize)>, path: &Path) 
                 // The cropped Extended Yale B release (YaleBCrop025.mat).
                 Ok((48, 42))
             } else {
-                Err(UdllError::format(path, format!("{d} pixels per image is not a square; give the image size (e.g. --image-size 48x42)")))
+                Err(UdllError::format(path, format!("{d} pixels per image is not a square; give the image size (height × width, e.g. 48x42)")))
             }
         }
     }

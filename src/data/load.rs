@@ -2,6 +2,7 @@
 //! guessed), NPY arrays, and the layout conventions of the common releases.
 
 use crate::data::dataset::{Dataset, labels_from_values, normalise_pixels, resolve_image_size};
+use crate::data::folder::{FolderOptions, load_folder};
 use crate::data::mat::{MatVar, read_mat};
 use crate::data::npy::{read_npy_images, read_npy_labels};
 use crate::error::{Result, UdllError};
@@ -21,12 +22,36 @@ pub struct LoadOptions {
     pub labels_var: Option<String>,
     /// Labels from a separate file (NPY), e.g. for an NPY image array.
     pub labels_file: Option<PathBuf>,
-    /// Image height × width; inferred as square when None.
+    /// Image height × width; inferred as square when None. For an image
+    /// folder, the size every image is resized to.
     pub image_size: Option<(usize, usize)>,
+    /// Image folders: read RGB instead of grey.
+    pub rgb: bool,
+    /// Image folders: the first-level sub-folder names are the classes.
+    pub labels_from_folders: bool,
+    /// Image folders: leave out (and list) files that cannot be decoded.
+    pub skip_unreadable: bool,
 }
 
-/// Read a dataset from a `.mat` or `.npy` file.
+/// Read a dataset from a `.mat` or `.npy` file, or an image folder
+/// ([`crate::data::folder`]).
 pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    if path.is_dir() {
+        if opts.images_var.is_some() || opts.labels_var.is_some() || opts.labels_file.is_some() {
+            return Err(UdllError::config(format!(
+                "{}: an image folder has no variables or label file; its classes can come from its sub-folders",
+                path.display()
+            )));
+        }
+        let fo = FolderOptions { size: opts.image_size, rgb: opts.rgb, labels_from_folders: opts.labels_from_folders, skip_unreadable: opts.skip_unreadable };
+        let mut ds = load_folder(path, &fo)?;
+        ds.source = Some(path.to_path_buf());
+        ds.validate()?;
+        return Ok(ds);
+    }
+    if opts.rgb || opts.labels_from_folders || opts.skip_unreadable {
+        return Err(UdllError::config(format!("{}: RGB, labels from folders and skipping unreadable files apply to image folders only", path.display())));
+    }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let mut ds = match ext.as_str() {
         "mat" => load_mat(path, opts)?,
@@ -64,7 +89,7 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         let have: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
         UdllError::format(
             path,
-            format!("no image variable found (tried {}; the file has: {}); name it with --images-var", IMAGE_VAR_GUESSES.join(", "), have.join(", ")),
+            format!("no image variable found (tried {}; the file has: {}); name the images variable", IMAGE_VAR_GUESSES.join(", "), have.join(", ")),
         )
     })?;
     let mut labels_var = find_var(&vars, &opts.labels_var, LABEL_VAR_GUESSES, "label", path, Some(&images.name))?;
@@ -146,7 +171,7 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     if let Some(f) = &opts.labels_file {
         labels = Some(read_npy_labels(f, n)?);
     }
-    Ok(Dataset { name, n, height: h, width: w, channels: 1, pixels, labels, source: None, notes, column_major_picture: column_major })
+    Ok(Dataset { name, n, height: h, width: w, channels: 1, pixels, labels, source: None, notes, column_major_picture: column_major, files: None })
 }
 
 fn load_npy(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
@@ -160,5 +185,5 @@ fn load_npy(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         None => None,
     };
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("dataset").to_string();
-    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes, column_major_picture: false })
+    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes, column_major_picture: false, files: None })
 }

@@ -126,6 +126,7 @@ pub fn generate(spec: &SyntheticSpec) -> Result<Dataset> {
         labels: Some(labels),
         source: None,
         column_major_picture: false,
+        files: None,
         notes: vec![format!("built-in synthetic dataset: {} objects × {} poses, {s}×{s}, seed {}", spec.objects, spec.poses, spec.seed)],
     })
 }

@@ -135,6 +135,7 @@ impl Features {
             source: ds.source.clone(),
             notes,
             column_major_picture: ds.column_major_picture,
+            files: ds.files.clone(),
         }
     }
 }

@@ -23,8 +23,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Write `value` as pretty JSON and a newline to `path` atomically.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    write_atomic(path, &json_bytes(path, value)?)
+}
+
+/// `value` as pretty JSON and a newline, the bytes [`write_json`] writes
+/// (`path` names it in an error).
+pub fn json_bytes(path: &Path, value: &impl serde::Serialize) -> Result<Vec<u8>> {
     let text = serde_json::to_string_pretty(value).map_err(|e| UdllError::format(path, format!("does not serialise as JSON: {e}")))?;
-    write_atomic(path, format!("{text}\n").as_bytes())
+    Ok(format!("{text}\n").into_bytes())
 }
 
 /// The path a write to `path` replaces: `path` itself, or the file a

@@ -8,20 +8,32 @@ use crate::error::{Result, UdllError};
 use std::path::Path;
 
 /// The CSV text of predicted labels, with the true and the matched ones
-/// when the true ones are known.
-pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>) -> Result<String> {
-    let mut s = String::from("index,predicted,true,matched\n");
-    match truth {
-        Some(t) => {
-            let matched = crate::metrics::matched_labels(pred, t)?;
-            for (i, (p, m)) in pred.iter().zip(matched).enumerate() {
-                let m = m.map_or(String::new(), |c| c.to_string());
-                s += &format!("{i},{p},{},{m}\n", t[i]);
-            }
+/// when the true ones are known, and a last `file` column naming each
+/// sample's image file when they came from an image folder (quoted as
+/// RFC 4180 says when a name holds a comma, a quote or a line break).
+pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>, files: Option<&[String]>) -> Result<String> {
+    if let Some(f) = files.filter(|f| f.len() != pred.len()) {
+        return Err(UdllError::shape(format!("{} file names for {} labels", f.len(), pred.len())));
+    }
+    let mut s = String::from(if files.is_some() { "index,predicted,true,matched,file\n" } else { "index,predicted,true,matched\n" });
+    let matched = truth.map(|t| crate::metrics::matched_labels(pred, t)).transpose()?;
+    for (i, p) in pred.iter().enumerate() {
+        match (truth, &matched) {
+            (Some(t), Some(m)) => s += &format!("{i},{p},{},{}", t[i], m[i].map_or(String::new(), |c| c.to_string())),
+            _ => s += &format!("{i},{p},,"),
         }
-        None => pred.iter().enumerate().for_each(|(i, p)| s += &format!("{i},{p},,\n")),
+        if let Some(f) = files {
+            s.push(',');
+            s += &csv_field(&f[i]);
+        }
+        s.push('\n');
     }
     Ok(s)
+}
+
+/// A CSV field, quoted when it must be.
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() }
 }
 
 /// The `true` column of a labels CSV at `path`, which must hold `n` rows.
@@ -50,6 +62,12 @@ pub fn read_true_labels(path: &Path, n: usize) -> Result<Vec<usize>> {
 /// true ones None when that column is empty in every row).
 pub fn read_labels_csv(path: &Path) -> Result<(Vec<usize>, Option<Vec<usize>>)> {
     let text = std::fs::read_to_string(path).map_err(|e| UdllError::io(path, e))?;
+    parse_labels_csv(path, &text)
+}
+
+/// [`read_labels_csv`] on the text of a `labels.csv` (`path` names it in
+/// errors).
+pub fn parse_labels_csv(path: &Path, text: &str) -> Result<(Vec<usize>, Option<Vec<usize>>)> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
     let column = |name: &str| header.iter().position(|h| *h == name).ok_or_else(|| UdllError::format(path, format!("no `{name}` column in the header")));
@@ -84,15 +102,23 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("udll-labels-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("labels.csv");
-        std::fs::write(&p, labels_csv(&[2, 0, 1], Some(&[0, 1, 1])).unwrap()).unwrap();
+        std::fs::write(&p, labels_csv(&[2, 0, 1], Some(&[0, 1, 1]), None).unwrap()).unwrap();
         assert_eq!(read_true_labels(&p, 3).unwrap(), [0, 1, 1]);
         assert!(read_true_labels(&p, 4).is_err(), "row count is checked");
         assert_eq!(read_labels_csv(&p).unwrap(), (vec![2, 0, 1], Some(vec![0, 1, 1])));
-        std::fs::write(&p, labels_csv(&[2, 0, 1], None).unwrap()).unwrap();
+        std::fs::write(&p, labels_csv(&[2, 0, 1], None, None).unwrap()).unwrap();
         assert!(read_true_labels(&p, 3).is_err(), "an empty true column is not a label");
         assert_eq!(read_labels_csv(&p).unwrap(), (vec![2, 0, 1], None));
         std::fs::write(&p, "index,predicted,true,matched\n0,1,0,0\n1,1,,\n").unwrap();
         assert!(read_labels_csv(&p).unwrap_err().to_string().contains("some rows only"));
+        // A file column, quoted where a name needs it, reads back the same.
+        let files = ["a/1.png".to_string(), "b,\"x\".png".to_string(), "c.png".to_string()];
+        let text = labels_csv(&[2, 0, 1], Some(&[0, 1, 1]), Some(&files)).unwrap();
+        assert!(text.starts_with("index,predicted,true,matched,file\n0,2,0,"), "{text}");
+        assert!(text.contains(",\"b,\"\"x\"\".png\"\n"), "{text}");
+        std::fs::write(&p, text).unwrap();
+        assert_eq!(read_labels_csv(&p).unwrap(), (vec![2, 0, 1], Some(vec![0, 1, 1])));
+        assert!(labels_csv(&[0], None, Some(&files)).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

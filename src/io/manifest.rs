@@ -34,6 +34,10 @@ pub struct FileRecord {
 impl FileRecord {
     /// Hash the file at `path`, recorded as `shown_as`.
     pub fn of(path: &Path, shown_as: &str) -> Result<Self> {
+        if path.is_dir() {
+            let (sha256, bytes) = crate::io::hash::sha256_tree(path)?;
+            return Ok(FileRecord { path: shown_as.to_string(), sha256, bytes, stable_sha256: None });
+        }
         let bytes = std::fs::metadata(path).map_err(|e| UdllError::io(path, e))?.len();
         let stable_sha256 = if path.extension().is_some_and(|e| e == "json") { stable_json_hash(path)? } else { None };
         Ok(FileRecord { path: shown_as.to_string(), sha256: sha256_file(path)?, bytes, stable_sha256 })

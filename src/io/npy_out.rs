@@ -2,6 +2,7 @@
 
 use crate::error::{Result, UdllError};
 use crate::io::atomic::write_atomic_with;
+use crate::io::sink::Sink;
 use ndarray::{Array2, ArrayView2};
 use ndarray_npy::WriteNpyExt;
 use std::path::Path;
@@ -10,6 +11,18 @@ use std::path::Path;
 pub fn write_npy_f32(path: &Path, data: &[f32], rows: usize, cols: usize) -> Result<()> {
     let view = ArrayView2::from_shape((rows, cols), data).map_err(|e| UdllError::shape(format!("{}: {e}", path.display())))?;
     write_atomic_with(path, |w| view.write_npy(w).map_err(std::io::Error::other))
+}
+
+/// Put a row-major `rows × cols` f32 matrix as the .npy artefact `name`.
+pub fn put_npy_f32(out: &Sink, name: &str, data: &[f32], rows: usize, cols: usize) -> Result<()> {
+    let view = ArrayView2::from_shape((rows, cols), data).map_err(|e| UdllError::shape(format!("{name}: {e}")))?;
+    out.put_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
+}
+
+/// Put a 1-D array as the .npy artefact `name`.
+pub fn put_npy_vec<T: ndarray_npy::WritableElement>(out: &Sink, name: &str, data: &[T]) -> Result<()> {
+    let view = ndarray::ArrayView1::from(data);
+    out.put_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
 }
 
 /// Write a 1-D array as a .npy file (a CSR matrix's `indptr`, `indices`
@@ -27,10 +40,16 @@ pub fn write_npy_vec<T: ndarray_npy::WritableElement>(path: &Path, data: &[T]) -
 /// a shape is a size to check before anything is allocated from it.
 pub fn check_npy_header(path: &Path) -> Result<()> {
     use std::io::Read;
-    let bad = |m: String| UdllError::format(path, format!("not a readable .npy array: {m}"));
     let file_len = std::fs::metadata(path).map_err(|e| UdllError::io(path, e))?.len();
     let mut head = Vec::new();
     std::fs::File::open(path).and_then(|f| f.take(10 + 65_536).read_to_end(&mut head)).map_err(|e| UdllError::io(path, e))?;
+    check_npy_head(path, &head, file_len)
+}
+
+/// [`check_npy_header`] on the first bytes `head` of a .npy array of
+/// `file_len` bytes (`path` names it in errors).
+fn check_npy_head(path: &Path, head: &[u8], file_len: u64) -> Result<()> {
+    let bad = |m: String| UdllError::format(path, format!("not a readable .npy array: {m}"));
     if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
         return Err(bad("no .npy magic".into()));
     }
@@ -62,25 +81,34 @@ pub fn check_npy_header(path: &Path) -> Result<()> {
 
 /// Read a 1-D .npy array of `T` (a CSR matrix's parts, say).
 pub fn read_npy_vec<T: ndarray_npy::ReadableElement>(path: &Path) -> Result<Vec<T>> {
-    if !path.exists() {
-        return Err(UdllError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-    }
-    check_npy_header(path)?;
-    let a: ndarray::Array1<T> =
-        ndarray_npy::read_npy(path).map_err(|e| UdllError::format(path, format!("expected a 1-D .npy array of {}: {e}", std::any::type_name::<T>())))?;
+    let bytes = std::fs::read(path).map_err(|e| UdllError::io(path, e))?;
+    npy_vec_from_bytes(path, &bytes)
+}
+
+/// [`read_npy_vec`] on the bytes of a .npy file.
+pub fn npy_vec_from_bytes<T: ndarray_npy::ReadableElement>(path: &Path, bytes: &[u8]) -> Result<Vec<T>> {
+    use ndarray_npy::ReadNpyExt;
+    check_npy_head(path, &bytes[..bytes.len().min(10 + 65_536)], bytes.len() as u64)?;
+    let a = ndarray::Array1::<T>::read_npy(bytes)
+        .map_err(|e| UdllError::format(path, format!("expected a 1-D .npy array of {}: {e}", std::any::type_name::<T>())))?;
     Ok(a.into_raw_vec_and_offset().0)
 }
 
 /// Read a 2-D f32 .npy matrix (features, coefficient matrices).
 pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
-    if !path.exists() {
-        return Err(UdllError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-    }
-    check_npy_header(path)?;
-    let a: Array2<f32> = match ndarray_npy::read_npy(path) {
+    let bytes = std::fs::read(path).map_err(|e| UdllError::io(path, e))?;
+    npy_matrix_from_bytes(path, &bytes)
+}
+
+/// [`read_npy_matrix`] on the bytes of a .npy file (`path` names it in
+/// errors).
+pub fn npy_matrix_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<f32>, usize, usize)> {
+    use ndarray_npy::ReadNpyExt;
+    check_npy_head(path, &bytes[..bytes.len().min(10 + 65_536)], bytes.len() as u64)?;
+    let a: Array2<f32> = match Array2::<f32>::read_npy(bytes) {
         Ok(a) => a,
         Err(ndarray_npy::ReadNpyError::WrongDescriptor(_)) => {
-            let b: Array2<f64> = ndarray_npy::read_npy(path).map_err(|e| UdllError::format(path, format!("expected a 2-D f32 or f64 .npy matrix: {e}")))?;
+            let b = Array2::<f64>::read_npy(bytes).map_err(|e| UdllError::format(path, format!("expected a 2-D f32 or f64 .npy matrix: {e}")))?;
             b.mapv(|v| v as f32)
         }
         Err(e) => return Err(UdllError::format(path, format!("expected a 2-D f32 .npy matrix: {e}"))),

@@ -61,10 +61,10 @@ impl KernelFamily {
             "auto" => return Ok(Self::best()),
             "portable" => KernelFamily::Portable,
             "avx512" => KernelFamily::Avx512,
-            other => return Err(UdllError::config(format!("--cpu-kernels: unknown kernel family '{other}' (known: auto, portable, avx512)"))),
+            other => return Err(UdllError::config(format!("unknown CPU kernel family '{other}' (known: auto, portable, avx512)"))),
         };
         if !f.available() {
-            return Err(UdllError::config(format!("--cpu-kernels {s}: this CPU cannot run the {s} kernels (it has no avx512f); use portable")));
+            return Err(UdllError::config(format!("CPU kernels {s}: this CPU cannot run the {s} kernels (it has no avx512f); use portable")));
         }
         Ok(f)
     }

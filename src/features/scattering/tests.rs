@@ -63,7 +63,19 @@ fn same_bits_under_1_2_and_4_threads() {
     let mut r = Rng::from_seed(5);
     let (n, h, w, c) = (13, 20, 24, 2);
     let pixels: Vec<f32> = (0..n * h * w * c).map(|_| r.uniform() as f32).collect();
-    let ds = Dataset { name: "t".into(), n, height: h, width: w, channels: c, pixels, labels: None, source: None, notes: vec![], column_major_picture: false };
+    let ds = Dataset {
+        name: "t".into(),
+        n,
+        height: h,
+        width: w,
+        channels: c,
+        pixels,
+        labels: None,
+        source: None,
+        notes: vec![],
+        column_major_picture: false,
+        files: None,
+    };
     let p = ScatteringParams { j: 2, l: 6, order: 2 };
     let run = |t: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
