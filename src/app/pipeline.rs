@@ -539,7 +539,7 @@ pub struct Clustering {
 }
 
 impl Clustering {
-    /// Write `labels.csv` (index,predicted,true,matched[,file]) at `path`.
+    /// Write `labels.csv` (`index,predicted,true,matched`, and `file` for an image folder) at `path`.
     pub fn write_labels(&self, path: &Path) -> Result<()> {
         write_atomic(path, self.labels_csv()?.as_bytes())
     }
