@@ -37,6 +37,8 @@ enum Command {
     Compare(commands::CompareArgs),
     Report(commands::ReportArgs),
     Assign(commands::AssignArgs),
+    Merge(commands::MergeArgs),
+    Synth(commands::SynthArgs),
 }
 
 impl Command {
@@ -56,7 +58,8 @@ impl Command {
             Command::Ae(a) => a.threads,
             Command::Compare(a) => a.threads,
             Command::Assign(a) => a.threads,
-            Command::Info(_) | Command::Audit(_) | Command::Report(_) => None,
+            Command::Merge(a) => a.threads,
+            Command::Info(_) | Command::Audit(_) | Command::Report(_) | Command::Synth(_) => None,
         }
     }
 
@@ -75,7 +78,8 @@ impl Command {
             Command::Ae(a) => a.cpu_kernels.as_deref(),
             Command::Compare(a) => a.cpu_kernels.as_deref(),
             Command::Assign(a) => a.cpu_kernels.as_deref(),
-            Command::Info(_) | Command::Audit(_) | Command::Report(_) => None,
+            Command::Merge(a) => a.cpu_kernels.as_deref(),
+            Command::Info(_) | Command::Audit(_) | Command::Report(_) | Command::Synth(_) => None,
         }
     }
 }
@@ -97,6 +101,8 @@ fn run(command: Command) -> Result<()> {
         Command::Compare(a) => commands::compare(a),
         Command::Report(a) => commands::report(a),
         Command::Assign(a) => commands::assign(a),
+        Command::Merge(a) => commands::merge(a),
+        Command::Synth(a) => commands::synth(a),
     }
 }
 

@@ -13,20 +13,25 @@ use crate::app::run_dir::RunDir;
 use crate::cluster::assign_by_residual;
 use crate::cluster::sparse::{SparseConfig, assign_sparse};
 use crate::data::Dataset;
+use crate::data::ImageSource;
 use crate::error::{Result, UdllError};
 use crate::features::{Basis, FrontEnd, front_features};
 use crate::io::checkpoint::Checkpoint;
-use crate::io::labels::{labels_csv, parse_labels_csv};
+use crate::io::labels::{labels_csv_from, parse_labels_csv};
 use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
-use crate::io::npy_out::npy_matrix_from_bytes;
+use crate::io::npy_out::{NpyRowWriter, npy_matrix_from_bytes};
 use crate::io::{write_atomic, write_json};
 use crate::metrics::{Scores, scores};
-use crate::progress::Observer;
+use crate::progress::{Observer, Progress};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The artefacts of an assignment, in the manifest's order.
+/// The artefacts of an assignment, in the manifest's order (`latent.npy`
+/// only when the codes are asked for).
 pub const ASSIGN_ARTEFACTS: &[&str] = &["latent.npy", "labels.csv", "metrics.json"];
+
+/// Images placed per chunk by default.
+pub const DEFAULT_CHUNK: usize = 4096;
 
 /// The default ridge, relative to the mean squared norm of the fitted codes.
 pub const DEFAULT_RIDGE: f64 = 1e-2;
@@ -46,6 +51,12 @@ pub struct AssignOptions {
     pub inputs: Vec<PathBuf>,
     /// The command line, for the manifest (what `udll audit` re-runs).
     pub command: Vec<String>,
+    /// Only this slice of the input.
+    pub shard: Option<Shard>,
+    /// Write the new images' codes (`latent.npy`, n × d float32).
+    pub save_codes: bool,
+    /// Images placed at a time (the memory beyond the model's).
+    pub chunk: usize,
 }
 
 /// The clusters of the new images, and their scores when labels were given.
@@ -104,6 +115,21 @@ impl AssignModel {
             return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", at("labels.csv").display(), labels.len())));
         }
         let clusters = labels.iter().max().map_or(0, |m| m + 1);
+        // A landmark run places images against its landmarks' codes, as
+        // the run placed its own: M × d, not n × d (a model fitted on a
+        // sample of 20 000 keeps its ridge system at M², not 20 000²).
+        let landmarks = match get("landmarks.csv")? {
+            Some(b) if config.get("sparse").is_none_or(|v| v.is_null()) => Some(landmark_rows(&at("landmarks.csv"), &b, n)?),
+            _ => None,
+        };
+        let (fitted, labels, n) = match landmarks {
+            Some(idx) => {
+                let fitted: Vec<f32> = idx.iter().flat_map(|&i| fitted[i * d..(i + 1) * d].iter().copied()).collect();
+                let labels: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+                (fitted, labels, idx.len())
+            }
+            None => (fitted, labels, n),
+        };
         // A sparse run codes the new points with its own solver; the ridge
         // code needs an n × n factorisation, which a sparse run avoided.
         let sparse: Option<SparseConfig> = config
@@ -170,13 +196,66 @@ impl AssignModel {
     }
 }
 
-/// Place the images of `ds` in the clusters of the run in
-/// `opts.model_dir`, and write `latent.npy` (their codes), `labels.csv`,
-/// `metrics.json` and a manifest under `opts.out_dir`.
-pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Result<Assignment> {
-    ds.validate()?;
+/// The i-th of N contiguous slices of an input: images
+/// ⌊i·n/N⌋ .. ⌊(i+1)·n/N⌋ (by index, or by sorted path in a folder).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    /// Which slice, 0 to count − 1.
+    pub index: usize,
+    /// How many slices.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parse "i/N".
+    pub fn parse(s: &str) -> Result<Shard> {
+        let bad = || UdllError::config(format!("shard '{s}': expected i/N with 0 ≤ i < N, e.g. 3/8"));
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The images of this slice of `n`.
+    pub fn range(&self, n: usize) -> std::ops::Range<usize> {
+        let at = |i: usize| ((i as u128 * n as u128) / self.count as u128) as usize;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+/// The landmark indices of a run's `landmarks.csv` (`landmark,index`),
+/// each below `n`.
+fn landmark_rows(path: &Path, bytes: &[u8], n: usize) -> Result<Vec<usize>> {
+    let text = std::str::from_utf8(bytes).map_err(|_| UdllError::format(path, "not UTF-8 text"))?;
+    let idx = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').nth(1).and_then(|v| v.trim().parse::<usize>().ok()).filter(|&i| i < n))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| UdllError::format(path, format!("a row that is not `landmark,index` with an index below {n}")))?;
+    if idx.len() < 2 {
+        return Err(UdllError::format(path, "fewer than two landmarks"));
+    }
+    Ok(idx)
+}
+
+/// Place the images of `src` (all, or the slice `opts.shard`) in the
+/// clusters of the run in `opts.model_dir`, a chunk of images at a time,
+/// and write `labels.csv` (indices into the whole input), `metrics.json`,
+/// the codes as `latent.npy` when `opts.save_codes`, and a manifest
+/// (recording the model's and the input's hashes and the slice) under
+/// `opts.out_dir`. The memory is the model's plus one chunk's, whatever
+/// the input's size; the labels of a slice are the ones the whole input
+/// gives those images.
+pub fn assign(src: &ImageSource, opts: &AssignOptions, observer: &dyn Observer) -> Result<Assignment> {
     if !(opts.ridge > 0.0 && opts.ridge.is_finite()) {
         return Err(UdllError::config(format!("the assignment ridge must be positive (got {})", opts.ridge)));
+    }
+    if opts.chunk == 0 {
+        return Err(UdllError::config("the chunk must hold at least one image"));
     }
     let t0 = Instant::now();
     let run = RunDir::open(&opts.model_dir)?;
@@ -188,25 +267,54 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
         }
     };
     let model = AssignModel::from_artefacts(&run.manifest.config, &get, &run.dir)?;
-    for name in ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy"] {
+    for name in ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy", "landmarks.csv"] {
         if run.optional(name)?.is_some() {
             read.push(run.dir.join(name));
         }
     }
     let (n, d) = model.fitted_shape();
     let clusters = model.clusters;
-    observer.line(&format!("assign: {} images into the {clusters} clusters of {} ({n} fitted codes of dimension {d})", ds.n, opts.model_dir.display()));
-    model.front.check(ds.height, ds.width)?;
-    begin_output_dir(&opts.out_dir, ASSIGN_ARTEFACTS)?;
-    let (latent, labels) = model.place(ds, opts.ridge, observer)?;
-    let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
+    let range = opts.shard.map_or(0..src.n, |s| s.range(src.n));
+    let shard_text = opts.shard.map_or(String::new(), |s| format!(" (shard {}/{}: images {}..{} of {})", s.index, s.count, range.start, range.end, src.n));
+    observer.line(&format!(
+        "assign: {} images{shard_text} into the {clusters} clusters of {} ({n} fitted codes of dimension {d})",
+        range.len(),
+        opts.model_dir.display()
+    ));
+    model.front.check(src.height, src.width)?;
     let out = &opts.out_dir;
-    latent.save(&out.join("latent.npy"))?;
-    write_atomic(&out.join("labels.csv"), labels_csv(&labels, ds.labels.as_deref(), ds.files.as_deref())?.as_bytes())?;
+    let artefacts: Vec<&str> = ASSIGN_ARTEFACTS.to_vec();
+    begin_output_dir(out, &artefacts)?;
+    let mut codes = None;
+    let mut labels = Vec::with_capacity(range.len());
+    let mut start = range.start;
+    let progress = Progress::new("assign", range.len(), observer);
+    while start < range.end {
+        let end = (start + opts.chunk).min(range.end);
+        let chunk = src.slice(start..end)?;
+        let (latent, l) = model.place(&chunk, opts.ridge, &crate::progress::Silent)?;
+        if opts.save_codes {
+            let w = match &mut codes {
+                Some(w) => w,
+                None => codes.insert(NpyRowWriter::create(&out.join("latent.npy"), range.len(), latent.d)?),
+            };
+            w.append(&latent.values)?;
+        }
+        labels.extend(l);
+        progress.update(end - range.start, "images placed");
+        start = end;
+    }
+    if let Some(w) = codes {
+        w.finish()?;
+    }
+    let truth = src.labels().map(|t| &t[range.clone()]);
+    let files = src.files().map(|f| &f[range.clone()]);
+    let sc = truth.map(|t| scores(&labels, t)).transpose()?;
+    write_atomic(&out.join("labels.csv"), labels_csv_from(range.start, &labels, truth, files)?.as_bytes())?;
     let seconds = t0.elapsed().as_secs_f64();
     let metrics = serde_json::json!({
         "acc": sc.map(|s| s.acc), "nmi": sc.map(|s| s.nmi), "ari": sc.map(|s| s.ari),
-        "images": ds.n, "clusters": clusters, "fitted": n, "ridge": model.uses_ridge().then_some(opts.ridge),
+        "images": range.len(), "clusters": clusters, "fitted": n, "ridge": model.uses_ridge().then_some(opts.ridge),
         "coded_by": model.coded_by(),
         "model": opts.model_dir.display().to_string(),
         "timings_seconds": {"total": seconds},
@@ -216,14 +324,11 @@ pub fn assign(ds: &Dataset, opts: &AssignOptions, observer: &dyn Observer) -> Re
     let mut inputs = opts.inputs.clone();
     inputs.push(run.dir.join("manifest.json"));
     inputs.extend(read);
-    let facts = RunFacts {
-        command: &opts.command,
-        config: serde_json::json!({"model": opts.model_dir.display().to_string(), "ridge": opts.ridge, "model_config": run.manifest.config}),
-        seed: run.manifest.seed,
-        dataset: ds.summary(),
-        inputs: &inputs,
-        threads: opts.threads,
-    };
-    Manifest::record_and_write(facts, out, true, ASSIGN_ARTEFACTS)?;
+    let mut config = serde_json::json!({"model": opts.model_dir.display().to_string(), "ridge": opts.ridge, "model_config": run.manifest.config});
+    if let Some(s) = opts.shard {
+        config["shard"] = serde_json::json!({"index": s.index, "count": s.count, "start": range.start, "end": range.end, "total": src.n});
+    }
+    let facts = RunFacts { command: &opts.command, config, seed: run.manifest.seed, dataset: src.summary(), inputs: &inputs, threads: opts.threads };
+    Manifest::record_and_write(facts, out, true, &artefacts)?;
     Ok(Assignment { labels, scores: sc, clusters, seconds })
 }

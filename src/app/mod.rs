@@ -9,6 +9,7 @@ pub mod compare;
 pub mod describe;
 pub mod fit;
 pub mod landmarks;
+pub mod merge;
 pub mod pipeline;
 pub mod plan;
 pub mod related;

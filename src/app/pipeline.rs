@@ -642,6 +642,7 @@ pub const RUN_ARTEFACTS: &[&str] = &[
     "pretrained.ckpt",
     "pretrain_losses.csv",
     "latent_pretrained.npy",
+    "sample.csv",
     "landmarks.csv",
     "graph.csv",
     "finetuned.ckpt",
@@ -977,6 +978,12 @@ pub fn begin_output(out: &Sink, artefacts: &[&str]) -> Result<()> {
 /// Write a run's `metrics.json`, then, for a directory, its manifest over
 /// `artefacts` (which completes the directory).
 pub fn finish_run_dir(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, metrics: &serde_json::Value, artefacts: &[&str]) -> Result<()> {
+    if let Some(idx) = &ds.indices {
+        // A sample of a larger input: which image each row is.
+        let mut csv = String::from("row,index\n");
+        idx.iter().enumerate().for_each(|(r, i)| csv += &format!("{r},{i}\n"));
+        opts.out.put("sample.csv", csv.as_bytes())?;
+    }
     opts.out.put("metrics.json", &json_bytes(Path::new("metrics.json"), metrics)?)?;
     let Some(out) = opts.out.path() else { return Ok(()) };
     let facts = RunFacts {

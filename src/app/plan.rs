@@ -91,3 +91,17 @@ pub fn run_planned(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, pl
         }
     }
 }
+
+/// `s` of the indices 0..n drawn without replacement by the seed's
+/// `fit-sample` stream, increasing: the images `udll run --fit-sample`
+/// fits on.
+pub fn sample_indices(n: usize, s: usize, seed: u64) -> Result<Vec<usize>> {
+    if s < 2 || s > n {
+        return Err(UdllError::config(format!("a sample of {s} from {n} images (2 to n)")));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    crate::rng::Rng::stream(seed, "fit-sample").shuffle(&mut idx);
+    idx.truncate(s);
+    idx.sort_unstable();
+    Ok(idx)
+}

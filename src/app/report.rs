@@ -656,6 +656,7 @@ fn scattering_section(ds: &Dataset, pred: &[usize], clusters: usize, sf: &Scatte
         pixels: chosen.iter().flat_map(|&i| ds.pixels[i * ds.image_len()..][..ds.image_len()].iter().copied()).collect(),
         labels: None,
         files: None,
+        indices: None,
         ..ds.clone()
     };
     let maps = crate::features::scattering::scatter(&sub, &sf.transform, &crate::progress::Silent)?;

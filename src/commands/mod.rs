@@ -245,6 +245,17 @@ impl DataFlags<'_> {
         udll::app::describe::dataset_or_synthetic(self.data.as_deref(), &self.options()?, &synth)
     }
 
+    /// The input of --data to read in slices: a .npy file or an image
+    /// folder streamed, anything else (a MAT file, the synthetic set)
+    /// loaded whole.
+    pub fn source(&self, objects: usize, poses: usize, seed: u64) -> Result<udll::data::ImageSource> {
+        use udll::data::ImageSource;
+        match self.data.as_deref() {
+            Some(p) if p.is_dir() || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) => ImageSource::open(p, &self.options()?),
+            _ => Ok(ImageSource::from_dataset(self.load(objects, poses, seed)?)),
+        }
+    }
+
     /// The dataset of --data, if given (no synthetic fallback).
     pub fn load_file(&self) -> Result<Option<Dataset>> {
         self.data.as_deref().map(|p| udll::load_dataset(p, &self.options()?)).transpose()

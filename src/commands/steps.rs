@@ -299,6 +299,9 @@ cli_args! {
         /// the dense path would not fit the memory budget)
         #[argh(option)]
         landmarks: Option<usize>,
+        /// fit on a seeded sample of S images of --data (read by rows or files, never the whole input): the run directory is then the model for `udll assign --shard`
+        #[argh(option)]
+        fit_sample: Option<usize>,
         /// how landmarks are drawn: kmeans-pp (k-means++ seeding on the
         /// pretrained latent codes; default) or uniform
         #[argh(option)]
@@ -345,7 +348,15 @@ pub fn run(a: RunArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     let params = resolve_run_params(&a)?;
     let data = data_flags!(a);
-    let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.seed)?;
+    let ds = match a.fit_sample {
+        Some(s) => {
+            let src = data.source(a.synthetic_objects, a.synthetic_poses, a.seed)?;
+            let idx = udll::app::plan::sample_indices(src.n, s, a.seed)?;
+            obs.line(&format!("fit on a sample of {s} of the {} images of {} (sample.csv lists them)", src.n, src.path().display()));
+            src.gather(&idx)?
+        }
+        None => data.load(a.synthetic_objects, a.synthetic_poses, a.seed)?,
+    };
     note_folder(&ds, &obs);
     let mut inputs = data.inputs();
     let start = match (&a.pretrained, &a.reference) {
@@ -661,15 +672,28 @@ cli_args! {
         /// do not write report.html (and figures/) at the end
         #[argh(switch)]
         no_report: bool,
+        /// only the i-th of N contiguous slices of the input, e.g. 3/8 (by index, or by sorted path for a folder); `udll merge` joins the slices
+        #[argh(option)]
+        shard: Option<String>,
+        /// also write the new images' codes (latent.npy, n × d float32; 15 GB for a million images at d = 3840)
+        #[argh(switch)]
+        save_codes: bool,
+        /// images placed at a time: the memory beyond the model's (default 4096)
+        #[argh(option, default = "udll::app::assign::DEFAULT_CHUNK")]
+        chunk: usize,
     }
     groups [data, synthetic, threads, quiet]
 }
 
+/// The largest input `udll assign` also draws a report for (the report
+/// holds every image).
+const ASSIGN_REPORT_MAX_IMAGES: usize = 20_000;
+
 pub fn assign(a: AssignArgs) -> Result<()> {
     let obs = Stderr::new(a.quiet);
     let data = data_flags!(a);
-    let ds = data.load(a.synthetic_objects, a.synthetic_poses, a.synthetic_seed)?;
-    note_folder(&ds, &obs);
+    let shard = a.shard.as_deref().map(udll::app::assign::Shard::parse).transpose()?;
+    let src = data.source(a.synthetic_objects, a.synthetic_poses, a.synthetic_seed)?;
     let opts = udll::app::assign::AssignOptions {
         model_dir: a.model.clone(),
         out_dir: a.out.clone(),
@@ -677,8 +701,11 @@ pub fn assign(a: AssignArgs) -> Result<()> {
         threads: rayon::current_num_threads(),
         inputs: data.inputs(),
         command: std::env::args().collect(),
+        shard,
+        save_codes: a.save_codes,
+        chunk: a.chunk,
     };
-    let r = udll::app::assign::assign(&ds, &opts, &obs)?;
+    let r = udll::app::assign::assign(&src, &opts, &obs)?;
     match r.scores {
         Some(sc) => println!(
             "ACC {:.4}  NMI {:.4}  ARI {:.4}  ({} images into {} clusters, {:.1}s) → {}",
@@ -692,7 +719,11 @@ pub fn assign(a: AssignArgs) -> Result<()> {
         ),
         None => println!("{} images into {} clusters ({:.1}s) → {}", r.labels.len(), r.clusters, r.seconds, a.out.display()),
     }
-    if !a.no_report {
+    if a.no_report {
+    } else if shard.is_some() || src.n > ASSIGN_REPORT_MAX_IMAGES {
+        obs.line(&format!("report: not drawn for a shard or an input of more than {ASSIGN_REPORT_MAX_IMAGES} images"));
+    } else {
+        let ds = src.slice(0..src.n)?;
         let r = udll::app::report::write_assign_report(&a.out, &ds, &obs)?;
         obs.line(&format!("report: {} ({} figures)", r.path.display(), r.figures));
     }
@@ -704,4 +735,64 @@ fn note_folder(ds: &udll::Dataset, obs: &dyn udll::Observer) {
     if ds.files.is_some() {
         ds.notes.iter().for_each(|n| obs.line(&format!("{}: {n}", ds.name)));
     }
+}
+
+cli_args! {
+    #[derive(FromArgs)]
+    /// Join the shards of one `udll assign --shard i/N` job into the output
+    /// an unsharded `udll assign` writes (labels.csv, the same bytes;
+    /// metrics.json; a manifest). Refuses shards of another model or
+    /// input, and missing, duplicated or overlapping shards.
+    #[argh(subcommand, name = "merge")]
+    pub struct MergeArgs {
+        /// the shard directories (any order)
+        #[argh(positional)]
+        shards: Vec<PathBuf>,
+        /// output directory (default udll-merged)
+        #[argh(option, default = "PathBuf::from(\"udll-merged\")")]
+        out: PathBuf,
+    }
+    groups [threads, quiet]
+}
+
+pub fn merge(a: MergeArgs) -> Result<()> {
+    let obs = Stderr::new(a.quiet);
+    let m = udll::app::merge::merge(&a.shards, &a.out, &std::env::args().collect::<Vec<_>>(), rayon::current_num_threads(), &obs)?;
+    match m.scores {
+        Some(sc) => println!("ACC {:.4}  NMI {:.4}  ARI {:.4}  ({} images from {} shards) → {}", sc.acc, sc.nmi, sc.ari, m.images, m.shards, a.out.display()),
+        None => println!("{} images from {} shards → {}", m.images, m.shards, a.out.display()),
+    }
+    Ok(())
+}
+
+cli_args! {
+    #[derive(FromArgs)]
+    /// Write the built-in synthetic set as a .npy file of uint8 images
+    /// (n, size, size) and its labels as a second .npy (int64), a chunk of
+    /// images at a time: a large input for `udll assign --shard` without an
+    /// n-image array in memory. Images are the ones `udll run` draws from the
+    /// same objects, poses and seed, rounded to 8 bits.
+    #[argh(subcommand, name = "synth")]
+    pub struct SynthArgs {
+        /// number of images
+        #[argh(option)]
+        n: usize,
+        /// poses per object: image i is object i / poses (default 72)
+        #[argh(option, default = "72")]
+        poses: usize,
+        /// the seed (default 0)
+        #[argh(option, default = "0")]
+        seed: u64,
+        /// the images' .npy file (the labels go to FILE's stem + _labels.npy)
+        #[argh(option)]
+        out: PathBuf,
+    }
+    groups [quiet]
+}
+
+pub fn synth(a: SynthArgs) -> Result<()> {
+    let obs = Stderr::new(a.quiet);
+    let labels = udll::data::synthetic::write_synthetic_npy(&a.out, a.n, a.poses, a.seed, &obs)?;
+    println!("{} images of 32 × 32 (uint8) → {}; labels → {}", a.n, a.out.display(), labels.display());
+    Ok(())
 }

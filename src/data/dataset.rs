@@ -38,6 +38,9 @@ pub struct Dataset {
     pub column_major_picture: bool,
     /// Each image's file, relative to the folder read (image folders only).
     pub files: Option<Vec<String>>,
+    /// Each image's index in the input it was drawn from, when the dataset
+    /// is a sample of a larger one (`udll run --fit-sample`).
+    pub indices: Option<Vec<usize>>,
 }
 
 impl Dataset {
@@ -123,9 +126,29 @@ impl Dataset {
             notes,
             column_major_picture: false,
             files: None,
+            indices: None,
         };
         ds.validate()?;
         Ok(ds)
+    }
+
+    /// The same dataset's description with no images (name, size,
+    /// source, layout), to build a subset from.
+    pub fn clone_header(&self) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            n: 0,
+            height: self.height,
+            width: self.width,
+            channels: self.channels,
+            pixels: Vec::new(),
+            labels: None,
+            source: self.source.clone(),
+            notes: Vec::new(),
+            column_major_picture: self.column_major_picture,
+            files: None,
+            indices: None,
+        }
     }
 
     /// Pixels multiplied by `scale` (a preset's input scale: the references

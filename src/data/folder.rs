@@ -82,13 +82,45 @@ pub fn load_folder(dir: &Path, opts: &FolderOptions) -> Result<Dataset> {
     if files.is_empty() {
         return Err(UdllError::format(dir, format!("no image files ({}) in the folder or below it", IMAGE_EXTENSIONS.join(", "))));
     }
+    load_folder_files(dir, &files, opts, None)
+}
+
+/// The class of each of `files` (paths relative to `dir`): its
+/// first-level sub-folder, numbered in the sorted order of their names.
+pub fn classes_of(dir: &Path, files: &[String]) -> Result<Vec<usize>> {
+    Ok(class_names(dir, files)?.1)
+}
+
+/// The sorted class names and each file's class.
+fn class_names(dir: &Path, files: &[String]) -> Result<(Vec<String>, Vec<usize>)> {
+    let names = files
+        .iter()
+        .map(|rel| {
+            rel.split_once('/')
+                .map(|(d, _)| d.to_string())
+                .ok_or_else(|| UdllError::format(&dir.join(rel), "is not in a sub-folder, so it has no class (labels from folders)"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut classes = names.clone();
+    classes.sort();
+    classes.dedup();
+    let of = names.iter().map(|d| classes.binary_search(d).expect("a class of the list")).collect();
+    Ok((classes, of))
+}
+
+/// Read `files` (paths relative to `dir`, in this order) as a dataset.
+/// With `expect` = (height, width, channels), every image must come out
+/// that size (after the resize the options ask for), as the chunks of one
+/// input must.
+pub fn load_folder_files(dir: &Path, files: &[String], opts: &FolderOptions, expect: Option<(usize, usize, usize)>) -> Result<Dataset> {
     let c = if opts.rgb { 3 } else { 1 };
-    // The size: the one given, else the first readable image's.
+    // The size: the one given, else the expected one, else the first
+    // readable image's.
     let mut notes = Vec::new();
     let mut skipped = Vec::new();
-    let mut size = opts.size;
+    let mut size = opts.size.or(expect.map(|(h, w, _)| (h, w)));
     let mut kept: Vec<(String, DynamicImage)> = Vec::new();
-    for rel in &files {
+    for rel in files {
         let path = dir.join(rel);
         let img = match decode(&path) {
             Ok(img) => img,
@@ -110,19 +142,17 @@ pub fn load_folder(dir: &Path, opts: &FolderOptions) -> Result<Dataset> {
         } else if opts.size.is_some() {
             img.resize_exact(tw as u32, th as u32, FilterType::Triangle)
         } else {
-            return Err(UdllError::format(
-                &path,
-                format!(
-                    "{h} × {w} pixels, but {} has {th} × {tw}: give an image size to resize them all",
-                    kept.first().map_or("the first image", |(f, _)| f.as_str())
-                ),
-            ));
+            let other = kept.first().map_or_else(|| "the input's first image".to_string(), |(f, _)| f.clone());
+            return Err(UdllError::format(&path, format!("{h} × {w} pixels, but {other} has {th} × {tw}: give an image size to resize them all")));
         };
         kept.push((rel.clone(), img));
     }
     let (h, w) = size.ok_or_else(|| UdllError::format(dir, "no image in the folder could be read"))?;
     if kept.is_empty() {
         return Err(UdllError::format(dir, "no image in the folder could be read"));
+    }
+    if let Some((_, _, ec)) = expect.filter(|&(_, _, ec)| ec != c) {
+        return Err(UdllError::shape(format!("{}: {c} channels read, {ec} expected", dir.display())));
     }
     let n = kept.len();
     let mut pixels = Vec::with_capacity(n * h * w * c);
@@ -133,17 +163,11 @@ pub fn load_folder(dir: &Path, opts: &FolderOptions) -> Result<Dataset> {
             pixels.extend_from_slice(img.to_luma32f().as_raw());
         }
     }
+    let files: Vec<String> = kept.into_iter().map(|(rel, _)| rel).collect();
     let labels = if opts.labels_from_folders {
-        let class_of = |rel: &str| rel.split_once('/').map(|(d, _)| d.to_string());
-        let mut names: Vec<String> = Vec::with_capacity(n);
-        for (rel, _) in &kept {
-            names.push(class_of(rel).ok_or_else(|| UdllError::format(&dir.join(rel), "is not in a sub-folder, so it has no class (labels from folders)"))?);
-        }
-        let mut classes = names.clone();
-        classes.sort();
-        classes.dedup();
+        let (classes, of) = class_names(dir, &files)?;
         notes.push(format!("{} classes from the sub-folder names: {}", classes.len(), preview(&classes)));
-        Some(names.iter().map(|d| classes.binary_search(d).expect("a class of the list")).collect())
+        Some(of)
     } else {
         None
     };
@@ -155,8 +179,20 @@ pub fn load_folder(dir: &Path, opts: &FolderOptions) -> Result<Dataset> {
         notes.push(format!("{} unreadable files left out: {}", skipped.len(), skipped.join("; ")));
     }
     let name = dir.file_name().and_then(|s| s.to_str()).unwrap_or("images").to_string();
-    let files = kept.into_iter().map(|(rel, _)| rel).collect();
-    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes, column_major_picture: false, files: Some(files) })
+    Ok(Dataset {
+        name,
+        n,
+        height: h,
+        width: w,
+        channels: c,
+        pixels,
+        labels,
+        source: None,
+        notes,
+        column_major_picture: false,
+        files: Some(files),
+        indices: None,
+    })
 }
 
 /// The first few names, then how many more.

@@ -171,7 +171,20 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     if let Some(f) = &opts.labels_file {
         labels = Some(read_npy_labels(f, n)?);
     }
-    Ok(Dataset { name, n, height: h, width: w, channels: 1, pixels, labels, source: None, notes, column_major_picture: column_major, files: None })
+    Ok(Dataset {
+        name,
+        n,
+        height: h,
+        width: w,
+        channels: 1,
+        pixels,
+        labels,
+        source: None,
+        notes,
+        column_major_picture: column_major,
+        files: None,
+        indices: None,
+    })
 }
 
 fn load_npy(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
@@ -185,5 +198,5 @@ fn load_npy(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         None => None,
     };
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("dataset").to_string();
-    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes, column_major_picture: false, files: None })
+    Ok(Dataset { name, n, height: h, width: w, channels: c, pixels, labels, source: None, notes, column_major_picture: false, files: None, indices: None })
 }

@@ -6,9 +6,11 @@ pub mod folder;
 pub mod load;
 pub mod mat;
 pub mod npy;
+pub mod stream;
 pub mod synthetic;
 
 pub use dataset::{Dataset, parse_image_size};
 pub use folder::{FolderOptions, load_folder};
 pub use load::{LoadOptions, load_dataset};
+pub use stream::ImageSource;
 pub use synthetic::{SyntheticSpec, generate};

@@ -136,6 +136,7 @@ impl Features {
             notes,
             column_major_picture: ds.column_major_picture,
             files: ds.files.clone(),
+            indices: ds.indices.clone(),
         }
     }
 }

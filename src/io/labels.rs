@@ -12,15 +12,22 @@ use std::path::Path;
 /// sample's image file when they came from an image folder (quoted as
 /// RFC 4180 says when a name holds a comma, a quote or a line break).
 pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>, files: Option<&[String]>) -> Result<String> {
+    labels_csv_from(0, pred, truth, files)
+}
+
+/// [`labels_csv`] for rows whose indices start at `first` (a shard of a
+/// larger input); the matched column is matched over these rows.
+pub fn labels_csv_from(first: usize, pred: &[usize], truth: Option<&[usize]>, files: Option<&[String]>) -> Result<String> {
     if let Some(f) = files.filter(|f| f.len() != pred.len()) {
         return Err(UdllError::shape(format!("{} file names for {} labels", f.len(), pred.len())));
     }
     let mut s = String::from(if files.is_some() { "index,predicted,true,matched,file\n" } else { "index,predicted,true,matched\n" });
     let matched = truth.map(|t| crate::metrics::matched_labels(pred, t)).transpose()?;
     for (i, p) in pred.iter().enumerate() {
+        let index = first + i;
         match (truth, &matched) {
-            (Some(t), Some(m)) => s += &format!("{i},{p},{},{}", t[i], m[i].map_or(String::new(), |c| c.to_string())),
-            _ => s += &format!("{i},{p},,"),
+            (Some(t), Some(m)) => s += &format!("{index},{p},{},{}", t[i], m[i].map_or(String::new(), |c| c.to_string())),
+            _ => s += &format!("{index},{p},,"),
         }
         if let Some(f) = files {
             s.push(',');
@@ -29,6 +36,44 @@ pub fn labels_csv(pred: &[usize], truth: Option<&[usize]>, files: Option<&[Strin
         s.push('\n');
     }
     Ok(s)
+}
+
+/// The rows of a `labels.csv` as written: index, predicted, true (None
+/// when empty) and file (None without that column), in file order.
+#[allow(clippy::type_complexity)]
+pub fn parse_labels_rows(path: &Path, text: &str) -> Result<Vec<(usize, usize, Option<usize>, Option<String>)>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+    let has_file = header.last() == Some(&"file");
+    if header.get(..4) != Some(&["index", "predicted", "true", "matched"][..]) {
+        return Err(UdllError::format(path, "the header is not index,predicted,true,matched[,file]"));
+    }
+    let mut rows = Vec::new();
+    for (i, l) in lines.filter(|l| !l.is_empty()).enumerate() {
+        let bad = |what: &str| UdllError::format(path, format!("row {}: {what}", i + 1));
+        let mut cells = l.splitn(5, ',');
+        let mut num = |what: &str| -> Result<Option<usize>> {
+            match cells.next().ok_or_else(|| bad(what))? {
+                "" => Ok(None),
+                v => v.parse().map(Some).map_err(|_| bad(what)),
+            }
+        };
+        let index = num("no index")?.ok_or_else(|| bad("no index"))?;
+        let pred = num("no predicted label")?.ok_or_else(|| bad("no predicted label"))?;
+        let truth = num("the true label")?;
+        let _matched = num("the matched label")?;
+        let file = if has_file { Some(unquote(cells.next().ok_or_else(|| bad("no file"))?).ok_or_else(|| bad("a badly quoted file name"))?) } else { None };
+        rows.push((index, pred, truth, file));
+    }
+    Ok(rows)
+}
+
+/// A CSV field as [`csv_field`] wrote it.
+fn unquote(v: &str) -> Option<String> {
+    match v.strip_prefix('"') {
+        Some(inner) => Some(inner.strip_suffix('"')?.replace("\"\"", "\"")),
+        None => Some(v.to_string()),
+    }
 }
 
 /// A CSV field, quoted when it must be.
@@ -119,6 +164,10 @@ mod tests {
         std::fs::write(&p, text).unwrap();
         assert_eq!(read_labels_csv(&p).unwrap(), (vec![2, 0, 1], Some(vec![0, 1, 1])));
         assert!(labels_csv(&[0], None, Some(&files)).is_err());
+        let text = labels_csv_from(7, &[2, 0, 1], Some(&[0, 1, 1]), Some(&files)).unwrap();
+        let rows = parse_labels_rows(&p, &text).unwrap();
+        assert_eq!(rows[1], (8, 0, Some(1), Some("b,\"x\".png".to_string())));
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [7, 8, 9]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

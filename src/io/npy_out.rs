@@ -25,6 +25,77 @@ pub fn put_npy_vec<T: ndarray_npy::WritableElement>(out: &Sink, name: &str, data
     out.put_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
 }
 
+/// A `rows × cols` f32 .npy file written a block of rows at a time (codes
+/// of more images than memory holds), under a temporary name until
+/// [`NpyRowWriter::finish`] renames it into place.
+pub struct NpyRowWriter {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    cols: usize,
+    left: usize,
+}
+
+/// The header of a C-order .npy array of `descr` (numpy's type string,
+/// e.g. `<f4`, `|u1`) and `shape`, as ndarray-npy writes it (format 1.0,
+/// padded to 64 bytes).
+pub fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}}}");
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut head = b"\x93NUMPY\x01\x00".to_vec();
+    head.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    head.extend_from_slice(dict.as_bytes());
+    head
+}
+
+impl NpyRowWriter {
+    /// Start `path` with the header of a `rows × cols` little-endian f32
+    /// C-order array ([`npy_header`]).
+    pub fn create(path: &Path, rows: usize, cols: usize) -> Result<Self> {
+        use std::io::Write;
+        let tmp = path.with_extension("npy.partial");
+        let f = std::fs::File::create(&tmp).map_err(|e| UdllError::io(&tmp, e))?;
+        let mut file = std::io::BufWriter::new(f);
+        file.write_all(&npy_header("<f4", &[rows, cols])).map_err(|e| UdllError::io(&tmp, e))?;
+        Ok(NpyRowWriter { path: path.to_path_buf(), tmp, file, cols, left: rows })
+    }
+
+    /// Append rows (a whole number of them).
+    pub fn append(&mut self, values: &[f32]) -> Result<()> {
+        use std::io::Write;
+        let rows = values.len() / self.cols.max(1);
+        if values.len() % self.cols.max(1) != 0 || rows > self.left {
+            return Err(UdllError::shape(format!(
+                "{}: {} values are not whole rows of {} within the {} left",
+                self.path.display(),
+                values.len(),
+                self.cols,
+                self.left
+            )));
+        }
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.file.write_all(&bytes).map_err(|e| UdllError::io(&self.tmp, e))?;
+        self.left -= rows;
+        Ok(())
+    }
+
+    /// Check every row was written, then move the file into place.
+    pub fn finish(mut self) -> Result<()> {
+        use std::io::Write;
+        if self.left != 0 {
+            return Err(UdllError::shape(format!("{}: {} rows were never written", self.path.display(), self.left)));
+        }
+        self.file.flush().map_err(|e| UdllError::io(&self.tmp, e))?;
+        self.file.get_ref().sync_all().map_err(|e| UdllError::io(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| UdllError::io(&self.path, e))
+    }
+}
+
 /// Write a 1-D array as a .npy file (a CSR matrix's `indptr`, `indices`
 /// and `data`, say).
 pub fn write_npy_vec<T: ndarray_npy::WritableElement>(path: &Path, data: &[T]) -> Result<()> {
@@ -148,6 +219,15 @@ mod tests {
         short.truncate(short.len() - 4);
         std::fs::write(&good, short).unwrap();
         assert!(read_npy_matrix(&good).unwrap_err().to_string().contains("the file holds 20 bytes of data"));
+        // Written a block of rows at a time: what write_npy_f32 writes.
+        let rows = dir.join("rows.npy");
+        let mut w = NpyRowWriter::create(&rows, 3, 2).unwrap();
+        w.append(&[1.0, 2.0]).unwrap();
+        w.append(&[3.0, 4.0, 5.0, 6.0]).unwrap();
+        assert!(w.append(&[7.0, 8.0]).is_err(), "more rows than declared");
+        w.finish().unwrap();
+        write_npy_f32(&good, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2).unwrap();
+        assert_eq!(std::fs::read(&rows).unwrap(), std::fs::read(&good).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

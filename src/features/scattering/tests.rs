@@ -75,6 +75,7 @@ fn same_bits_under_1_2_and_4_threads() {
         notes: vec![],
         column_major_picture: false,
         files: None,
+        indices: None,
     };
     let p = ScatteringParams { j: 2, l: 6, order: 2 };
     let run = |t: usize| {
