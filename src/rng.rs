@@ -101,6 +101,16 @@ impl Rng {
             items.swap(i, j);
         }
     }
+
+    /// `m` of the indices 0..n without replacement (the first `m` of a
+    /// shuffle), in increasing order.
+    pub fn sorted_sample(&mut self, n: usize, m: usize) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..n).collect();
+        self.shuffle(&mut idx);
+        idx.truncate(m);
+        idx.sort_unstable();
+        idx
+    }
 }
 
 #[cfg(test)]

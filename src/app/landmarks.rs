@@ -114,11 +114,7 @@ pub fn choose_landmarks_kmeanspp(latent: &Latent, m: usize, seed: u64, observer:
 /// in increasing order.
 pub fn choose_landmarks(n: usize, m: usize, seed: u64) -> Result<Vec<usize>> {
     check_count(n, m)?;
-    let mut idx: Vec<usize> = (0..n).collect();
-    Rng::stream(seed, "landmarks").shuffle(&mut idx);
-    idx.truncate(m);
-    idx.sort_unstable();
-    Ok(idx)
+    Ok(Rng::stream(seed, "landmarks").sorted_sample(n, m))
 }
 
 /// Rows `idx` of a row-major matrix with `width` columns.

@@ -99,9 +99,5 @@ pub fn sample_indices(n: usize, s: usize, seed: u64) -> Result<Vec<usize>> {
     if s < 2 || s > n {
         return Err(UdllError::config(format!("a sample of {s} from {n} images (2 to n)")));
     }
-    let mut idx: Vec<usize> = (0..n).collect();
-    crate::rng::Rng::stream(seed, "fit-sample").shuffle(&mut idx);
-    idx.truncate(s);
-    idx.sort_unstable();
-    Ok(idx)
+    Ok(crate::rng::Rng::stream(seed, "fit-sample").sorted_sample(n, s))
 }
