@@ -259,19 +259,12 @@ pub fn assign(src: &ImageSource, opts: &AssignOptions, observer: &dyn Observer) 
     }
     let t0 = Instant::now();
     let run = RunDir::open(&opts.model_dir)?;
-    let mut read = Vec::new();
-    let get = |name: &str| -> Result<Option<Vec<u8>>> {
-        match run.optional(name)? {
-            Some(p) => std::fs::read(&p).map(Some).map_err(|e| UdllError::io(&p, e)),
-            None => Ok(None),
-        }
-    };
-    let model = AssignModel::from_artefacts(&run.manifest.config, &get, &run.dir)?;
-    for name in ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy", "landmarks.csv"] {
-        if run.optional(name)?.is_some() {
-            read.push(run.dir.join(name));
-        }
-    }
+    let model = AssignModel::from_artefacts(&run.manifest.config, &|name| run.read(name), &run.dir)?;
+    let read: Vec<PathBuf> = ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy", "landmarks.csv"]
+        .iter()
+        .filter(|n| run.lists(n))
+        .map(|n| run.dir.join(n))
+        .collect();
     let (n, d) = model.fitted_shape();
     let clusters = model.clusters;
     let range = opts.shard.map_or(0..src.n, |s| s.range(src.n));

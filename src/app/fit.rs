@@ -204,8 +204,7 @@ impl Fitted {
         let run = RunDir::open(dir)?;
         let mut files = Files::new();
         for rec in &run.manifest.artefacts {
-            let p = run.checked(&rec.path)?;
-            files.insert(rec.path.clone(), std::fs::read(&p).map_err(|e| UdllError::io(&p, e))?);
+            files.insert(rec.path.clone(), run.read(&rec.path)?.expect("the manifest lists it"));
         }
         let config = run.manifest.config.clone();
         let get = |name: &str| Ok(files.get(name).cloned());

@@ -3,6 +3,7 @@
 //! report` and `udll assign`).
 
 use crate::error::{Result, UdllError};
+use crate::io::hash::sha256_hex;
 use crate::io::manifest::{FileRecord, Manifest, check_complete};
 use std::path::{Path, PathBuf};
 
@@ -52,8 +53,28 @@ impl RunDir {
         serde_json::from_str(&text).map_err(|e| UdllError::format(&p, format!("not JSON: {e}")))
     }
 
+    /// Whether the manifest lists `name` among the run's artefacts.
+    pub fn lists(&self, name: &str) -> bool {
+        self.manifest.artefacts.iter().any(|a| a.path == name)
+    }
+
     /// `name` checked, or None when the manifest does not list it.
     pub fn optional(&self, name: &str) -> Result<Option<PathBuf>> {
-        if self.manifest.artefacts.iter().any(|a| a.path == name) { self.checked(name).map(Some) } else { Ok(None) }
+        if self.lists(name) { self.checked(name).map(Some) } else { Ok(None) }
+    }
+
+    /// The bytes of `name`, read once and checked against the manifest's
+    /// hash, or None when the manifest does not list it.
+    pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let Some(rec) = self.manifest.artefacts.iter().find(|a| a.path == name) else { return Ok(None) };
+        let p = self.dir.join(name);
+        if !p.exists() {
+            return Err(UdllError::config(format!("{}: {name} is missing (the manifest lists it)", self.dir.display())));
+        }
+        let bytes = std::fs::read(&p).map_err(|e| UdllError::io(&p, e))?;
+        if sha256_hex(&bytes) != rec.sha256 {
+            return Err(UdllError::Mismatch(format!("{}: {name} is not the file the run wrote (its SHA-256 differs from the manifest's)", self.dir.display())));
+        }
+        Ok(Some(bytes))
     }
 }
