@@ -10,7 +10,7 @@
 
 use crate::app::pipeline::{Latent, check_fits};
 use crate::app::run_dir::RunDir;
-use crate::cluster::assign_by_residual;
+use crate::cluster::ResidualAssigner;
 use crate::cluster::sparse::{SparseConfig, assign_sparse};
 use crate::data::Dataset;
 use crate::data::ImageSource;
@@ -88,13 +88,24 @@ pub struct AssignModel {
     pub clusters: usize,
     sparse: Option<SparseConfig>,
     input_scale: f32,
+    /// λ of the ridge code, relative to the mean squared norm of the
+    /// fitted codes.
+    ridge: f64,
+    /// The ridge code's fitted side, prepared at the first placement and
+    /// kept for the next chunks.
+    residual: std::sync::OnceLock<ResidualAssigner>,
 }
 
 impl AssignModel {
     /// Build from a run's recorded `config` (its manifest's) and its
-    /// artefacts, read by `get` (None when the run has no such file);
+    /// artefacts, read by `get` (None when the run has no such file), to
+    /// place images with the ridge λ = `ridge` × the mean squared norm of
+    /// the fitted codes (unless the run coded with a sparse solver);
     /// `origin` names the run in errors.
-    pub fn from_artefacts(config: &serde_json::Value, get: &dyn Fn(&str) -> Result<Option<Vec<u8>>>, origin: &Path) -> Result<Self> {
+    pub fn from_artefacts(config: &serde_json::Value, get: &dyn Fn(&str) -> Result<Option<Vec<u8>>>, origin: &Path, ridge: f64) -> Result<Self> {
+        if !(ridge > 0.0 && ridge.is_finite()) {
+            return Err(UdllError::config(format!("the assignment ridge must be positive (got {ridge})")));
+        }
         let at = |name: &str| origin.join(name);
         let need = |name: &str| get(name)?.ok_or_else(|| UdllError::config(format!("{}: the run has no {name}, which is needed here", origin.display())));
         let front: FrontEnd = config
@@ -141,7 +152,7 @@ impl AssignModel {
             Some(cp) => cp.input_scale(),
             None => config.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32,
         };
-        Ok(AssignModel { front, basis, network, fitted, n, d, labels, clusters, sparse, input_scale })
+        Ok(AssignModel { front, basis, network, fitted, n, d, labels, clusters, sparse, input_scale, ridge, residual: std::sync::OnceLock::new() })
     }
 
     /// The fitted codes' count and dimension.
@@ -161,13 +172,10 @@ impl AssignModel {
     }
 
     /// The codes of the images of `ds` (through the front end and the
-    /// network) and their clusters (the ridge λ = `ridge` × the mean
-    /// squared norm of the fitted codes, or the run's sparse solver).
-    pub fn place(&self, ds: &Dataset, ridge: f64, observer: &dyn Observer) -> Result<(Latent, Vec<usize>)> {
+    /// network) and their clusters (by the model's ridge, or the run's
+    /// sparse solver).
+    pub fn place(&self, ds: &Dataset, observer: &dyn Observer) -> Result<(Latent, Vec<usize>)> {
         ds.validate()?;
-        if !(ridge > 0.0 && ridge.is_finite()) {
-            return Err(UdllError::config(format!("the assignment ridge must be positive (got {ridge})")));
-        }
         self.front.check(ds.height, ds.width)?;
         let features = front_features(ds, &self.front, self.basis.as_ref(), observer)?;
         let seen = features.as_ref().map(|f| f.as_dataset(ds));
@@ -190,7 +198,16 @@ impl AssignModel {
                 observer.line(&format!("assign: coding the new images with the run's {}", s.describe()));
                 assign_sparse(fitted, n, d, &self.labels, clusters, &latent.values, latent.n, &s.solver, observer)?
             }
-            None => assign_by_residual(fitted, n, d, &self.labels, clusters, &latent.values, latent.n, ridge)?,
+            None => {
+                let residual = match self.residual.get() {
+                    Some(r) => r,
+                    None => {
+                        let built = ResidualAssigner::new(fitted, n, d, &self.labels, clusters, self.ridge)?;
+                        self.residual.get_or_init(|| built)
+                    }
+                };
+                residual.assign(&latent.values, latent.n)?
+            }
         };
         Ok((latent, labels))
     }
@@ -251,15 +268,12 @@ fn landmark_rows(path: &Path, bytes: &[u8], n: usize) -> Result<Vec<usize>> {
 /// the input's size; the labels of a slice are the ones the whole input
 /// gives those images.
 pub fn assign(src: &ImageSource, opts: &AssignOptions, observer: &dyn Observer) -> Result<Assignment> {
-    if !(opts.ridge > 0.0 && opts.ridge.is_finite()) {
-        return Err(UdllError::config(format!("the assignment ridge must be positive (got {})", opts.ridge)));
-    }
     if opts.chunk == 0 {
         return Err(UdllError::config("the chunk must hold at least one image"));
     }
     let t0 = Instant::now();
     let run = RunDir::open(&opts.model_dir)?;
-    let model = AssignModel::from_artefacts(&run.manifest.config, &|name| run.read(name), &run.dir)?;
+    let model = AssignModel::from_artefacts(&run.manifest.config, &|name| run.read(name), &run.dir, opts.ridge)?;
     let read: Vec<PathBuf> = ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy", "landmarks.csv"]
         .iter()
         .filter(|n| run.lists(n))
@@ -285,7 +299,7 @@ pub fn assign(src: &ImageSource, opts: &AssignOptions, observer: &dyn Observer) 
     while start < range.end {
         let end = (start + opts.chunk).min(range.end);
         let chunk = src.slice(start..end)?;
-        let (latent, l) = model.place(&chunk, opts.ridge, &crate::progress::Silent)?;
+        let (latent, l) = model.place(&chunk, &crate::progress::Silent)?;
         if opts.save_codes {
             let w = match &mut codes {
                 Some(w) => w,

@@ -103,7 +103,7 @@ pub fn fit(ds: &Dataset, params: &ValidUdllParams, opts: &FitOptions, observer: 
     let files = sink.take_files().expect("a memory sink holds its files");
     let config = serde_json::to_value(params).expect("params serialise");
     let get = |name: &str| Ok(files.get(name).cloned());
-    let model = AssignModel::from_artefacts(&config, &get, Path::new("memory"))?;
+    let model = AssignModel::from_artefacts(&config, &get, Path::new("memory"), DEFAULT_RIDGE)?;
     let s = out.summary;
     Ok(Fitted { labels: s.labels, scores: s.scores, clusters: s.clusters, config, dataset: ds.summary(), seed: params.seed, files, model })
 }
@@ -171,7 +171,7 @@ impl Fitted {
     /// Place new images in this fit's clusters, as `udll assign` does (the
     /// default ridge for a dense run, the run's solver for a sparse one).
     pub fn assign(&self, ds: &Dataset, observer: &dyn Observer) -> Result<Placed> {
-        let (latent, labels) = self.model.place(ds, DEFAULT_RIDGE, observer)?;
+        let (latent, labels) = self.model.place(ds, observer)?;
         let scores = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;
         Ok(Placed { labels, scores, codes: latent.values })
     }
@@ -208,7 +208,7 @@ impl Fitted {
         }
         let config = run.manifest.config.clone();
         let get = |name: &str| Ok(files.get(name).cloned());
-        let model = AssignModel::from_artefacts(&config, &get, dir)?;
+        let model = AssignModel::from_artefacts(&config, &get, dir, DEFAULT_RIDGE)?;
         let labels_text =
             String::from_utf8(files.get("labels.csv").cloned().unwrap_or_default()).map_err(|_| UdllError::format(&dir.join("labels.csv"), "not UTF-8"))?;
         let (labels, truth) = parse_labels_csv(&dir.join("labels.csv"), &labels_text)?;

@@ -12,6 +12,7 @@
 use crate::error::{Result, UdllError};
 use crate::linalg::cholesky::{BLOCK, blocked_cholesky, solve_many};
 use crate::linalg::{Trans, dgemm};
+use nalgebra::{Cholesky, Dyn};
 use rayon::prelude::*;
 
 /// New points per chunk.
@@ -42,59 +43,89 @@ pub(crate) fn check_assign_inputs(fitted: &[f32], n: usize, d: usize, labels: &[
 #[allow(clippy::too_many_arguments)]
 pub fn assign_by_residual(fitted: &[f32], n: usize, d: usize, labels: &[usize], k: usize, new: &[f32], m: usize, ridge: f64) -> Result<Vec<usize>> {
     check_assign_inputs(fitted, n, d, labels, k, new, m)?;
-    if !(ridge > 0.0) {
-        return Err(UdllError::config(format!("assign: the ridge must be positive (got {ridge})")));
-    }
-    let z: Vec<f64> = fitted.iter().map(|&v| v as f64).collect();
-    let mut g = vec![0.0f64; n * n];
-    dgemm(n, d, n, 1.0, &z, Trans::No, &z, Trans::Yes, 0.0, &mut g);
-    let scale = (0..n).map(|i| g[i * n + i]).sum::<f64>() / n as f64;
-    if !(scale > 0.0) || !scale.is_finite() {
-        return Err(UdllError::Numeric("assign: the fitted codes are all zero or not finite".into()));
-    }
-    let lambda = ridge * scale;
-    let mut a = g.clone();
-    (0..n).for_each(|i| a[i * n + i] += lambda);
-    let chol = blocked_cholesky(a, n, BLOCK).ok_or_else(|| UdllError::Numeric("assign: ZZᵀ + λI is not positive definite".into()))?;
-    // Each cluster's members and its block of the Gram matrix.
-    let members: Vec<Vec<usize>> = (0..k).map(|c| (0..n).filter(|&i| labels[i] == c).collect()).collect();
-    let blocks: Vec<Vec<f64>> =
-        members.iter().map(|idx| idx.iter().flat_map(|&i| idx.iter().map(move |&j| (i, j))).map(|(i, j)| g[i * n + j]).collect()).collect();
-    drop(g);
-    let mut out = Vec::with_capacity(m);
-    for start in (0..m).step_by(CHUNK) {
-        let p = CHUNK.min(m - start);
-        let zn: Vec<f64> = new[start * d..(start + p) * d].iter().map(|&v| v as f64).collect();
-        // B = Z Znᵀ (n × p); C = (ZZᵀ + λI)⁻¹ B.
-        let mut b = vec![0.0f64; n * p];
-        dgemm(n, d, p, 1.0, &z, Trans::No, &zn, Trans::Yes, 0.0, &mut b);
-        let mut c = b.clone();
-        solve_many(&chol, &mut c, n, p);
-        // ‖z − Z_kᵀc_k‖² = ‖z‖² − 2 c_kᵀ(Z_k z) + c_kᵀ G_kk c_k, per cluster.
-        let mut resid = vec![0.0f64; k * p];
-        for (ci, idx) in members.iter().enumerate() {
-            if idx.is_empty() {
-                resid[ci * p..][..p].fill(f64::INFINITY);
-                continue;
-            }
-            let s = idx.len();
-            let ck: Vec<f64> = idx.iter().flat_map(|&i| c[i * p..][..p].iter().copied()).collect();
-            let mut h = vec![0.0f64; s * p];
-            dgemm(s, s, p, 1.0, &blocks[ci], Trans::No, &ck, Trans::No, 0.0, &mut h);
-            resid[ci * p..][..p].par_iter_mut().enumerate().for_each(|(j, r)| {
-                let (mut cross, mut quad) = (0.0, 0.0);
-                for (t, &i) in idx.iter().enumerate() {
-                    cross += ck[t * p + j] * b[i * p + j];
-                    quad += ck[t * p + j] * h[t * p + j];
-                }
-                *r = quad - 2.0 * cross;
-            });
+    ResidualAssigner::new(fitted, n, d, labels, k, ridge)?.assign(new, m)
+}
+
+/// [`assign_by_residual`] with its fitted side prepared once (the Gram
+/// matrix, the factorisation of ZZᵀ + λI, each cluster's Gram block), to
+/// place any number of batches of new codes against it.
+pub struct ResidualAssigner {
+    z: Vec<f64>,
+    n: usize,
+    d: usize,
+    k: usize,
+    chol: Cholesky<f64, Dyn>,
+    members: Vec<Vec<usize>>,
+    blocks: Vec<Vec<f64>>,
+}
+
+impl ResidualAssigner {
+    /// Prepare the `n` fitted codes `fitted` (n × d) with their clusters
+    /// `labels` (below `k`) and λ = `ridge` × the mean of diag(ZZᵀ).
+    pub fn new(fitted: &[f32], n: usize, d: usize, labels: &[usize], k: usize, ridge: f64) -> Result<Self> {
+        check_assign_inputs(fitted, n, d, labels, k, &[], 0)?;
+        if !(ridge > 0.0) {
+            return Err(UdllError::config(format!("assign: the ridge must be positive (got {ridge})")));
         }
-        out.extend(
-            (0..p).into_par_iter().map(|j| (0..k).fold(0, |best, ci| if resid[ci * p + j] < resid[best * p + j] { ci } else { best })).collect::<Vec<_>>(),
-        );
+        let z: Vec<f64> = fitted.iter().map(|&v| v as f64).collect();
+        let mut g = vec![0.0f64; n * n];
+        dgemm(n, d, n, 1.0, &z, Trans::No, &z, Trans::Yes, 0.0, &mut g);
+        let scale = (0..n).map(|i| g[i * n + i]).sum::<f64>() / n as f64;
+        if !(scale > 0.0) || !scale.is_finite() {
+            return Err(UdllError::Numeric("assign: the fitted codes are all zero or not finite".into()));
+        }
+        let lambda = ridge * scale;
+        let mut a = g.clone();
+        (0..n).for_each(|i| a[i * n + i] += lambda);
+        let chol = blocked_cholesky(a, n, BLOCK).ok_or_else(|| UdllError::Numeric("assign: ZZᵀ + λI is not positive definite".into()))?;
+        // Each cluster's members and its block of the Gram matrix.
+        let members: Vec<Vec<usize>> = (0..k).map(|c| (0..n).filter(|&i| labels[i] == c).collect()).collect();
+        let blocks: Vec<Vec<f64>> =
+            members.iter().map(|idx| idx.iter().flat_map(|&i| idx.iter().map(move |&j| (i, j))).map(|(i, j)| g[i * n + j]).collect()).collect();
+        Ok(ResidualAssigner { z, n, d, k, chol, members, blocks })
     }
-    Ok(out)
+
+    /// The cluster of each of the `m` new codes `new` (m × d, row-major).
+    pub fn assign(&self, new: &[f32], m: usize) -> Result<Vec<usize>> {
+        let (z, n, d, k) = (&self.z, self.n, self.d, self.k);
+        if new.len() != m * d {
+            return Err(UdllError::shape(format!("assign: {} new values for {m} × {d}", new.len())));
+        }
+        let mut out = Vec::with_capacity(m);
+        for start in (0..m).step_by(CHUNK) {
+            let p = CHUNK.min(m - start);
+            let zn: Vec<f64> = new[start * d..(start + p) * d].iter().map(|&v| v as f64).collect();
+            // B = Z Znᵀ (n × p); C = (ZZᵀ + λI)⁻¹ B.
+            let mut b = vec![0.0f64; n * p];
+            dgemm(n, d, p, 1.0, z, Trans::No, &zn, Trans::Yes, 0.0, &mut b);
+            let mut c = b.clone();
+            solve_many(&self.chol, &mut c, n, p);
+            // ‖z − Z_kᵀc_k‖² = ‖z‖² − 2 c_kᵀ(Z_k z) + c_kᵀ G_kk c_k, per cluster.
+            let mut resid = vec![0.0f64; k * p];
+            for (ci, idx) in self.members.iter().enumerate() {
+                if idx.is_empty() {
+                    resid[ci * p..][..p].fill(f64::INFINITY);
+                    continue;
+                }
+                let s = idx.len();
+                let ck: Vec<f64> = idx.iter().flat_map(|&i| c[i * p..][..p].iter().copied()).collect();
+                let mut h = vec![0.0f64; s * p];
+                dgemm(s, s, p, 1.0, &self.blocks[ci], Trans::No, &ck, Trans::No, 0.0, &mut h);
+                resid[ci * p..][..p].par_iter_mut().enumerate().for_each(|(j, r)| {
+                    let (mut cross, mut quad) = (0.0, 0.0);
+                    for (t, &i) in idx.iter().enumerate() {
+                        cross += ck[t * p + j] * b[i * p + j];
+                        quad += ck[t * p + j] * h[t * p + j];
+                    }
+                    *r = quad - 2.0 * cross;
+                });
+            }
+            out.extend(
+                (0..p).into_par_iter().map(|j| (0..k).fold(0, |best, ci| if resid[ci * p + j] < resid[best * p + j] { ci } else { best })).collect::<Vec<_>>(),
+            );
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ pub mod select;
 pub mod sparse;
 pub mod spectral;
 
-pub use assign::assign_by_residual;
+pub use assign::{ResidualAssigner, assign_by_residual};
 pub use edsc::ridge_self_expression;
 pub use kmeans::kmeans;
 pub use params::{LabelAssign, PostConfig};
