@@ -719,13 +719,14 @@ pub fn assign(a: AssignArgs) -> Result<()> {
         ),
         None => println!("{} images into {} clusters ({:.1}s) → {}", r.labels.len(), r.clusters, r.seconds, a.out.display()),
     }
-    if a.no_report {
-    } else if shard.is_some() || src.n > ASSIGN_REPORT_MAX_IMAGES {
-        obs.line(&format!("report: not drawn for a shard or an input of more than {ASSIGN_REPORT_MAX_IMAGES} images"));
-    } else {
-        let ds = src.slice(0..src.n)?;
-        let r = udll::app::report::write_assign_report(&a.out, &ds, &obs)?;
-        obs.line(&format!("report: {} ({} figures)", r.path.display(), r.figures));
+    if !a.no_report {
+        if shard.is_some() || src.n > ASSIGN_REPORT_MAX_IMAGES {
+            obs.line(&format!("report: not drawn for a shard or an input of more than {ASSIGN_REPORT_MAX_IMAGES} images"));
+        } else {
+            let ds = src.slice(0..src.n)?;
+            let r = udll::app::report::write_assign_report(&a.out, &ds, &obs)?;
+            obs.line(&format!("report: {} ({} figures)", r.path.display(), r.figures));
+        }
     }
     Ok(())
 }

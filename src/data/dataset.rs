@@ -137,15 +137,25 @@ impl Dataset {
     pub fn clone_header(&self) -> Dataset {
         Dataset {
             name: self.name.clone(),
+            source: self.source.clone(),
+            column_major_picture: self.column_major_picture,
+            ..Dataset::empty(self.height, self.width, self.channels)
+        }
+    }
+
+    /// No images of `height` × `width` × `channels`, unnamed, row-major.
+    pub fn empty(height: usize, width: usize, channels: usize) -> Dataset {
+        Dataset {
+            name: String::new(),
             n: 0,
-            height: self.height,
-            width: self.width,
-            channels: self.channels,
+            height,
+            width,
+            channels,
             pixels: Vec::new(),
             labels: None,
-            source: self.source.clone(),
+            source: None,
             notes: Vec::new(),
-            column_major_picture: self.column_major_picture,
+            column_major_picture: false,
             files: None,
             indices: None,
         }

@@ -160,6 +160,16 @@ impl ImageSource {
         }
     }
 
+    /// A dataset of no images with this input's name, size, source and
+    /// layout (an in-memory dataset's own, so a MAT file's column-major
+    /// pictures stay so), to build a slice from.
+    fn header(&self) -> Dataset {
+        match &self.kind {
+            Kind::Memory(ds) => ds.clone_header(),
+            _ => Dataset { name: self.name.clone(), source: Some(self.path.clone()), ..Dataset::empty(self.height, self.width, self.channels) },
+        }
+    }
+
     /// Values per image.
     pub fn image_len(&self) -> usize {
         self.height * self.width * self.channels
@@ -221,8 +231,7 @@ impl ImageSource {
                     pixels: ds.pixels[range.start * len..range.end * len].to_vec(),
                     labels,
                     files: ds.files.as_ref().map(|f| f[range.clone()].to_vec()),
-                    notes: vec![],
-                    ..ds.clone_header()
+                    ..self.header()
                 })
             }
             Kind::Folder { files, opts } => {
@@ -241,20 +250,7 @@ impl ImageSource {
                 if *divide {
                     pixels.iter_mut().for_each(|v| *v /= 255.0);
                 }
-                let ds = Dataset {
-                    name: self.name.clone(),
-                    n: range.len(),
-                    height: self.height,
-                    width: self.width,
-                    channels: self.channels,
-                    pixels,
-                    labels,
-                    source: Some(self.path.clone()),
-                    notes: vec![],
-                    column_major_picture: false,
-                    files: None,
-                    indices: None,
-                };
+                let ds = Dataset { n: range.len(), pixels, labels, ..self.header() };
                 ds.validate()?;
                 Ok(ds)
             }
@@ -298,18 +294,13 @@ impl ImageSource {
         }
         let labels = self.labels.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect());
         let ds = Dataset {
-            name: self.name.clone(),
             n: idx.len(),
-            height: self.height,
-            width: self.width,
-            channels: self.channels,
             pixels,
             labels,
-            source: Some(self.path.clone()),
             notes: vec![format!("{} of the {} images of {}", idx.len(), self.n, self.path.display())],
-            column_major_picture: false,
             files: self.files().is_some().then_some(files),
             indices: Some(idx.to_vec()),
+            ..self.header()
         };
         ds.validate()?;
         Ok(ds)
@@ -391,5 +382,24 @@ mod tests {
             assert_eq!(g.pixels, want, "{name}");
         }
         std::fs::remove_dir_all(&d).ok();
+    }
+
+    /// An in-memory dataset's slices and samples keep its layout (a MAT
+    /// file's column-major pictures) and its labels.
+    #[test]
+    fn in_memory_slices_keep_the_layout() {
+        let ds = Dataset {
+            name: "m".into(),
+            n: 4,
+            pixels: (0..16).map(|v| v as f32 / 16.0).collect(),
+            labels: Some(vec![0, 1, 0, 1]),
+            column_major_picture: true,
+            ..Dataset::empty(2, 2, 1)
+        };
+        let src = ImageSource::from_dataset(ds);
+        let g = src.gather(&[1, 3]).unwrap();
+        assert!(g.column_major_picture && src.slice(1..3).unwrap().column_major_picture);
+        assert_eq!((g.labels.as_deref(), &g.pixels[..4]), (Some(&[1, 1][..]), &[0.25, 0.3125, 0.375, 0.4375][..]));
+        assert_eq!(g.indices.as_deref(), Some(&[1, 3][..]));
     }
 }
