@@ -73,8 +73,8 @@ pub struct ReadmeExamples;
 pub use app::fit::{Coefficients, FitOptions, Fitted, Placed, fit};
 pub use app::landmarks::LandmarkChoice;
 pub use app::pipeline::{
-    Choice, Clustering, Finetuned, Latent, Pretrained, PriorGraphStage, RunOptions, RunOutput, RunSummary, StageTimes, Start, cluster_stage, finetune_stage,
-    pretrain_stage, prior_graph_stage, run,
+    Choice, Clustering, Codes, Finetuned, Latent, Pretrained, PriorGraphStage, RunOptions, RunOutput, RunSummary, StageTimes, Start, cluster_stage,
+    finetune_stage, pretrain_stage, prior_graph_stage, run,
 };
 pub use app::plan::{Plan, run_planned};
 pub use cluster::SelectBy;

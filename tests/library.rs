@@ -98,3 +98,28 @@ fn the_plan_and_the_inputs_are_checked_by_the_library() {
     assert_eq!((ds.channels, ds.labels.as_deref()), (3, Some(&[0usize, 1][..])));
     assert!(ds.pixels.iter().all(|v| (0.0..=1.0).contains(v)) && ds.pixels[1] == 1.0 / 255.0);
 }
+
+/// A landmark fit keeps its landmarks' codes; with `Codes::Model` it keeps
+/// no n × d file, and it places images as before. A run made before
+/// `landmark_codes.npy` existed (its landmarks' rows only in `latent.npy`)
+/// builds the same model.
+#[test]
+fn a_landmark_fit_places_images_from_its_landmarks_codes() {
+    use udll::app::assign::{AssignModel, DEFAULT_RIDGE};
+    let ds = generate(&SyntheticSpec { objects: 4, poses: 20, seed: 1, ..Default::default() }).unwrap();
+    let plan = Plan { landmarks: Some(30), ..Default::default() };
+    let full = fit(&ds, &params(1), &FitOptions { plan: plan.clone(), ..Default::default() }, &Silent).unwrap();
+    let lean = fit(&ds, &params(1), &FitOptions { plan, codes: udll::Codes::Model, ..Default::default() }, &Silent).unwrap();
+    assert_eq!(full.labels(), lean.labels());
+    assert!(lean.artefact("latent.npy").is_none() && lean.artefact("latent_pretrained.npy").is_none());
+    assert!(full.artefact("latent.npy").is_some() && lean.artefact("landmark_codes.npy") == full.artefact("landmark_codes.npy"));
+    let new = generate(&SyntheticSpec { objects: 4, poses: 20, seed: 9, ..Default::default() }).unwrap();
+    let want = full.assign(&new, &Silent).unwrap().labels;
+    assert_eq!(lean.assign(&new, &Silent).unwrap().labels, want);
+    let old = |name: &str| Ok(if name == "landmark_codes.npy" { None } else { full.artefact(name).map(<[u8]>::to_vec) });
+    let model = AssignModel::from_artefacts(full.config(), &old, std::path::Path::new("old"), DEFAULT_RIDGE).unwrap();
+    assert_eq!(model.fitted_shape().0, 30);
+    assert_eq!(model.read_from()[0], "latent.npy");
+    assert_eq!(model.place(&new, &Silent).unwrap().1, want);
+    assert!(lean.codes().is_err(), "a lean fit has no codes to give");
+}

@@ -17,11 +17,20 @@ fn run_writes_every_artefact_and_clusters_small_synthetic_data() {
     assert!(stdout(&o).contains("ACC"), "{}", stdout(&o));
     for f in udll::app::pipeline::RUN_ARTEFACTS.iter().chain(&["manifest.json", "report.html", "figures/coef_by_cluster.png"]) {
         // candidates.csv only with --auto-post, landmarks.csv only with
-        // --landmarks, the features only with the scattering front end,
+        // --landmarks (and its landmarks' codes), the features only with the scattering front end,
         // the CSR parts of C only with a sparse self-expression, the
         // sample's indices only with --fit-sample.
-        let optional =
-            ["candidates.csv", "landmarks.csv", "sample.csv", "features.npy", "scattering_basis.npy", "coef_indptr.npy", "coef_indices.npy", "coef_values.npy"];
+        let optional = [
+            "candidates.csv",
+            "landmarks.csv",
+            "landmark_codes.npy",
+            "sample.csv",
+            "features.npy",
+            "scattering_basis.npy",
+            "coef_indptr.npy",
+            "coef_indices.npy",
+            "coef_values.npy",
+        ];
         assert_eq!(dir.join(f).exists(), !optional.contains(f), "{f}");
     }
     let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();

@@ -26,12 +26,17 @@ fn setup(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
     ok(&["synth", "--n", "2400", "--poses", "120", "--seed", "4", "--out", s(&data), "--quiet"]);
     let labels = root.join("big_labels.npy");
     let model = root.join("model");
-    ok(&[
+    fit(&data, &labels, &model, &[]);
+    (data, labels, model)
+}
+
+fn fit(data: &Path, labels: &Path, model: &Path, extra: &[&str]) {
+    let mut args = vec![
         "run",
         "--data",
-        s(&data),
+        s(data),
         "--labels",
-        s(&labels),
+        s(labels),
         "--fit-sample",
         "800",
         "--landmarks",
@@ -45,11 +50,12 @@ fn setup(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "--seed",
         "4",
         "--out",
-        s(&model),
+        s(model),
         "--quiet",
         "--no-report",
-    ]);
-    (data, labels, model)
+    ];
+    args.extend(extra);
+    ok(&args);
 }
 
 fn assign(model: &Path, data: &Path, labels: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -149,4 +155,40 @@ fn shards_merge_to_the_unsharded_bytes_and_bad_sets_are_refused() {
     assert_clean_error(&merge(&[&four[0], &four[1], &four[2], &foreign_input]), "is a shard of another input");
     assert_clean_error(&merge(&[&whole]), "is not a shard");
     assert!(!bad.exists());
+}
+
+#[test]
+fn a_model_kept_without_its_codes_places_images_the_same() {
+    let root = scratch("shards-lean");
+    let (data, labels, model) = setup(&root);
+    let lean = root.join("lean");
+    fit(&data, &labels, &lean, &["--codes", "model"]);
+    // The landmark run keeps its landmarks' codes, and no n × d file.
+    for f in ["latent.npy", "latent_pretrained.npy"] {
+        assert!(model.join(f).exists() && !lean.join(f).exists(), "{f}");
+    }
+    let (_, m, _) = udll::io::npy_out::read_npy_matrix(&lean.join("landmark_codes.npy")).unwrap();
+    assert_eq!(m, 200);
+    assert_eq!(std::fs::read(model.join("labels.csv")).unwrap(), std::fs::read(lean.join("labels.csv")).unwrap());
+    // The same placements as the model with every code, in shards too.
+    let (full, part) = (root.join("full"), root.join("part"));
+    assert!(assign(&model, &data, &labels, &full, &[]).status.success());
+    assert!(assign(&lean, &data, &labels, &part, &["--shard", "1/3", "--chunk", "300"]).status.success());
+    let want = std::fs::read_to_string(full.join("labels.csv")).unwrap();
+    let got = std::fs::read_to_string(part.join("labels.csv")).unwrap();
+    // index, cluster, class (the matched column is the shard's own matching).
+    let cols = |l: &str| l.split(',').take(3).collect::<Vec<_>>().join(",");
+    let rows: Vec<String> = want.lines().skip(1).skip(800).take(800).map(cols).collect();
+    assert!(got.lines().skip(1).map(cols).eq(rows), "the lean model's shard places images as the full model does");
+    // The assignment's manifest names the file it read the codes from.
+    let m = std::fs::read_to_string(part.join("manifest.json")).unwrap();
+    assert!(m.contains("landmark_codes.npy") && !m.contains("latent.npy"), "{m}");
+    // The report shows the landmarks' codes; the run audits clean.
+    let o = run(&["report", s(&lean), "--no-images", "--quiet"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(lean.join("report.html")).unwrap();
+    assert!(page.contains("of the 200 landmarks"), "the report says which codes it shows");
+    let o = run(&["audit", s(&lean), "--threads", "2"], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert_clean_error(&run(&["run", "--codes", "some", "--out", s(&root.join("x")), "--quiet"], &[]), "--codes: 'some' is not one of all, model");
 }

@@ -91,6 +91,8 @@ pub struct AssignModel {
     /// λ of the ridge code, relative to the mean squared norm of the
     /// fitted codes.
     ridge: f64,
+    /// The artefact the fitted codes came from.
+    codes_from: &'static str,
     /// The ridge code's fitted side, prepared at the first placement and
     /// kept for the next chunks.
     residual: std::sync::OnceLock<ResidualAssigner>,
@@ -119,27 +121,41 @@ impl AssignModel {
             .transpose()?
             .map(|(values, rows, cols)| Basis { values, rows, cols });
         let network = get("finetuned.ckpt")?.map(|b| Checkpoint::from_bytes(&at("finetuned.ckpt"), &b)).transpose()?;
-        let (fitted, n, d) = npy_matrix_from_bytes(&at("latent.npy"), &need("latent.npy")?)?;
         let text = String::from_utf8(need("labels.csv")?).map_err(|_| UdllError::format(&at("labels.csv"), "not UTF-8 text"))?;
         let (labels, _) = parse_labels_csv(&at("labels.csv"), &text)?;
-        if labels.len() != n {
-            return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", at("labels.csv").display(), labels.len())));
-        }
         let clusters = labels.iter().max().map_or(0, |m| m + 1);
         // A landmark run places images against its landmarks' codes, as
         // the run placed its own: M × d, not n × d (a model fitted on a
         // sample of 20 000 keeps its ridge system at M², not 20 000²).
+        // Its `landmark_codes.npy` holds those rows; a run made before
+        // that file existed has them in `latent.npy`.
         let landmarks = match get("landmarks.csv")? {
-            Some(b) if config.get("sparse").is_none_or(|v| v.is_null()) => Some(landmark_rows(&at("landmarks.csv"), &b, n)?),
+            Some(b) if config.get("sparse").is_none_or(|v| v.is_null()) => Some(landmark_rows(&at("landmarks.csv"), &b, labels.len())?),
             _ => None,
         };
-        let (fitted, labels, n) = match landmarks {
-            Some(idx) => {
-                let fitted: Vec<f32> = idx.iter().flat_map(|&i| fitted[i * d..(i + 1) * d].iter().copied()).collect();
-                let labels: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
-                (fitted, labels, idx.len())
+        let landmark_codes = if landmarks.is_some() { get("landmark_codes.npy")? } else { None };
+        let codes_from = if landmark_codes.is_some() { "landmark_codes.npy" } else { "latent.npy" };
+        let (fitted, labels, n, d) = match (landmarks, landmark_codes) {
+            (Some(idx), Some(b)) => {
+                let (fitted, m, d) = npy_matrix_from_bytes(&at("landmark_codes.npy"), &b)?;
+                if m != idx.len() {
+                    return Err(UdllError::shape(format!("{}: {m} rows for the {} landmarks of landmarks.csv", at("landmark_codes.npy").display(), idx.len())));
+                }
+                (fitted, idx.iter().map(|&i| labels[i]).collect(), m, d)
             }
-            None => (fitted, labels, n),
+            (landmarks, _) => {
+                let (fitted, n, d) = npy_matrix_from_bytes(&at("latent.npy"), &need("latent.npy")?)?;
+                if labels.len() != n {
+                    return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", at("labels.csv").display(), labels.len())));
+                }
+                match landmarks {
+                    Some(idx) => {
+                        let fitted: Vec<f32> = idx.iter().flat_map(|&i| fitted[i * d..(i + 1) * d].iter().copied()).collect();
+                        (fitted, idx.iter().map(|&i| labels[i]).collect(), idx.len(), d)
+                    }
+                    None => (fitted, labels, n, d),
+                }
+            }
         };
         // A sparse run codes the new points with its own solver; the ridge
         // code needs an n × n factorisation, which a sparse run avoided.
@@ -152,7 +168,12 @@ impl AssignModel {
             Some(cp) => cp.input_scale(),
             None => config.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0) as f32,
         };
-        Ok(AssignModel { front, basis, network, fitted, n, d, labels, clusters, sparse, input_scale, ridge, residual: std::sync::OnceLock::new() })
+        Ok(AssignModel { front, basis, network, fitted, n, d, labels, clusters, sparse, input_scale, ridge, codes_from, residual: std::sync::OnceLock::new() })
+    }
+
+    /// The artefacts of the run the model was built from (those it has).
+    pub fn read_from(&self) -> [&'static str; 5] {
+        [self.codes_from, "labels.csv", "finetuned.ckpt", "scattering_basis.npy", "landmarks.csv"]
     }
 
     /// The fitted codes' count and dimension.
@@ -274,11 +295,7 @@ pub fn assign(src: &ImageSource, opts: &AssignOptions, observer: &dyn Observer) 
     let t0 = Instant::now();
     let run = RunDir::open(&opts.model_dir)?;
     let model = AssignModel::from_artefacts(&run.manifest.config, &|name| run.read(name), &run.dir, opts.ridge)?;
-    let read: Vec<PathBuf> = ["latent.npy", "labels.csv", "finetuned.ckpt", "scattering_basis.npy", "landmarks.csv"]
-        .iter()
-        .filter(|n| run.lists(n))
-        .map(|n| run.dir.join(n))
-        .collect();
+    let read: Vec<PathBuf> = model.read_from().iter().filter(|n| run.lists(n)).map(|n| run.dir.join(n)).collect();
     let (n, d) = model.fitted_shape();
     let clusters = model.clusters;
     let range = opts.shard.map_or(0..src.n, |s| s.range(src.n));

@@ -11,7 +11,7 @@
 //! manifest.
 
 use crate::app::assign::{AssignModel, DEFAULT_RIDGE};
-use crate::app::pipeline::{Choice, RunOptions, Start, begin_output};
+use crate::app::pipeline::{Choice, Codes, RunOptions, Start, begin_output};
 use crate::app::plan::{Plan, run_planned};
 use crate::app::run_dir::RunDir;
 use crate::data::Dataset;
@@ -39,11 +39,15 @@ pub struct FitOptions {
     pub choice: Choice,
     /// Where the starting autoencoder comes from.
     pub start: Start,
+    /// Which n × d code files are kept among the artefacts (all by
+    /// default; [`Codes::Model`] keeps a large landmark fit's memory to
+    /// what placing new images needs).
+    pub codes: Codes,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { clusters: None, plan: Plan::default(), choice: Choice::default(), start: Start::Pretrain }
+        FitOptions { clusters: None, plan: Plan::default(), choice: Choice::default(), start: Start::Pretrain, codes: Codes::All }
     }
 }
 
@@ -97,6 +101,7 @@ pub fn fit(ds: &Dataset, params: &ValidUdllParams, opts: &FitOptions, observer: 
         inputs: vec![],
         command: vec![],
         keep_latents: false,
+        codes: opts.codes,
         choice: opts.choice,
     };
     let out = run_planned(ds, params, &run_opts, &opts.plan, observer)?;

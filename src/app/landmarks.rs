@@ -147,7 +147,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     begin_output(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
     let images = ds;
-    let (seen, t_front) = front_stage(images, &params.front, out, observer)?;
+    let (seen, t_front) = front_stage(images, &params.front, out, opts.codes, observer)?;
     let ds: &Dataset = &seen;
     let t_pre0 = Instant::now();
     let n = ds.n;
@@ -161,7 +161,9 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let t1 = Instant::now();
     let latent_all = Latent::encode(&mut pretrained.ae, &x, n, 512);
     latent_all.check_alive("pretrained")?;
-    latent_all.put(out, "latent_pretrained.npy")?;
+    if opts.codes.keeps_others() {
+        latent_all.put(out, "latent_pretrained.npy")?;
+    }
     let idx = match how {
         LandmarkChoice::Uniform => choose_landmarks(n, m, params.seed)?,
         LandmarkChoice::KmeansPp => choose_landmarks_kmeanspp(&latent_all, m, params.seed, observer)?,
@@ -219,10 +221,15 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
                 labels[i] = landmark_clustering.labels[j];
             }
             out.put("labels.csv", labels_csv(&labels, ds.labels.as_deref(), ds.files.as_deref())?.as_bytes())?;
+            // The model `udll assign` places new images with: the
+            // landmarks' rows of the fine-tuned codes, M × d.
+            put_npy_f32(out, "landmark_codes.npy", &rows(&latent_all.values, latent_all.d, &idx), m, latent_all.d)?;
             (labels, serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores}), None)
         }
     };
-    latent_all.put(out, "latent.npy")?;
+    if opts.codes.keeps_latent(params.sparse.is_some()) {
+        latent_all.put(out, "latent.npy")?;
+    }
     let t_cl = t3.elapsed().as_secs_f64();
 
     let sc = ds.labels.as_deref().map(|t| scores(&labels, t)).transpose()?;

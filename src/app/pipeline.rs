@@ -70,8 +70,41 @@ pub struct RunOptions {
     /// way); without, each is freed once saved, which lowers the peak
     /// memory of fine-tuning by n × d floats.
     pub keep_latents: bool,
+    /// Which n × d code files are written.
+    pub codes: Codes,
     /// Label-free choices in the clustering stage (none by default).
     pub choice: Choice,
+}
+
+/// Which of a run's n × d code files it writes. At n = 70 000 and
+/// COIL-20's d = 3 840 each is 1.1 GB; a run kept as a model for
+/// `udll assign` needs at most one of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Codes {
+    /// All of them: `features.npy` (a front end's), `latent_pretrained.npy`
+    /// and `latent.npy` (the default).
+    #[default]
+    All,
+    /// Only what an assignment reads: `latent.npy` where the model codes
+    /// new images against every fitted image (a dense or sparse run); a
+    /// landmark run keeps only its landmarks' rows (`landmark_codes.npy`,
+    /// which every landmark run writes).
+    Model,
+}
+
+impl Codes {
+    /// Whether `latent.npy` is written, for a run whose model needs all
+    /// its codes (`model_needs_all`) or only its landmarks'.
+    pub fn keeps_latent(self, model_needs_all: bool) -> bool {
+        self == Codes::All || model_needs_all
+    }
+
+    /// Whether the files no model reads (`features.npy`,
+    /// `latent_pretrained.npy`) are written.
+    pub fn keeps_others(self) -> bool {
+        self == Codes::All
+    }
 }
 
 /// Label-free choices of the clustering stage.
@@ -420,9 +453,12 @@ pub struct PriorGraphStage {
 }
 
 impl PriorGraphStage {
-    /// Save as `latent_pretrained.npy` and `graph.csv`.
-    pub fn save(&self, out: &Sink) -> Result<()> {
-        self.latent.put(out, "latent_pretrained.npy")?;
+    /// Save as `latent_pretrained.npy` (unless `codes` leaves it out) and
+    /// `graph.csv`.
+    pub fn save(&self, out: &Sink, codes: Codes) -> Result<()> {
+        if codes.keeps_others() {
+            self.latent.put(out, "latent_pretrained.npy")?;
+        }
         if let Some(g) = &self.graph {
             out.put("graph.csv", g.to_csv().as_bytes())?;
         }
@@ -644,6 +680,7 @@ pub const RUN_ARTEFACTS: &[&str] = &[
     "latent_pretrained.npy",
     "sample.csv",
     "landmarks.csv",
+    "landmark_codes.npy",
     "graph.csv",
     "finetuned.ckpt",
     "coef.npy",
@@ -677,18 +714,21 @@ pub fn selection_record(sel: &Selection, choice: Choice, restarts: Option<serde_
 }
 
 /// The front end's stage: for the scattering front end, the features of
-/// `ds` (saved as `dir/features.npy`, n × d float32, and the projection's
-/// basis as `dir/scattering_basis.npy`, D × k, when there is one) and the
+/// `ds` (saved as `dir/features.npy`, n × d float32, unless `codes` leaves
+/// it out, and the projection's basis as `dir/scattering_basis.npy`, D × k,
+/// when there is one) and the
 /// dataset the network or EDSC sees instead of the pixels; for pixels,
 /// `ds` itself. Returns that dataset and the stage's seconds.
-pub fn front_stage<'a>(ds: &'a Dataset, front: &FrontEnd, out: &Sink, observer: &dyn Observer) -> Result<(Cow<'a, Dataset>, f64)> {
+pub fn front_stage<'a>(ds: &'a Dataset, front: &FrontEnd, out: &Sink, codes: Codes, observer: &dyn Observer) -> Result<(Cow<'a, Dataset>, f64)> {
     let t0 = Instant::now();
     front.check(ds.height, ds.width)?;
     let Some(f) = front_features(ds, front, None, observer)? else { return Ok((Cow::Borrowed(ds), 0.0)) };
     if f.values.iter().any(|v| !v.is_finite()) {
         return Err(UdllError::NonFinite("the front end's features have NaN or infinite entries".into()));
     }
-    put_npy_f32(out, "features.npy", &f.values, f.n, f.d)?;
+    if codes.keeps_others() {
+        put_npy_f32(out, "features.npy", &f.values, f.n, f.d)?;
+    }
     if let Some(b) = &f.basis {
         put_npy_f32(out, "scattering_basis.npy", &b.values, b.rows, b.cols)?;
     }
@@ -740,7 +780,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
     begin_output(out, RUN_ARTEFACTS)?;
     let t0 = Instant::now();
     let images = ds;
-    let (seen, t_front) = front_stage(images, &params.front, out, observer)?;
+    let (seen, t_front) = front_stage(images, &params.front, out, opts.codes, observer)?;
     let ds: &Dataset = &seen;
     if params.method == Method::Edsc {
         return run_edsc(images, ds, params, opts, clusters, (t0, t_front), observer);
@@ -757,7 +797,7 @@ pub fn run(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, observer: 
 
     let t1 = Instant::now();
     let prior = prior_graph_stage(&mut pretrained.ae, &x, n, params, observer)?;
-    prior.save(out)?;
+    prior.save(out, opts.codes)?;
     let PriorGraphStage { latent: latent_pretrained, graph } = prior;
     let latent_pretrained = opts.keep_latents.then_some(latent_pretrained);
     let t_graph = t1.elapsed().as_secs_f64();

@@ -25,8 +25,18 @@ use crate::report::{Figure, Image, Page, Section};
 use std::path::{Path, PathBuf};
 
 /// The files of a run directory the report reads (besides the images).
-pub const REPORT_INPUTS: &[&str] =
-    &["manifest.json", "metrics.json", "labels.csv", "coef.npy", "coef_indptr.npy", "coef_indices.npy", "coef_values.npy", "latent.npy", "losses.csv"];
+pub const REPORT_INPUTS: &[&str] = &[
+    "manifest.json",
+    "metrics.json",
+    "labels.csv",
+    "coef.npy",
+    "coef_indptr.npy",
+    "coef_indices.npy",
+    "coef_values.npy",
+    "latent.npy",
+    "landmark_codes.npy",
+    "losses.csv",
+];
 
 /// What [`write_report`] wrote.
 #[derive(Clone, Debug)]
@@ -434,11 +444,22 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     if (rows, cols) != (coef_idx.len(), coef_idx.len()) || coef_idx.iter().any(|&i| i >= n) {
         return Err(UdllError::shape(format!("{}: {rows} × {cols}, for {} images of {n}", coef_path.display(), coef_idx.len())));
     }
-    let latent_path = run.checked("latent.npy")?;
-    let (latent, ln, d) = read_npy_matrix(&latent_path)?;
-    if ln != n {
-        return Err(UdllError::shape(format!("{}: {ln} rows, but labels.csv has {n}", latent_path.display())));
-    }
+    // The codes shown in 2-D: all of them, or a landmark run's landmarks'
+    // when the run kept only those (`--codes model`).
+    let codes = match (run.optional("latent.npy")?, run.optional("landmark_codes.npy")?) {
+        (Some(p), _) => Some((p, (0..n).collect::<Vec<_>>())),
+        (None, Some(p)) => Some((p, coef_idx.clone())),
+        (None, None) => None,
+    };
+    let codes = codes
+        .map(|(p, shown)| {
+            let (values, rows, d) = read_npy_matrix(&p)?;
+            if rows != shown.len() {
+                return Err(UdllError::shape(format!("{}: {rows} rows, for {} images", p.display(), shown.len())));
+            }
+            Ok((values, shown, d))
+        })
+        .transpose()?;
     // A `--method edsc` run trains nothing: no losses, no checkpoints.
     let finetune_losses = run.optional("losses.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
     let pretrain_losses = run.optional("pretrain_losses.csv")?.map(|p| read_numeric_csv(&p)).transpose()?;
@@ -570,26 +591,33 @@ pub fn write_report(dir: &Path, ds: Option<&Dataset>, observer: &dyn Observer) -
     let worst = push_confusion(&mut page, truth.as_deref(), matched.as_deref())?;
 
     // The latent codes in 2-D.
-    observer.line("report: PCA of the latent codes");
-    let step = n.div_ceil(MAX_POINTS);
-    let shown: Vec<usize> = (0..n).step_by(step).collect();
-    let pcs = pca_2d(&latent, n, d)?;
-    let pts: Vec<(f64, f64)> = shown.iter().map(|&i| pcs[i]).collect();
-    let sub = |g: &[usize]| shown.iter().map(|&i| g[i]).collect::<Vec<_>>();
-    let every = if step > 1 { format!(" (every {step}th of {n})") } else { String::new() };
-    let mut emb = vec![svg(
-        "latent_pca_cluster",
-        scatter("Latent codes, coloured by cluster", "PC 1", "PC 2", &pts, &sub(&pred))?,
-        format!("The fine-tuned latent codes (d = {d}) on their first two principal components{every}, coloured by predicted cluster."),
-    )];
-    if let Some(t) = &truth {
-        emb.push(svg(
-            "latent_pca_class",
-            scatter("Latent codes, coloured by true class", "PC 1", "PC 2", &pts, &sub(t))?,
-            format!("The same points{every}, coloured by true class."),
-        ));
+    match &codes {
+        Some((latent, of, d)) => {
+            observer.line("report: PCA of the latent codes");
+            let m = of.len();
+            let step = m.div_ceil(MAX_POINTS);
+            let shown: Vec<usize> = (0..m).step_by(step).collect();
+            let pcs = pca_2d(latent, m, *d)?;
+            let pts: Vec<(f64, f64)> = shown.iter().map(|&i| pcs[i]).collect();
+            let sub = |g: &[usize]| shown.iter().map(|&i| g[of[i]]).collect::<Vec<_>>();
+            let which = if m < n { format!(" of the {m} landmarks (the run kept no other codes)") } else { String::new() };
+            let every = if step > 1 { format!(" (every {step}th of {m})") } else { String::new() };
+            let mut emb = vec![svg(
+                "latent_pca_cluster",
+                scatter("Latent codes, coloured by cluster", "PC 1", "PC 2", &pts, &sub(&pred))?,
+                format!("The fine-tuned latent codes{which} (d = {d}) on their first two principal components{every}, coloured by predicted cluster."),
+            )];
+            if let Some(t) = &truth {
+                emb.push(svg(
+                    "latent_pca_class",
+                    scatter("Latent codes, coloured by true class", "PC 1", "PC 2", &pts, &sub(t))?,
+                    format!("The same points{every}, coloured by true class."),
+                ));
+            }
+            page.push(Section::new("embedding", "Latent codes in 2-D").figures(emb));
+        }
+        None => page.push(Section::new("embedding", "Latent codes in 2-D").text("The run has no latent codes.")),
     }
-    page.push(Section::new("embedding", "Latent codes in 2-D").figures(emb));
 
     // The label-free choice, when the run made one.
     if let Some(p) = run.optional("candidates.csv")? {

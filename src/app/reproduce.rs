@@ -6,7 +6,7 @@
 //! Every run keeps its own directory and manifest; the summary is written
 //! as Markdown and CSV beside the paper's numbers.
 
-use crate::app::pipeline::{RunOptions, Start, run};
+use crate::app::pipeline::{Codes, RunOptions, Start, run};
 use crate::data::{Dataset, LoadOptions, SyntheticSpec, generate, load_dataset};
 use crate::error::{Result, UdllError};
 use crate::eval::{edsc_labels, kmeans_labels};
@@ -291,6 +291,7 @@ pub fn reproduce(o: &ReproduceOptions, observer: &dyn Observer, results: &dyn Ob
                 inputs: inputs.clone(),
                 command: o.command.clone(),
                 keep_latents: true,
+                codes: Codes::All,
                 choice: Default::default(),
             };
             let udll = if o.methods.iter().any(|m| m.needs_udll_run()) {

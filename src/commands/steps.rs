@@ -224,7 +224,9 @@ cli_args! {
     /// evaluate. Without --data it runs on the built-in synthetic dataset.
     /// Writes metrics.json, labels.csv, coef.npy, latent.npy, latent_pretrained.npy,
     /// graph.csv, losses.csv, pretrain_losses.csv, the checkpoints, manifest.json
-    /// and report.html into --out (with --auto-post, candidates.csv too).
+    /// and report.html into --out (with --auto-post, candidates.csv too; in landmark
+    /// mode landmarks.csv and landmark_codes.npy; --codes model leaves out the n × d
+    /// code files an assignment does not read).
     #[argh(subcommand, name = "run")]
     pub struct RunArgs {
         /// preset: synthetic, coil20, coil100, orl, yaleb, yaleb32, mnist, coil20-dsc, coil20-scat, mnist-scat, mnist-ensc,
@@ -306,6 +308,11 @@ cli_args! {
         /// pretrained latent codes; default) or uniform
         #[argh(option)]
         landmark_choice: Option<String>,
+        /// which n × d code files to write: all (features.npy, latent_pretrained.npy,
+        /// latent.npy; the default) or model (only what `udll assign` reads: a landmark
+        /// run keeps its landmarks' rows in landmark_codes.npy, a dense or sparse run latent.npy)
+        #[argh(option)]
+        codes: Option<String>,
         /// what --auto-post and --restarts choose by: agreement (mean NMI with the
         /// other candidates; the default) or eigengap (the relative eigengap at K)
         #[argh(option)]
@@ -387,7 +394,8 @@ pub fn run(a: RunArgs) -> Result<()> {
     let command = std::env::args().collect();
     let select_by = a.select_by.as_deref().map(|s| parse_enum(s, "--select-by", "eigengap, agreement")).transpose()?.unwrap_or_default();
     let choice = Choice { auto_post: a.auto_post, score: false, select_by };
-    let opts = RunOptions { out: Sink::dir(&a.out), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, choice };
+    let codes = a.codes.as_deref().map(|s| parse_enum(s, "--codes", "all, model")).transpose()?.unwrap_or_default();
+    let opts = RunOptions { out: Sink::dir(&a.out), start, clusters: a.clusters, threads, inputs, command, keep_latents: false, codes, choice };
     let how = a.landmark_choice.as_deref().map(|s| parse_enum(s, "--landmark-choice", "kmeans-pp, uniform")).transpose()?;
     let plan = Plan { landmarks: a.landmarks, landmark_choice: how, restarts: a.restarts };
     let s = run_planned(&ds, &params, &opts, &plan, &obs)?.summary;
