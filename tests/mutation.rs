@@ -1,6 +1,8 @@
 //! Mutation test of every reader: from small valid files of each input
 //! format udll reads (MAT in several layouts, NPY images and labels, a
-//! coefficient matrix, a checkpoint, a prior graph CSV, a manifest), a
+//! coefficient matrix, a checkpoint, a prior graph CSV, a manifest, image
+//! files of each decoded format, an NPY read by rows, a fitted run's model
+//! files, a shard's manifest and labels), a
 //! seeded generator makes thousands of corrupted variants — bit flips,
 //! truncations, spliced and duplicated blocks, header fields set to 0, −1,
 //! 2³¹ and 2⁶³ — and feeds each to its reader. Every one must come back as
@@ -171,6 +173,86 @@ fn every_reader_survives_corrupted_input() {
     assert!(o.status.success(), "{}", stderr(&o));
     let good = std::fs::read(out.join("manifest.json")).unwrap();
     total += fuzz("manifest", &good, 7, |b| through_file(&dir, "manifest.json", b, |p| udll::io::manifest::Manifest::load(p).map(|_| ())));
+
+    // Image files of each format a folder may hold, read as a folder.
+    let img = image::GrayImage::from_fn(12, 10, |x, y| image::Luma([(x * 20 + y * 7) as u8]));
+    for (k, ext) in ["png", "jpg", "bmp", "tif", "pgm"].into_iter().enumerate() {
+        let folder = dir.join(format!("folder-{ext}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = folder.join(format!("a.{ext}"));
+        img.save(&file).unwrap();
+        let good = std::fs::read(&file).unwrap();
+        let files = vec![format!("a.{ext}")];
+        total += fuzz(&format!("image-{ext}"), &good, 8 + k as u64, |b| {
+            std::fs::write(&file, b).unwrap();
+            udll::data::folder::load_folder_files(&folder, &files, &udll::FolderOptions::default(), None).map(|_| ())
+        });
+    }
+
+    // A uint8 NPY read by rows (what --fit-sample and the shards read):
+    // opened, then a slice and a gather of rows.
+    let big = dir.join("big.npy");
+    let o = run(&["synth", "--n", "40", "--poses", "10", "--out", big.to_str().unwrap(), "--quiet"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let good = std::fs::read(&big).unwrap();
+    total += fuzz("npy-rows", &good, 13, |b| {
+        through_file(&dir, "rows.npy", b, |p| {
+            let src = udll::data::stream::ImageSource::open(p, &udll::LoadOptions::default())?;
+            src.slice(src.n / 2..src.n)?;
+            src.gather(&[0, src.n.saturating_sub(1)]).map(|_| ())
+        })
+    });
+
+    // A landmark run's model files, as `udll assign` builds its model from
+    // them: landmarks.csv, landmark_codes.npy, labels.csv, the checkpoint.
+    let model = dir.join("model");
+    let o = run(
+        &[
+            "run",
+            "--synthetic-objects",
+            "3",
+            "--synthetic-poses",
+            "8",
+            "--landmarks",
+            "12",
+            "--pretrain-epochs",
+            "2",
+            "--epochs",
+            "2",
+            "--out",
+            model.to_str().unwrap(),
+            "--quiet",
+            "--no-report",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run_dir = udll::app::run_dir::RunDir::open(&model).unwrap();
+    for (k, name) in ["landmarks.csv", "landmark_codes.npy", "labels.csv", "finetuned.ckpt"].into_iter().enumerate() {
+        let good = std::fs::read(model.join(name)).unwrap();
+        total += fuzz(&format!("model-{name}"), &good, 14 + k as u64, |b| {
+            let get = |f: &str| if f == name { Ok(Some(b.to_vec())) } else { Ok(std::fs::read(model.join(f)).ok()) };
+            udll::app::assign::AssignModel::from_artefacts(&run_dir.manifest.config, &get, &model, udll::app::assign::DEFAULT_RIDGE).map(|_| ())
+        });
+    }
+
+    // A shard (`udll assign --shard 0/1`): its manifest, as `udll merge`
+    // reads it, and its labels.csv rows.
+    let shard = dir.join("shard");
+    let o = run(
+        &["assign", "--model", model.to_str().unwrap(), "--data", big.to_str().unwrap(), "--shard", "0/1", "--out", shard.to_str().unwrap(), "--quiet"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let good = std::fs::read(shard.join("manifest.json")).unwrap();
+    let merged = dir.join("merged");
+    total += fuzz("shard-manifest", &good, 18, |b| {
+        std::fs::write(shard.join("manifest.json"), b).unwrap();
+        udll::app::merge::merge(std::slice::from_ref(&shard), &merged, &[], 1, &udll::Silent).map(|_| ())
+    });
+    std::fs::write(shard.join("manifest.json"), &good).unwrap();
+    let good = std::fs::read(shard.join("labels.csv")).unwrap();
+    total += fuzz("shard-labels", &good, 19, |b| udll::io::labels::parse_labels_rows(Path::new("labels.csv"), &String::from_utf8_lossy(b)).map(|_| ()));
 
     assert!(total > VARIANTS, "the corruptions are refused, not all read back ({total} errors)");
     if let Some(kb) = peak_rss_kb() {

@@ -26,6 +26,12 @@ fn main() {
     let bytes = udll::Checkpoint::from_autoencoder(&ae, "autoencoder", serde_json::json!({"n": 6})).to_bytes();
     put("checkpoint", "small.ckpt", &bytes[..bytes.len() - 32]);
     put("graph", "g.csv", b"# udll prior graph (UDLL Eq. 17): n=4 k=1\nj,i,a_ij\n0,1,1e0\n1,0,1e0\n2,3,1e0\n3,2,1e0\n");
+    let img = image::GrayImage::from_fn(12, 10, |x, y| image::Luma([(x * 20 + y * 7) as u8]));
+    for ext in ["png", "jpg", "bmp", "tif", "pgm"] {
+        let p = std::env::temp_dir().join(format!("udll-fuzz-seed.{ext}"));
+        img.save(&p).unwrap();
+        put("image", &format!("a.{ext}"), &std::fs::read(&p).unwrap());
+    }
     let manifest = std::env::args().nth(2).map(|p| std::fs::read(p).unwrap());
     if let Some(m) = manifest {
         put("manifest", "manifest.json", &m);
