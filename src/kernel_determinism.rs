@@ -59,6 +59,7 @@ fn kernel_hashes() -> BTreeMap<&'static str, String> {
         let (s, d) = match family {
             KernelFamily::Portable => ("sgemm (portable kernels)", "dgemm (portable kernels, transposed operands)"),
             KernelFamily::Avx512 => ("sgemm (avx512 kernels)", "dgemm (avx512 kernels, transposed operands)"),
+            KernelFamily::Avx2 => ("sgemm (avx2 kernels)", "dgemm (avx2 kernels, transposed operands)"),
         };
         h.insert(s, hash(&c));
         h.insert(d, hash(&c64));

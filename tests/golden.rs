@@ -171,28 +171,30 @@ fn golden_artefacts_and_values() {
     );
 }
 
-/// The AVX-512 family against the golden files (the portable family's):
-/// the values within their tolerances, and every artefact byte for byte
-/// (both families sum in the same order; `linalg::avx512`). Skipped on
-/// CPUs without avx512f.
+/// The crate's own families (AVX-512, AVX2) against the golden files (the
+/// portable family's): the values within their tolerances, and every
+/// artefact byte for byte (every family sums in the same order;
+/// `linalg::packed`). A family this CPU cannot run is skipped.
 #[test]
-fn avx512_kernels_reach_the_golden_values() {
-    if !udll::cpu_kernel_features().contains(&"avx512f") {
-        eprintln!("SKIPPED: this CPU has no avx512f");
-        return;
-    }
-    let dir = scratch("golden-avx512");
-    let hashes = run_chain(&dir, "avx512");
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
-    let mut failures = Vec::new();
-    for (name, got, _) in values(&dir) {
-        let g = &golden["values"][&name];
-        let (w, t) = (g["value"].as_f64().unwrap(), g["tolerance"].as_f64().unwrap());
-        if (got - w).abs() > t {
-            failures.push(format!("{name}: expected {w} ± {t}, got {got}"));
+fn own_kernels_reach_the_golden_values() {
+    for (family, feature) in [("avx512", "avx512f"), ("avx2", "avx2")] {
+        if !udll::cpu_kernel_features().contains(&feature) || (family == "avx2" && !udll::cpu_kernel_features().contains(&"fma")) {
+            eprintln!("SKIPPED {family}: this CPU cannot run it");
+            continue;
         }
+        let dir = scratch(&format!("golden-{family}"));
+        let hashes = run_chain(&dir, family);
+        let golden: Value = serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+        let mut failures = Vec::new();
+        for (name, got, _) in values(&dir) {
+            let g = &golden["values"][&name];
+            let (w, t) = (g["value"].as_f64().unwrap(), g["tolerance"].as_f64().unwrap());
+            if (got - w).abs() > t {
+                failures.push(format!("{name}: expected {w} ± {t}, got {got}"));
+            }
+        }
+        assert!(failures.is_empty(), "{family} kernels off the golden values:\n  {}", failures.join("\n  "));
+        let same = hashes.iter().filter(|(a, h)| golden["sha256"][a.as_str()].as_str() == Some(h.as_str())).count();
+        assert_eq!(same, hashes.len(), "{family} kernels: only {same} of {} golden artefacts bit-identical", hashes.len());
     }
-    assert!(failures.is_empty(), "avx512 kernels off the golden values:\n  {}", failures.join("\n  "));
-    let same = hashes.iter().filter(|(a, h)| golden["sha256"][a.as_str()].as_str() == Some(h.as_str())).count();
-    assert_eq!(same, hashes.len(), "avx512 kernels: only {same} of {} golden artefacts bit-identical", hashes.len());
 }

@@ -72,7 +72,7 @@ macro_rules! cli_args {
             /// threads for both pools (default: RAYON_NUM_THREADS or all cores); results do not depend on it
             #[argh(option)]
             pub(crate) threads: Option<usize>,
-            /// GEMM kernels: auto (the fastest this CPU has; default), portable (matrixmultiply's: the same bits on every x86-64-v3 machine) or avx512
+            /// GEMM kernels: auto (the fastest this CPU has; default), portable (matrixmultiply's: the same bits on every x86-64-v3 machine), avx512 or avx2 (the crate's own, the same bits)
             #[argh(option)]
             pub(crate) cpu_kernels: Option<String>,
         ] [$($rest),*]);

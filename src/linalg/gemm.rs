@@ -2,11 +2,12 @@
 //!
 //! Every dense product in udll goes through here, so the kernel family
 //! (`linalg::kernels`: matrixmultiply's portable kernels, or the crate's
-//! AVX-512 ones) is the same everywhere and recorded in the manifest
-//! (`kernel_family`, with `cpu_kernel_features`). Both families split the
-//! *output* over threads and keep the order of the inner-dimension sum, so
-//! results are bit-identical for any thread count; both sum in the same
-//! order, so for α = 1 or β = 0 they give the same bits too.
+//! AVX-512 or AVX2 ones) is the same everywhere and recorded in the
+//! manifest (`kernel_family`, with `cpu_kernel_features`). Every family
+//! splits the *output* over threads and keeps the order of the
+//! inner-dimension sum, so results are bit-identical for any thread count;
+//! all sum in the same order, so for α = 1 or β = 0 they give the same
+//! bits too.
 //!
 //! Matrices are row-major slices; `Trans::Yes` reads the stored matrix as its
 //! transpose through strides (no copy).
@@ -33,7 +34,7 @@ fn strides(t: Trans, stored_cols: usize) -> (isize, isize) {
 /// One wrapper per element type, identical but for the type and the
 /// kernels' entry points.
 macro_rules! gemm_wrapper {
-    ($(#[$doc:meta])* $name:ident, $family_name:ident, $t:ty, $kernel:path, $fast:path) => {
+    ($(#[$doc:meta])* $name:ident, $family_name:ident, $t:ty, $kernel:path) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
         pub fn $name(m: usize, k: usize, n: usize, alpha: $t, a: &[$t], ta: Trans, b: &[$t], tb: Trans, beta: $t, c: &mut [$t]) {
@@ -53,18 +54,13 @@ macro_rules! gemm_wrapper {
             }
             let (rsa, csa) = strides(ta, if ta == Trans::No { k } else { m });
             let (rsb, csb) = strides(tb, if tb == Trans::No { n } else { k });
-            match family {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the asserts above keep every index the strides
-                // reach inside the slices; `set_family` admits Avx512 only
-                // on CPUs with avx512f, and the tests check it first.
-                KernelFamily::Avx512 if crate::linalg::avx512::available() => unsafe {
-                    $fast(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, n)
-                },
-                // SAFETY: as above; C does not alias A or B (borrow rules).
-                _ => unsafe {
-                    $kernel(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
-                },
+            if own_kernels::<$t>(family, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, n) {
+                return;
+            }
+            // SAFETY: the asserts above keep every index the strides reach
+            // inside the slices; C does not alias A or B (borrow rules).
+            unsafe {
+                $kernel(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
             }
         }
     };
@@ -74,13 +70,87 @@ gemm_wrapper!(
     /// C (m × n) ← alpha · op(A) · op(B) + beta · C, with op(A) m × k and
     /// op(B) k × n. A is stored row-major as m × k (No) or k × m (Yes); B as
     /// k × n (No) or n × k (Yes).
-    sgemm, sgemm_family, f32, matrixmultiply::sgemm, crate::linalg::avx512::f32s::gemm
+    sgemm, sgemm_family, f32, matrixmultiply::sgemm
 );
 gemm_wrapper!(
     /// The f64 twin of [`sgemm`], used by the eigen solvers and the
     /// finite-difference checks.
-    dgemm, dgemm_family, f64, matrixmultiply::dgemm, crate::linalg::avx512::f64s::gemm
+    dgemm, dgemm_family, f64, matrixmultiply::dgemm
 );
+
+/// The crate's own tiles for an element type, per family.
+#[cfg(target_arch = "x86_64")]
+trait OwnTiles: crate::linalg::packed::Elem {
+    type Avx512: crate::linalg::packed::Tile<Self>;
+    type Avx2: crate::linalg::packed::Tile<Self>;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl OwnTiles for f32 {
+    type Avx512 = crate::linalg::avx512::F32;
+    type Avx2 = crate::linalg::avx2::F32;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl OwnTiles for f64 {
+    type Avx512 = crate::linalg::avx512::F64;
+    type Avx2 = crate::linalg::avx2::F64;
+}
+
+/// Run the product with the crate's own kernels of `family` when it names
+/// them and the CPU has them (true), else leave it to matrixmultiply
+/// (false). The views must lie inside the slices (the callers assert it).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn own_kernels<T: OwnTiles>(
+    family: KernelFamily,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: &[T],
+    rsa: isize,
+    csa: isize,
+    b: &[T],
+    rsb: isize,
+    csb: isize,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) -> bool {
+    use crate::linalg::{avx2, avx512, packed};
+    match family {
+        // SAFETY (both arms): the CPU has the family's features (checked
+        // here; `set_family` admits a family only where it runs), and the
+        // callers keep the views inside the slices.
+        KernelFamily::Avx512 if avx512::available() => unsafe { packed::gemm::<T, T::Avx512>(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc) },
+        KernelFamily::Avx2 if avx2::available() => unsafe { packed::gemm::<T, T::Avx2>(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc) },
+        _ => return false,
+    }
+    true
+}
+
+/// Elsewhere the portable kernels run.
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::too_many_arguments)]
+fn own_kernels<T>(
+    _: KernelFamily,
+    _: usize,
+    _: usize,
+    _: usize,
+    _: T,
+    _: &[T],
+    _: isize,
+    _: isize,
+    _: &[T],
+    _: isize,
+    _: isize,
+    _: T,
+    _: &mut [T],
+    _: usize,
+) -> bool {
+    false
+}
 
 /// C ← alpha · A · B + beta · C on strided views, for blocks of larger
 /// matrices: A (m × k) has element (i, p) at `a[i·rsa + p·csa]`, B (k × n)
@@ -113,10 +183,7 @@ pub fn dgemm_strided(
         assert!(last(k, rsb, n, csb) < b.len(), "dgemm_strided: B's {k}×{n} view leaves its slice ({} elements)", b.len());
     }
     assert!(n <= rsc && last(m, rsc, n, 1) < c.len(), "dgemm_strided: C's {m}×{n} view (row stride {rsc}) leaves its slice ({} elements)", c.len());
-    #[cfg(target_arch = "x86_64")]
-    if family() == KernelFamily::Avx512 && crate::linalg::avx512::available() {
-        // SAFETY: as below; the CPU has avx512f.
-        unsafe { crate::linalg::avx512::f64s::gemm(m, k, n, alpha, a, rsa as isize, csa as isize, b, rsb as isize, csb as isize, beta, c, rsc) };
+    if own_kernels::<f64>(family(), m, k, n, alpha, a, rsa as isize, csa as isize, b, rsb as isize, csb as isize, beta, c, rsc) {
         return;
     }
     // SAFETY: the asserts above keep every index the strides reach inside
@@ -191,18 +258,25 @@ mod tests {
         c
     }
 
-    /// The AVX-512 family against the triple loop, for every transpose,
-    /// edge tiles (m, n not multiples of the tile), several inner blocks
-    /// (k > 256) and k = 0; and bit for bit against the portable family
-    /// when α = 1 or β = 0 (the same sums in the same order).
+    /// The crate's own families (AVX-512, AVX2) against the triple loop,
+    /// for every transpose, edge tiles (m, n not multiples of the tile),
+    /// several inner blocks (k > 256) and k = 0; and bit for bit against
+    /// the portable family when α = 1 or β = 0 (the same sums in the same
+    /// order).
     #[test]
-    fn avx512_family_matches_the_triple_loop_and_the_portable_bits() {
-        if !KernelFamily::Avx512.available() {
-            eprintln!("SKIPPED: this CPU has no avx512f");
-            return;
+    fn own_families_match_the_triple_loop_and_the_portable_bits() {
+        for family in [KernelFamily::Avx512, KernelFamily::Avx2] {
+            if family.available() {
+                own_family_matches(family);
+            } else {
+                eprintln!("SKIPPED: this CPU cannot run the {} kernels", family.name());
+            }
         }
+    }
+
+    fn own_family_matches(family: KernelFamily) {
         let mut rng = Rng::stream(7, "gemm-avx512");
-        for &(m, k, n) in &[(1, 1, 1), (13, 300, 33), (37, 513, 70), (5, 0, 7), (64, 31, 5), (25, 256, 32)] {
+        for &(m, k, n) in &[(1, 1, 1), (13, 300, 33), (37, 513, 70), (5, 0, 7), (64, 31, 5), (25, 256, 32), (7, 9, 600)] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
             let c0: Vec<f32> = (0..m * n).map(|_| rng.normal() as f32).collect();
@@ -222,7 +296,7 @@ mod tests {
                             dgemm_family(f, m, k, n, alpha as f64, &a64, ta, &b64, tb, beta as f64, &mut c);
                             c
                         };
-                        let (fast, fast64) = (run32(KernelFamily::Avx512), run64(KernelFamily::Avx512));
+                        let (fast, fast64) = (run32(family), run64(family));
                         for i in 0..m * n {
                             let w = alpha as f64 * want[i] + beta as f64 * c0[i] as f64;
                             assert!(
@@ -236,11 +310,11 @@ mod tests {
                             let (port, port64) = (run32(KernelFamily::Portable), run64(KernelFamily::Portable));
                             assert!(
                                 fast.iter().zip(&port).all(|(x, y)| x.to_bits() == y.to_bits()),
-                                "f32 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta}: not the portable bits"
+                                "{family:?} f32 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta}: not the portable bits"
                             );
                             assert!(
                                 fast64.iter().zip(&port64).all(|(x, y)| x.to_bits() == y.to_bits()),
-                                "f64 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta}: not the portable bits"
+                                "{family:?} f64 ({m},{k},{n}) {ta:?} {tb:?} α {alpha} β {beta}: not the portable bits"
                             );
                         }
                     }
