@@ -98,8 +98,8 @@ impl ScatterMaps {
 }
 
 /// The scattering of height × width single-channel images given as f64
-/// (row-major, image after image), as f64: Kymatio's numbers, for tests
-/// against its outputs.
+/// (row-major, image after image), as f64 (computed in single precision,
+/// as Kymatio computes): its numbers, for tests against its outputs.
 pub fn scatter_f64(images: &[f64], n: usize, height: usize, width: usize, p: &ScatteringParams) -> Result<Vec<f64>> {
     p.check(height, width)?;
     if images.len() != n * height * width {
