@@ -111,28 +111,16 @@ pub fn read_labels_csv(path: &Path) -> Result<(Vec<usize>, Option<Vec<usize>>)> 
 }
 
 /// [`read_labels_csv`] on the text of a `labels.csv` (`path` names it in
-/// errors).
+/// errors): the predicted and true columns of [`parse_labels_rows`].
 pub fn parse_labels_csv(path: &Path, text: &str) -> Result<(Vec<usize>, Option<Vec<usize>>)> {
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).ok_or_else(|| UdllError::format(path, format!("no `{name}` column in the header")));
-    let (pc, tc) = (column("predicted")?, column("true")?);
-    let (mut pred, mut truth) = (Vec::new(), Vec::new());
-    for (i, l) in lines.filter(|l| !l.trim().is_empty()).enumerate() {
-        let cells: Vec<&str> = l.split(',').map(str::trim).collect();
-        let bad = |what: &str| UdllError::format(path, format!("row {}: {what}", i + 1));
-        pred.push(cells.get(pc).and_then(|v| v.parse::<usize>().ok()).ok_or_else(|| bad("no integer in the `predicted` column"))?);
-        match cells.get(tc).copied().unwrap_or("") {
-            "" => truth.push(None),
-            v => truth.push(Some(v.parse::<usize>().map_err(|_| bad("the `true` column holds no integer"))?)),
-        }
-    }
-    if pred.is_empty() {
+    let rows = parse_labels_rows(path, text)?;
+    if rows.is_empty() {
         return Err(UdllError::format(path, "no rows"));
     }
-    let truth = match truth.iter().filter(|t| t.is_some()).count() {
+    let pred = rows.iter().map(|r| r.1).collect();
+    let truth = match rows.iter().filter(|r| r.2.is_some()).count() {
         0 => None,
-        k if k == truth.len() => Some(truth.into_iter().flatten().collect()),
+        k if k == rows.len() => Some(rows.iter().filter_map(|r| r.2).collect()),
         _ => return Err(UdllError::format(path, "the `true` column is empty in some rows only")),
     };
     Ok((pred, truth))
