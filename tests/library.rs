@@ -108,7 +108,7 @@ fn a_landmark_fit_places_images_from_its_landmarks_codes() {
     use udll::app::assign::{AssignModel, DEFAULT_RIDGE};
     let ds = generate(&SyntheticSpec { objects: 4, poses: 20, seed: 1, ..Default::default() }).unwrap();
     let plan = Plan { landmarks: Some(30), ..Default::default() };
-    let full = fit(&ds, &params(1), &FitOptions { plan: plan.clone(), ..Default::default() }, &Silent).unwrap();
+    let full = fit(&ds, &params(1), &FitOptions { plan, ..Default::default() }, &Silent).unwrap();
     let lean = fit(&ds, &params(1), &FitOptions { plan, codes: udll::Codes::Model, ..Default::default() }, &Silent).unwrap();
     assert_eq!(full.labels(), lean.labels());
     assert!(lean.artefact("latent.npy").is_none() && lean.artefact("latent_pretrained.npy").is_none());
