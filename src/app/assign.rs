@@ -22,6 +22,7 @@ use crate::io::manifest::{Manifest, RunFacts, begin_output_dir};
 use crate::io::npy_out::{NpyRowWriter, npy_matrix_from_bytes};
 use crate::io::{write_atomic, write_json};
 use crate::metrics::{Scores, scores};
+use crate::model::dense_ae::gather_rows;
 use crate::progress::{Observer, Progress};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -135,6 +136,14 @@ impl AssignModel {
         };
         let landmark_codes = if landmarks.is_some() { get("landmark_codes.npy")? } else { None };
         let codes_from = if landmark_codes.is_some() { "landmark_codes.npy" } else { "latent.npy" };
+        // All of the run's codes, one per row of labels.csv.
+        let all_codes = || -> Result<(Vec<f32>, usize)> {
+            let (fitted, n, d) = npy_matrix_from_bytes(&at("latent.npy"), &need("latent.npy")?)?;
+            if labels.len() != n {
+                return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", at("labels.csv").display(), labels.len())));
+            }
+            Ok((fitted, d))
+        };
         let (fitted, labels, n, d) = match (landmarks, landmark_codes) {
             (Some(idx), Some(b)) => {
                 let (fitted, m, d) = npy_matrix_from_bytes(&at("landmark_codes.npy"), &b)?;
@@ -143,18 +152,14 @@ impl AssignModel {
                 }
                 (fitted, idx.iter().map(|&i| labels[i]).collect(), m, d)
             }
-            (landmarks, _) => {
-                let (fitted, n, d) = npy_matrix_from_bytes(&at("latent.npy"), &need("latent.npy")?)?;
-                if labels.len() != n {
-                    return Err(UdllError::shape(format!("{}: {} rows for the {n} codes of latent.npy", at("labels.csv").display(), labels.len())));
-                }
-                match landmarks {
-                    Some(idx) => {
-                        let fitted: Vec<f32> = idx.iter().flat_map(|&i| fitted[i * d..(i + 1) * d].iter().copied()).collect();
-                        (fitted, idx.iter().map(|&i| labels[i]).collect(), idx.len(), d)
-                    }
-                    None => (fitted, labels, n, d),
-                }
+            (Some(idx), None) => {
+                let (fitted, d) = all_codes()?;
+                (gather_rows(&fitted, &idx, d), idx.iter().map(|&i| labels[i]).collect(), idx.len(), d)
+            }
+            (None, _) => {
+                let (fitted, d) = all_codes()?;
+                let n = labels.len();
+                (fitted, labels, n, d)
             }
         };
         // A sparse run codes the new points with its own solver; the ridge

@@ -20,6 +20,7 @@ use crate::io::checkpoint::Checkpoint;
 use crate::io::labels::labels_csv;
 use crate::io::npy_out::put_npy_f32;
 use crate::metrics::scores;
+use crate::model::dense_ae::gather_rows;
 use crate::model::udll::Method;
 use crate::model::udll::params::ValidUdllParams;
 use crate::progress::{Observer, Progress};
@@ -117,11 +118,6 @@ pub fn choose_landmarks(n: usize, m: usize, seed: u64) -> Result<Vec<usize>> {
     Ok(Rng::stream(seed, "landmarks").sorted_sample(n, m))
 }
 
-/// Rows `idx` of a row-major matrix with `width` columns.
-fn rows(values: &[f32], width: usize, idx: &[usize]) -> Vec<f32> {
-    idx.iter().flat_map(|&i| values[i * width..][..width].iter().copied()).collect()
-}
-
 /// Run UDLL in landmark mode with `m` landmarks (see the module
 /// documentation); writes what [`crate::app::pipeline::run`] writes, with
 /// `coef.npy` over the landmarks only and `landmarks.csv` (their indices).
@@ -171,7 +167,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let mut csv = String::from("landmark,index\n");
     idx.iter().enumerate().for_each(|(j, i)| csv += &format!("{j},{i}\n"));
     out.put("landmarks.csv", csv.as_bytes())?;
-    let latent_l = Latent { values: rows(&latent_all.values, latent_all.d, &idx), n: m, d: latent_all.d };
+    let latent_l = Latent { values: gather_rows(&latent_all.values, &idx, latent_all.d), n: m, d: latent_all.d };
     drop(latent_all);
     let drawn = match how {
         LandmarkChoice::Uniform => "uniform",
@@ -188,7 +184,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
     let f = &params.finetune;
     observer.line(&format!("[3/5] fine-tune on the landmarks: {} epochs", f.epochs));
     let pretrain_final_loss = pretrained.final_loss();
-    let x_l = rows(&x, len, &idx);
+    let x_l = gather_rows(&x, &idx, len);
     let meta = checkpoint_meta(&ds.name, m, params.input_scale, serde_json::json!({"finetune": params.finetune, "seed": params.seed, "landmarks": m}));
     let Finetuned { mut net, report, latent: fine_l, .. } = finetune_stage(pretrained.ae, &x_l, m, graph.as_ref(), f, meta.clone(), observer)?;
     drop(x_l);
@@ -223,7 +219,7 @@ pub fn run_landmarks(ds: &Dataset, params: &ValidUdllParams, opts: &RunOptions, 
             out.put("labels.csv", labels_csv(&labels, ds.labels.as_deref(), ds.files.as_deref())?.as_bytes())?;
             // The model `udll assign` places new images with: the
             // landmarks' rows of the fine-tuned codes, M × d.
-            put_npy_f32(out, "landmark_codes.npy", &rows(&latent_all.values, latent_all.d, &idx), m, latent_all.d)?;
+            put_npy_f32(out, "landmark_codes.npy", &gather_rows(&latent_all.values, &idx, latent_all.d), m, latent_all.d)?;
             (labels, serde_json::json!({"count": m, "choice": how, "ridge": DEFAULT_RIDGE, "scores": landmark_clustering.scores}), None)
         }
     };
