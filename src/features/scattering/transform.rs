@@ -14,9 +14,8 @@
 //! - the arithmetic is single precision, as Kymatio's: its filters are
 //!   float32, and its numpy backend's `scipy.fft` computes in complex64
 //!   for float32 input; twice the SIMD lanes of f64 in the products and
-//!   the FFTs
-//!   (the largest difference from the shared references went from
-//!   7.6e-7 in f64 to 1.2e-6 of a path's largest value);
+//!   the FFTs (the largest difference from the shared references went
+//!   from 7.6e-7 in f64 to 1.2e-6 of a path's largest value);
 //! - spectra are kept transposed (column-major), so a forward and an
 //!   inverse DFT need one transpose each instead of two, and the 1/(MN) of
 //!   each inverse DFT is applied to the few values that are kept;
@@ -39,7 +38,8 @@ use std::sync::Arc;
 /// The working precision: single, as Kymatio's filters and its numpy
 /// frontend's float32 inputs.
 type R = f32;
-type C64 = Complex<R>;
+/// A complex value at the working precision.
+type Cx = Complex<R>;
 
 /// Filter entries at or below this fraction of the filter's largest
 /// magnitude are skipped.
@@ -79,7 +79,7 @@ impl Fft2 {
     }
 
     /// spec (n × m, transposed) = DFT of the real m × n `x` (destroyed).
-    fn forward_real(&self, x: &mut [R], spec: &mut [C64], ws: &mut Scratch) {
+    fn forward_real(&self, x: &mut [R], spec: &mut [Cx], ws: &mut Scratch) {
         let (m, n) = (self.m, self.n);
         let half = n / 2 + 1;
         // Rows: the first n/2 + 1 bins of each, written transposed.
@@ -103,7 +103,7 @@ impl Fft2 {
 
     /// out (m × n) = m·n × the inverse DFT of the transposed spectrum
     /// `spec` (n × m, destroyed).
-    fn inverse_unscaled(&self, spec: &mut [C64], out: &mut [C64], ws: &mut Scratch) {
+    fn inverse_unscaled(&self, spec: &mut [Cx], out: &mut [Cx], ws: &mut Scratch) {
         let (m, n) = (self.m, self.n);
         self.cols_inv.process_with_scratch(&mut spec[..m * n], &mut ws.fft);
         transpose_into(&spec[..m * n], n, m, &mut out[..m * n]);
@@ -188,18 +188,18 @@ pub struct Plan {
 
 /// FFT scratch of one thread.
 struct Scratch {
-    fft: Vec<C64>,
-    row: Vec<C64>,
+    fft: Vec<Cx>,
+    row: Vec<Cx>,
 }
 
 /// What one thread reuses from image to image.
 pub struct Workspace {
     real: Vec<R>,
-    u0: Vec<C64>,
-    u1: Vec<C64>,
-    a: Vec<C64>,
-    b: Vec<C64>,
-    c: Vec<C64>,
+    u0: Vec<Cx>,
+    u1: Vec<Cx>,
+    a: Vec<Cx>,
+    b: Vec<Cx>,
+    c: Vec<Cx>,
     scratch: Scratch,
 }
 
@@ -253,7 +253,7 @@ impl Plan {
     /// Buffers for one thread.
     pub fn workspace(&self) -> Workspace {
         let len = self.mp * self.np;
-        let z = C64::new(0.0, 0.0);
+        let z = Cx::new(0.0, 0.0);
         let fft = self.ffts.iter().map(Fft2::scratch_len).max().unwrap_or(0);
         Workspace {
             real: vec![0.0; len],
@@ -332,15 +332,15 @@ impl Plan {
     #[allow(clippy::too_many_arguments)]
     fn modulus_step(
         &self,
-        u: &[C64],
+        u: &[Cx],
         filter: &SparseFilter,
         from: usize,
         to: usize,
-        a: &mut [C64],
-        b: &mut [C64],
+        a: &mut [Cx],
+        b: &mut [Cx],
         real: &mut [R],
         ws: &mut Scratch,
-        out: &mut [C64],
+        out: &mut [Cx],
     ) {
         self.modulus(u, filter, from, to, a, b, real, ws);
         self.ffts[to].forward_real(real, out, ws);
@@ -349,7 +349,7 @@ impl Plan {
     /// |IDFT(periodise(û ⊙ ψ̂) to resolution `to`)| into `real` (row-major
     /// at that resolution); returns its length.
     #[allow(clippy::too_many_arguments)]
-    fn modulus(&self, u: &[C64], filter: &SparseFilter, from: usize, to: usize, a: &mut [C64], b: &mut [C64], real: &mut [R], ws: &mut Scratch) -> usize {
+    fn modulus(&self, u: &[Cx], filter: &SparseFilter, from: usize, to: usize, a: &mut [Cx], b: &mut [Cx], real: &mut [R], ws: &mut Scratch) -> usize {
         let f = &self.ffts[to];
         multiply_periodise(u, filter, &self.ffts[from], f, a);
         f.inverse_unscaled(a, b, ws);
@@ -362,7 +362,7 @@ impl Plan {
 
     /// (û ⊙ φ̂ at resolution `res`) periodised to resolution J, inverse DFT,
     /// real part, border cropped, into `out`.
-    fn low_pass(&self, u: &[C64], res: usize, a: &mut [C64], b: &mut [C64], ws: &mut Scratch, out: &mut [f64]) {
+    fn low_pass(&self, u: &[Cx], res: usize, a: &mut [Cx], b: &mut [Cx], ws: &mut Scratch, out: &mut [f64]) {
         let big_j = self.big_j;
         let f = &self.ffts[big_j];
         multiply_periodise(u, &self.filters.phi[res], &self.ffts[res], f, a);
@@ -372,7 +372,7 @@ impl Plan {
 
     /// The real part of the resolution-J inverse DFT `z` (unscaled),
     /// scaled by 1/(M'N') and without its one-sample border, into `out`.
-    fn crop(&self, z: &[C64], out: &mut [f64]) {
+    fn crop(&self, z: &[Cx], out: &mut [f64]) {
         let f = &self.ffts[self.big_j];
         let s = 1.0 / f.len() as R;
         for (r, row) in out.chunks_exact_mut(self.out_w).enumerate() {
@@ -393,9 +393,9 @@ impl Plan {
 /// The order-2 paths, the most numerous, take this route.
 struct SpatialLowPass {
     /// Rows: out_h × m, `ky[p·m + y]` = g_y(k·(p + 1) − y).
-    ky: Vec<C64>,
+    ky: Vec<Cx>,
     /// Columns: out_w × n, `kx[q·n + x]` = g_x(k·(q + 1) − x).
-    kx: Vec<C64>,
+    kx: Vec<Cx>,
     m: usize,
     n: usize,
 }
@@ -429,15 +429,15 @@ impl SpatialLowPass {
                 .collect()
         };
         let (gy, gx) = (spatial(&a), spatial(&b));
-        let table = |g: &[Complex<f64>], outs: usize, len: usize| -> Vec<C64> {
-            (0..outs).flat_map(|p| (0..len).map(move |y| (k * (p + 1) + len - y) % len)).map(|t| C64::new(g[t].re as R, g[t].im as R)).collect()
+        let table = |g: &[Complex<f64>], outs: usize, len: usize| -> Vec<Cx> {
+            (0..outs).flat_map(|p| (0..len).map(move |y| (k * (p + 1) + len - y) % len)).map(|t| Cx::new(g[t].re as R, g[t].im as R)).collect()
         };
         SpatialLowPass { ky: table(&gy, out_h, m), kx: table(&gx, out_w, n), m, n }
     }
 
     /// The low-pass of the real m × n signal `v` into `out` (out_h ×
     /// out_w); `t` is scratch of m × out_w values.
-    fn apply(&self, v: &[R], t: &mut [C64], out: &mut [f64]) {
+    fn apply(&self, v: &[R], t: &mut [Cx], out: &mut [f64]) {
         let (m, n) = (self.m, self.n);
         let out_w = self.kx.len() / n;
         let t = &mut t[..m * out_w];
@@ -448,7 +448,7 @@ impl SpatialLowPass {
                     re += x * k.re;
                     im += x * k.im;
                 }
-                *d = C64::new(re, im);
+                *d = Cx::new(re, im);
             }
         }
         for (orow, kp) in out.chunks_exact_mut(out_w).zip(self.ky.chunks_exact(m)) {
@@ -477,13 +477,13 @@ fn separable_factors(phi: &[f64], m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
 /// output entry of frequency (c₁ mod M', c₂ mod N') is the mean of its
 /// k × k aliases, k = 2^(to − from) (Kymatio's `subsample_fourier` after
 /// `cdgmm`). Only the filter's non-negligible runs are visited.
-fn multiply_periodise(u: &[C64], filter: &SparseFilter, from: &Fft2, to: &Fft2, out: &mut [C64]) {
+fn multiply_periodise(u: &[Cx], filter: &SparseFilter, from: &Fft2, to: &Fft2, out: &mut [Cx]) {
     let m = from.m;
     let (mo, no) = (to.m, to.n);
     let k = (from.n / no) as R * (m / mo) as R;
     let inv = 1.0 / k;
     let out = &mut out[..mo * no];
-    out.iter_mut().for_each(|o| *o = C64::new(0.0, 0.0));
+    out.iter_mut().for_each(|o| *o = Cx::new(0.0, 0.0));
     for &(start, len) in &filter.runs {
         // Row c₂ of the transposed spectrum, columns c₁ in start..start+len.
         let (c2, c1) = (start / m, start % m);
