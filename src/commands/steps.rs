@@ -214,7 +214,7 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     }
     let names: Vec<&str> = artefacts.iter().map(String::as_str).collect();
     manifest(&serde_json::json!({"front": front}), a.seed, ds.summary(), &data.inputs(), &a.out, false, &names)?;
-    println!("features: {} × {} ({}) in {seconds:.1}s ({:.0} images/s) → {}", f.n, f.d, front.describe(), f.n as f64 / seconds.max(1e-9), a.out.display());
+    println!("features: {} × {} ({}) in {seconds:.2}s ({:.0} images/s) → {}", f.n, f.d, front.describe(), f.n as f64 / seconds.max(1e-9), a.out.display());
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod kernels;
 pub mod packed;
 pub mod real;
 pub mod reduce;
+pub mod simd;
 pub mod sparse;
 
 pub use gemm::{Trans, dgemm, sgemm};

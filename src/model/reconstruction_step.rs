@@ -15,9 +15,10 @@
 //! parameters' gradients in block order, whatever thread ran them.
 
 use crate::linalg::Real;
+use crate::linalg::simd::{has_avx2, with_best_simd};
 use crate::model::autoencoder::ConvAutoencoder;
 use crate::nn::HasParams;
-use crate::nn::conv_lanes::{GatherOut, LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks, has_avx2, mask_into, with_best_simd};
+use crate::nn::conv_lanes::{GatherOut, LANES, LaneConv, add_bias_block, add_bias_grad_block, add_lane_sums, blocks, mask_into};
 use rayon::prelude::*;
 use std::sync::Mutex;
 

@@ -28,6 +28,7 @@
 
 use crate::linalg::Real;
 use crate::linalg::reduce::grouped_column_sums;
+use crate::linalg::simd::{has_avx2, with_best_simd};
 use crate::nn::conv_geom::ConvGeom;
 use rayon::prelude::*;
 
@@ -418,36 +419,6 @@ fn outer_group<T: Real, const N: usize>(runs: &[Run], big: &[T], small: &[T], c_
     }
     for (g, v) in a.iter().enumerate() {
         *lane_mut(acc, co0 + g) = *v;
-    }
-}
-
-/// Run `body` compiled for AVX2 when the CPU has it (`avx2`, detected once
-/// by the caller), else as built. The kernels are all `#[inline(always)]`,
-/// so they are compiled into whichever caller runs them; the arithmetic is
-/// the same in both, only the register width differs.
-#[inline(always)]
-pub(crate) fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        #[target_feature(enable = "avx2")]
-        fn on_avx2<R>(body: impl FnOnce() -> R) -> R {
-            body()
-        }
-        // SAFETY: the caller detected AVX2 on this CPU.
-        return unsafe { on_avx2(body) };
-    }
-    let _ = avx2;
-    body()
-}
-
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 

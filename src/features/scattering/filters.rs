@@ -126,6 +126,7 @@ fn real_dft_f32(x: &[Complex<f64>], m: usize, n: usize) -> Vec<f32> {
 }
 
 /// b = aᵀ for a row-major rows × cols array a.
+#[inline(always)]
 pub(crate) fn transpose_into<T: Copy>(a: &[T], rows: usize, cols: usize, b: &mut [T]) {
     for r in 0..rows {
         for c in 0..cols {
