@@ -470,18 +470,15 @@ impl Plan {
         for ((j1, w1), s1) in psi.iter().zip(order1.chunks_exact_mut(plane)) {
             let j1 = *j1;
             let deeper = self.max_order >= 2 && psi.iter().any(|(j2, _)| *j2 > j1);
-            match &self.spatial_phi[j1] {
-                Some(phi) if !deeper => {
-                    let len = self.modulus(u0, &w1[0], 0, j1, a, b, real, scratch);
-                    phi.apply(&real[..len], floats_mut(a), s1);
-                    continue;
-                }
-                _ => {
-                    // Û₁ = DFT |x ⋆ ψ₁| at resolution j1.
-                    self.modulus_step(u0, &w1[0], 0, j1, a, b, real, scratch, u1);
-                    self.low_pass(u1, j1, a, b, scratch, s1);
-                }
+            if let (Some(phi), false) = (&self.spatial_phi[j1], deeper) {
+                // No order-2 path needs Û₁: low-pass |x ⋆ ψ₁| in space.
+                let len = self.modulus(u0, &w1[0], 0, j1, a, b, real, scratch);
+                phi.apply(&real[..len], floats_mut(a), s1);
+                continue;
             }
+            // Û₁ = DFT |x ⋆ ψ₁| at resolution j1.
+            self.modulus_step(u0, &w1[0], 0, j1, a, b, real, scratch, u1);
+            self.low_pass(u1, j1, a, b, scratch, s1);
             if !deeper {
                 continue;
             }
