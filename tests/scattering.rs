@@ -38,7 +38,11 @@ fn features_are_written_with_their_shape_and_the_same_bytes_under_any_thread_cou
     // Each map is divided by its largest magnitude (the low-pass rings
     // slightly below zero at the borders, as Kymatio's does).
     assert!(v.iter().all(|x| x.is_finite() && x.abs() <= 1.0));
-    assert!(v[..64].iter().any(|x| *x == 1.0) && v[64..128].iter().any(|x| *x == 1.0));
+    assert!(v[..64].contains(&1.0) && v[64..128].contains(&1.0));
+    // Naming the front end it already has keeps its settings (J = 2 here).
+    let named = d.join("named.npy");
+    ok(&with_syn(&["features", "--front", "scattering", "--scattering-j", "2", "--out", named.to_str().unwrap(), "--quiet"]));
+    assert_eq!(std::fs::read(&named).unwrap(), std::fs::read(&maps).unwrap());
     let again = d.join("maps4.npy");
     ok(&with_syn(&["features", "--scattering-j", "2", "--out", again.to_str().unwrap(), "--quiet", "--threads", "4"]));
     assert_eq!(sha256(&maps), sha256(&again));

@@ -124,8 +124,8 @@ mod tests {
         let mut x = Vec::new();
         for c in &centers {
             for _ in 0..n_per {
-                for t in 0..d {
-                    x.push(c[t] + rng.normal());
+                for v in &c[..d] {
+                    x.push(v + rng.normal());
                 }
             }
         }

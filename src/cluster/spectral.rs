@@ -132,9 +132,9 @@ pub fn discretize(vectors: &[f64], n: usize, k: usize, seed: u64) -> Vec<usize> 
         let mut converged = false;
         for iter in 1..=21 {
             let t = &v * &rotation;
-            for r in 0..n {
+            for (r, label) in labels.iter_mut().enumerate().take(n) {
                 let row = t.row(r);
-                labels[r] = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+                *label = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
             }
             // t_svd = Dᵀ V with D the n × k indicator of the labels.
             let mut t_svd = DMatrix::<f64>::zeros(k, k);

@@ -294,7 +294,7 @@ impl Observer for Stderr {
             if done >= total {
                 let _ = writeln!(err);
             }
-        } else if done == 1 || done % (total / 20).max(1) == 0 || done >= total {
+        } else if done == 1 || done.is_multiple_of((total / 20).max(1)) || done >= total {
             let _ = writeln!(err, "{line}");
         }
     }
@@ -422,11 +422,9 @@ fn apply_front_flags(
     match kind.as_deref() {
         None => {}
         Some("pixels") => *front = FrontEnd::Pixels,
-        Some("scattering") => {
-            if front.is_pixels() {
-                *front = FrontEnd::Scattering(ScatteringFront::default());
-            }
-        }
+        // Already a scattering front end (a preset's): keep its settings.
+        Some("scattering") if !front.is_pixels() => {}
+        Some("scattering") => *front = FrontEnd::Scattering(ScatteringFront::default()),
         Some(other) => return Err(UdllError::config(format!("--front: '{other}' is not one of pixels, scattering"))),
     }
     let given = transform.iter().any(Option::is_some) || normalise.is_some() || pca.is_some();

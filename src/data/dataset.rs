@@ -73,10 +73,10 @@ impl Dataset {
         if let Some(i) = self.pixels.iter().position(|v| !v.is_finite()) {
             return Err(UdllError::NonFinite(format!("{what}: image {} has a NaN or infinite pixel", i / self.image_len())));
         }
-        if let Some(l) = &self.labels {
-            if l.len() != self.n {
-                return Err(UdllError::shape(format!("{what}: {} labels for {} images", l.len(), self.n)));
-            }
+        if let Some(l) = &self.labels
+            && l.len() != self.n
+        {
+            return Err(UdllError::shape(format!("{what}: {} labels for {} images", l.len(), self.n)));
         }
         Ok(())
     }

@@ -156,14 +156,14 @@ fn load_mat(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             ));
         }
     };
-    if labels.is_none() {
-        if let Some(l) = labels_var {
-            if l.numel() != n {
-                return Err(UdllError::format(path, format!("label variable '{}' has {} entries for {n} images", l.name, l.numel())));
-            }
-            labels = Some(labels_from_values(&l.data, &format!("{}: '{}'", path.display(), l.name))?);
-            notes.push(format!("labels from variable '{}'", l.name));
+    if labels.is_none()
+        && let Some(l) = labels_var
+    {
+        if l.numel() != n {
+            return Err(UdllError::format(path, format!("label variable '{}' has {} entries for {n} images", l.name, l.numel())));
         }
+        labels = Some(labels_from_values(&l.data, &format!("{}: '{}'", path.display(), l.name))?);
+        notes.push(format!("labels from variable '{}'", l.name));
     }
     if let Some(note) = normalise_pixels(&mut pixels, images.stored_integer(), &path.display().to_string())? {
         notes.push(note);

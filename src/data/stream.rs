@@ -242,10 +242,10 @@ impl ImageSource {
             }
             Kind::Npy { dtype, divide, .. } => {
                 let mut pixels = self.raw(range.clone())?;
-                if matches!(dtype, Dtype::U8 | Dtype::U16) {
-                    if let Some(v) = pixels.iter().find(|v| **v > 255.0) {
-                        return Err(UdllError::config(format!("{}: a pixel value {v} above 255", self.path.display())));
-                    }
+                if matches!(dtype, Dtype::U8 | Dtype::U16)
+                    && let Some(v) = pixels.iter().find(|v| **v > 255.0)
+                {
+                    return Err(UdllError::config(format!("{}: a pixel value {v} above 255", self.path.display())));
                 }
                 if *divide {
                     pixels.iter_mut().for_each(|v| *v /= 255.0);

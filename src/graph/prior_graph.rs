@@ -27,6 +27,9 @@ pub struct PriorGraph {
     pub weights: Vec<f64>,
 }
 
+/// Adjacency lists: for each node, its (neighbour, weight) pairs.
+pub type Adjacency = [Vec<(usize, f64)>];
+
 impl PriorGraph {
     /// Column j as (i, a_ij) pairs.
     pub fn column(&self, j: usize) -> impl Iterator<Item = (usize, f64)> + '_ {

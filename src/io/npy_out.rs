@@ -69,7 +69,7 @@ impl NpyRowWriter {
     pub fn append(&mut self, values: &[f32]) -> Result<()> {
         use std::io::Write;
         let rows = values.len() / self.cols.max(1);
-        if values.len() % self.cols.max(1) != 0 || rows > self.left {
+        if !values.len().is_multiple_of(self.cols.max(1)) || rows > self.left {
             return Err(UdllError::shape(format!(
                 "{}: {} values are not whole rows of {} within the {} left",
                 self.path.display(),

@@ -23,7 +23,7 @@ pub fn add_column_sums<T: Real>(mat: &[T], rows: usize, cols: usize, out: &mut [
 /// layout uses group = its lane count to total a channel over its images.
 pub fn grouped_column_sums<T: Real>(mat: &[T], rows: usize, cols: usize, group: usize) -> Vec<f64> {
     assert_eq!(mat.len(), rows * cols);
-    assert!(group > 0 && cols % group == 0, "grouped_column_sums: {cols} columns in groups of {group}");
+    assert!(group > 0 && cols.is_multiple_of(group), "grouped_column_sums: {cols} columns in groups of {group}");
     let groups = cols / group;
     if rows == 0 || cols == 0 {
         return vec![0.0; groups];

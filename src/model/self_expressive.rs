@@ -149,17 +149,7 @@ mod tests {
         for zero_diag in [false, true] {
             let (n, d) = (7, 5);
             let mut se = SelfExpressive::<f64>::new(n, 0.0, zero_diag);
-            check_layer_gradients(
-                &mut se,
-                n * d,
-                n,
-                |l, z, _| {
-                    let o = l.forward(z, d);
-                    o
-                },
-                |l, g| l.backward(g),
-                &format!("self-expressive zero_diag={zero_diag}"),
-            );
+            check_layer_gradients(&mut se, n * d, n, |l, z, _| l.forward(z, d), |l, g| l.backward(g), &format!("self-expressive zero_diag={zero_diag}"));
         }
     }
 

@@ -11,6 +11,7 @@
 
 use crate::error::{Result, UdllError};
 use crate::graph::PriorGraph;
+use crate::graph::prior_graph::Adjacency;
 use crate::linalg::Real;
 use crate::linalg::reduce::sum_zip_map;
 use crate::model::autoencoder::ConvAutoencoder;
@@ -123,7 +124,7 @@ impl<T: Real> HasParams<T> for UdllNet<T> {
 }
 
 /// γ Σ_(i,j) a_ij ‖z_i − z_j‖² and its gradient added into `dz`.
-pub fn locality_loss<T: Real>(z: &[T], d: usize, graph: &PriorGraph, adjacency: &[Vec<(usize, f64)>], gamma: f64, dz: &mut [T]) -> f64 {
+pub fn locality_loss<T: Real>(z: &[T], d: usize, graph: &PriorGraph, adjacency: &Adjacency, gamma: f64, dz: &mut [T]) -> f64 {
     if gamma == 0.0 {
         return 0.0;
     }
@@ -155,7 +156,7 @@ impl<T: Real> UdllNet<T> {
     /// Zero the gradients, run forward and backward on the whole batch x
     /// (n images), and return the loss terms. Gradients are left in the
     /// parameters for the optimiser (and for the finite-difference test).
-    pub fn loss_and_backward(&mut self, x: &[T], n: usize, graph: Option<(&PriorGraph, &[Vec<(usize, f64)>])>, cfg: &FinetuneConfig) -> LossTerms {
+    pub fn loss_and_backward(&mut self, x: &[T], n: usize, graph: Option<(&PriorGraph, &Adjacency)>, cfg: &FinetuneConfig) -> LossTerms {
         self.zero_grad();
         let d = self.ae.latent_dim();
         let z = self.ae.encode(x, n);
@@ -247,10 +248,10 @@ pub fn finetune(
     if x.len() != n * ae.arch.input_len() {
         return Err(UdllError::shape(format!("fine-tune: {} values for {n} images of {} pixels", x.len(), ae.arch.input_len())));
     }
-    if let Some(g) = graph {
-        if g.n != n {
-            return Err(UdllError::shape(format!("fine-tune: the prior graph has {} nodes, the dataset {n} images", g.n)));
-        }
+    if let Some(g) = graph
+        && g.n != n
+    {
+        return Err(UdllError::shape(format!("fine-tune: the prior graph has {} nodes, the dataset {n} images", g.n)));
     }
     if cfg.locality_weight > 0.0 && graph.is_none() {
         return Err(UdllError::config("fine-tune: γ > 0 needs a prior graph"));
