@@ -6,7 +6,12 @@
 /// Run `body` compiled for AVX2 when the CPU has it (`avx2`, detected once
 /// by the caller), else as built. The kernels are all `#[inline(always)]`,
 /// so they are compiled into whichever caller runs them; the arithmetic is
-/// the same in both, only the register width differs.
+/// the same in both, only the register width differs. This relies on the
+/// compiler inlining `body` into the AVX2 copy, which it does for a short
+/// closure; a large body can stay a separate baseline function (the
+/// scattering transform did), and is better given its own
+/// `#[target_feature(enable = "avx2")]` function, as
+/// `features::scattering`'s `Plan::transform_avx2` is.
 #[inline(always)]
 pub fn with_best_simd<R>(avx2: bool, body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

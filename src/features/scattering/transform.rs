@@ -211,6 +211,8 @@ impl Fft2 {
 /// multiplied with a spectrum at that resolution and periodised to each
 /// coarser one.
 struct SparseFilter {
+    /// The filter's own resolution.
+    from: usize,
     /// Indexed by the target resolution less the filter's own.
     to: Vec<Periodised>,
 }
@@ -229,6 +231,8 @@ struct Periodised {
     /// non-negligible entries, cut where a row ends or an alias boundary
     /// falls, in the order the sums take them.
     segments: Vec<(u32, u32, u32)>,
+    /// Entries of the target spectrum (M' · N').
+    len: usize,
 }
 
 impl SparseFilter {
@@ -271,10 +275,15 @@ impl SparseFilter {
                         c = end;
                     }
                 }
-                Periodised { values: values.iter().flat_map(|v| [v * inv; 2]).collect(), segments }
+                Periodised { values: values.iter().flat_map(|v| [v * inv; 2]).collect(), segments, len: mo * no }
             })
             .collect();
-        SparseFilter { to }
+        SparseFilter { from, to }
+    }
+
+    /// The filter periodised to resolution `to` (at or below its own).
+    fn at(&self, to: usize) -> &Periodised {
+        &self.to[to - self.from]
     }
 }
 
@@ -307,7 +316,8 @@ pub struct Plan {
     filters: Filters,
     /// The low-pass φ at each resolution 0..J as a separable spatial
     /// filter evaluated at the kept output samples, where that costs
-    /// fewer operations than the spectral route (order-2 paths).
+    /// fewer operations than the spectral route (used for every modulus
+    /// whose spectrum no later path needs).
     spatial_phi: Vec<Option<SpatialLowPass>>,
     ffts: Vec<Fft2>,
     /// Whether to run compiled for AVX2 (the same arithmetic).
@@ -472,12 +482,12 @@ impl Plan {
             let deeper = self.max_order >= 2 && psi.iter().any(|(j2, _)| *j2 > j1);
             if let (Some(phi), false) = (&self.spatial_phi[j1], deeper) {
                 // No order-2 path needs Û₁: low-pass |x ⋆ ψ₁| in space.
-                let len = self.modulus(u0, &w1[0], 0, j1, a, b, real, scratch);
+                let len = self.modulus(u0, &w1[0], j1, a, b, real, scratch);
                 phi.apply(&real[..len], floats_mut(a), s1);
                 continue;
             }
             // Û₁ = DFT |x ⋆ ψ₁| at resolution j1.
-            self.modulus_step(u0, &w1[0], 0, j1, a, b, real, scratch, u1);
+            self.modulus_step(u0, &w1[0], j1, a, b, real, scratch, u1);
             self.low_pass(u1, j1, a, b, scratch, s1);
             if !deeper {
                 continue;
@@ -486,11 +496,11 @@ impl Plan {
                 let slot = order2.next().expect("one slot per order-2 path");
                 match &self.spatial_phi[*j2] {
                     Some(phi) => {
-                        let len = self.modulus(u1, &w2[j1], j1, *j2, a, b, real, scratch);
+                        let len = self.modulus(u1, &w2[j1], *j2, a, b, real, scratch);
                         phi.apply(&real[..len], floats_mut(a), slot);
                     }
                     None => {
-                        self.modulus_step(u1, &w2[j1], j1, *j2, a, b, real, scratch, c);
+                        self.modulus_step(u1, &w2[j1], *j2, a, b, real, scratch, c);
                         self.low_pass(c, *j2, a, b, scratch, slot);
                     }
                 }
@@ -502,29 +512,18 @@ impl Plan {
     /// wavelet modulus step, from spectrum to spectrum.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn modulus_step(
-        &self,
-        u: &[Cx],
-        filter: &SparseFilter,
-        from: usize,
-        to: usize,
-        a: &mut [Cx],
-        b: &mut [Cx],
-        real: &mut [R],
-        ws: &mut Scratch,
-        out: &mut [Cx],
-    ) {
-        self.modulus(u, filter, from, to, a, b, real, ws);
+    fn modulus_step(&self, u: &[Cx], filter: &SparseFilter, to: usize, a: &mut [Cx], b: &mut [Cx], real: &mut [R], ws: &mut Scratch, out: &mut [Cx]) {
+        self.modulus(u, filter, to, a, b, real, ws);
         self.ffts[to].forward_real(real, out, ws);
     }
 
     /// |IDFT(periodise(û ⊙ ψ̂) to resolution `to`)| into `real` (row-major
     /// at that resolution); returns its length.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn modulus(&self, u: &[Cx], filter: &SparseFilter, from: usize, to: usize, a: &mut [Cx], b: &mut [Cx], real: &mut [R], ws: &mut Scratch) -> usize {
+    #[allow(clippy::too_many_arguments)]
+    fn modulus(&self, u: &[Cx], filter: &SparseFilter, to: usize, a: &mut [Cx], b: &mut [Cx], real: &mut [R], ws: &mut Scratch) -> usize {
         let f = &self.ffts[to];
-        multiply_periodise(u, filter, from, f, a, to);
+        multiply_periodise(u, filter.at(to), a);
         f.inverse_unscaled(a, b, ws);
         let s = 1.0 / f.len() as R;
         for (d, z) in real[..f.len()].iter_mut().zip(&b[..f.len()]) {
@@ -539,7 +538,7 @@ impl Plan {
     fn low_pass(&self, u: &[Cx], res: usize, a: &mut [Cx], b: &mut [Cx], ws: &mut Scratch, out: &mut [f64]) {
         let big_j = self.big_j;
         let f = &self.ffts[big_j];
-        multiply_periodise(u, &self.filters.phi[res], res, f, a, big_j);
+        multiply_periodise(u, self.filters.phi[res].at(big_j), a);
         f.inverse_unscaled(a, b, ws);
         self.crop(b, out);
     }
@@ -666,15 +665,14 @@ fn separable_factors(phi: &[f64], m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
     ((0..m).map(|r| phi[r * n] / root).collect(), (0..n).map(|c| phi[c] / root).collect())
 }
 
-/// out = periodise(û ⊙ filter) from the filter's resolution to `to`, all
-/// in the transposed layout: the output entry of frequency (c₁ mod M',
+/// out = periodise(û ⊙ filter) from the filter's resolution to the one
+/// `p` was made for, all in the transposed layout: the output entry of frequency (c₁ mod M',
 /// c₂ mod N') is the mean of its k × k aliases, k = 2^(to − from)
 /// (Kymatio's `subsample_fourier` after `cdgmm`). Only the filter's
 /// non-negligible entries are visited.
 #[inline(always)]
-fn multiply_periodise(u: &[Cx], filter: &SparseFilter, from: usize, to: &Fft2, out: &mut [Cx], to_level: usize) {
-    let p = &filter.to[to_level - from];
-    let out = &mut out[..to.m * to.n];
+fn multiply_periodise(u: &[Cx], p: &Periodised, out: &mut [Cx]) {
+    let out = &mut out[..p.len];
     out.iter_mut().for_each(|o| *o = Cx::new(0.0, 0.0));
     let (out, u) = (floats_mut(out), floats(u));
     for &(src, dst, len) in &p.segments {
